@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Install, start, health-check, reset and stop the AWS emulators mamori is tested against.
+
+Two engines, both run on the host (no Docker):
+
+  moto        moto server, pinned in moto-requirements.txt (default engine)
+  localstack  LocalStack community, pinned in localstack-requirements.txt (needs Python >= 3.12)
+
+Each engine is installed into its own ignored virtualenv under `.venv/` at the repository root, the
+first time it is needed. `start` picks a free loopback port, starts the server in its own process group,
+waits until it is healthy and prints two lines on stdout:
+
+  endpoint=http://127.0.0.1:PORT
+  pid=PID
+
+Usage:
+  python3 localstack/emulator.py install ENGINE
+  python3 localstack/emulator.py start ENGINE [--port N] [--owner-pid PID]
+  python3 localstack/emulator.py health ENGINE --endpoint URL
+  python3 localstack/emulator.py reset ENGINE --endpoint URL --pid PID
+  python3 localstack/emulator.py stop --pid PID
+
+`--owner-pid` ties the server's life to another process (a test binary): a small watchdog stops the
+server once that process is gone, so an aborted test run never leaves an emulator behind.
+
+Known behaviours handled here: LocalStack ignores SIGTERM (stop falls back to SIGKILL after a grace
+period) and prints "Ready." even when its port is already taken (start checks that the process it
+started is the one listening on the port).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+VENVS = ROOT / ".venv"
+STATE = ROOT / ".venv" / "run"
+
+ENGINES = {
+    "moto": {"requirements": HERE / "moto-requirements.txt", "min_python": (3, 9)},
+    "localstack": {"requirements": HERE / "localstack-requirements.txt", "min_python": (3, 12)},
+}
+
+# Services LocalStack is asked to start: those mamori's controls call.
+LOCALSTACK_SERVICES = "sts,iam,kms,ec2,s3,s3control,ssm,logs,cloudwatch,sns,cloudtrail,organizations"
+
+
+def fail(message: str) -> None:
+    print(f"emulator: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def python_version(python: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run(
+            [python, "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
+            capture_output=True, text=True, timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    major, minor = out.stdout.split()
+    return int(major), int(minor)
+
+
+def find_python(minimum: tuple[int, int]) -> str:
+    """A Python interpreter at least `minimum`: $MAMORI_PYTHON, then PATH, then pyenv's versions."""
+    candidates = []
+    if os.environ.get("MAMORI_PYTHON"):
+        candidates.append(os.environ["MAMORI_PYTHON"])
+    candidates += ["python3.13", "python3.12", "python3"]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[2-9]*/bin/python3")), reverse=True)
+    candidates += sorted(glob.glob("/root/.pyenv/versions/3.1[2-9]*/bin/python3"), reverse=True)
+    for candidate in candidates:
+        version = python_version(candidate)
+        if version and version >= minimum:
+            return candidate
+    fail(f"no Python >= {minimum[0]}.{minimum[1]} found (set MAMORI_PYTHON to one)")
+    return ""  # unreachable
+
+
+def venv_dir(engine: str) -> Path:
+    return VENVS / engine
+
+
+def install(engine: str) -> Path:
+    """Create the engine's venv and install its pinned requirements, unless that is already done."""
+    spec = ENGINES[engine]
+    venv = venv_dir(engine)
+    requirements = spec["requirements"].read_text()
+    stamp = venv / ".installed-requirements"
+    if stamp.exists() and stamp.read_text() == requirements:
+        return venv
+    python = find_python(spec["min_python"])
+    print(f"emulator: installing {engine} into {venv} with {python}", file=sys.stderr)
+    subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run(pip + ["-r", str(spec["requirements"])], check=True, stdout=sys.stderr)
+    stamp.write_text(requirements)
+    return venv
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def health_url(engine: str, endpoint: str) -> str:
+    return endpoint + ("/moto-api/data.json" if engine == "moto" else "/_localstack/health")
+
+
+def healthy(engine: str, endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(health_url(engine, endpoint), timeout=2) as response:
+            if response.status != 200:
+                return False
+            body = response.read()
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    if engine == "localstack":
+        try:
+            services = json.loads(body).get("services", {})
+        except ValueError:
+            return False
+        return bool(services)
+    return True
+
+
+def listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on `port` (IPv4 and IPv6), read from /proc/net."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                inodes.add(inode)
+    return inodes
+
+
+def process_tree(pid: int) -> set[int]:
+    """`pid` and its descendants."""
+    children: dict[int, list[int]] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            text = Path(stat).read_text()
+        except OSError:
+            continue
+        parts = text.rsplit(")", 1)[1].split()
+        children.setdefault(int(parts[1]), []).append(int(stat.split("/")[2]))
+    tree, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        if current not in tree:
+            tree.add(current)
+            todo.extend(children.get(current, []))
+    return tree
+
+
+def owns_port(pid: int, port: int) -> bool:
+    """True when the process tree of `pid` holds the socket listening on `port`."""
+    wanted = {f"socket:[{inode}]" for inode in listening_inodes(port)}
+    if not wanted:
+        return False
+    for member in process_tree(pid):
+        for fd in glob.glob(f"/proc/{member}/fd/*"):
+            try:
+                if os.readlink(fd) in wanted:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is not alive for our purposes.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def stop(pid: int, grace: float = 3.0) -> None:
+    """Stop the process group of `pid`: SIGTERM, then SIGKILL after `grace` seconds (LocalStack ignores SIGTERM)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not alive(pid):
+                return
+            time.sleep(0.1)
+
+
+def server_command(engine: str, venv: Path, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    # shims/sitecustomize.py closes documented emulator gaps inside the server process.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE / "shims"), env.get("PYTHONPATH")]))
+    if engine == "moto":
+        env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        return [str(venv / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], env
+    (workdir / "fs").mkdir(parents=True, exist_ok=True)
+    (workdir / "tmp").mkdir(parents=True, exist_ok=True)
+    env.update({
+        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "OVERRIDE_IN_DOCKER": "0",
+        "FILESYSTEM_ROOT": str(workdir / "fs"),
+        "TMPDIR": str(workdir / "tmp"),
+        "DNS_ADDRESS": "0",
+        "DISABLE_EVENTS": "1",
+        "SKIP_SSL_CERT_DOWNLOAD": "1",
+        "SERVICES": LOCALSTACK_SERVICES,
+        "EAGER_SERVICE_LOADING": "0",
+    })
+    return [str(venv / "bin" / "python"), "-m", "localstack.runtime.main"], env
+
+
+def watchdog(owner: int, server: int) -> None:
+    """Fork a detached process that stops `server` once `owner` has exited."""
+    if os.fork() != 0:
+        return
+    os.setsid()
+    if os.fork() != 0:
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    while alive(owner) and alive(server):
+        time.sleep(0.5)
+    stop(server)
+    os._exit(0)
+
+
+def start(engine: str, port: int | None, owner: int | None, timeout: float) -> tuple[str, int]:
+    venv = install(engine)
+    port = port or free_port()
+    if port_in_use(port):
+        fail(f"port {port} is already taken")
+    workdir = STATE / f"{engine}-{port}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    command, env = server_command(engine, venv, port, workdir)
+    log = open(workdir / "server.log", "wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True, cwd=workdir)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            fail(f"{engine} exited with {process.returncode} before it was healthy; see {workdir / 'server.log'}")
+        if healthy(engine, endpoint):
+            if not owns_port(process.pid, port):
+                stop(process.pid)
+                fail(f"{engine} reports healthy but another process holds port {port}")
+            (workdir / "pid").write_text(str(process.pid))
+            if owner:
+                watchdog(owner, process.pid)
+            return endpoint, process.pid
+        time.sleep(0.1)
+    stop(process.pid)
+    fail(f"{engine} was not healthy after {timeout:.0f}s; see {workdir / 'server.log'}")
+    return "", 0  # unreachable
+
+
+def reset(engine: str, endpoint: str, pid: int | None) -> tuple[str, int | None]:
+    """moto: its reset endpoint. LocalStack has none: restart it on the same port."""
+    if engine == "moto":
+        request = urllib.request.Request(endpoint + "/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        return endpoint, pid
+    if pid is None:
+        fail("resetting localstack needs --pid (it is restarted)")
+    port = int(endpoint.rsplit(":", 1)[1])
+    stop(pid)
+    return start(engine, port, None, 120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop"])
+    parser.add_argument("engine", nargs="?", choices=sorted(ENGINES))
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--owner-pid", type=int)
+    parser.add_argument("--endpoint")
+    parser.add_argument("--pid", type=int)
+    parser.add_argument("--timeout", type=float, default=120)
+    args = parser.parse_args()
+    if args.action != "stop" and not args.engine:
+        fail(f"{args.action} needs an engine: {', '.join(sorted(ENGINES))}")
+    if args.action == "install":
+        print(install(args.engine))
+    elif args.action == "start":
+        endpoint, pid = start(args.engine, args.port, args.owner_pid, args.timeout)
+        print(f"endpoint={endpoint}\npid={pid}", flush=True)
+    elif args.action == "health":
+        if not args.endpoint:
+            fail("health needs --endpoint")
+        ok = healthy(args.engine, args.endpoint)
+        print("healthy" if ok else "unhealthy")
+        sys.exit(0 if ok else 1)
+    elif args.action == "reset":
+        if not args.endpoint:
+            fail("reset needs --endpoint")
+        endpoint, pid = reset(args.engine, args.endpoint, args.pid)
+        print(f"endpoint={endpoint}\npid={pid}")
+    elif args.action == "stop":
+        if not args.pid:
+            fail("stop needs --pid")
+        stop(args.pid)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+//! The baseline: what the account should look like, loaded and validated before any AWS call.
+//!
+//! Two layers, as in ripgrep's low-/high-level arguments: [`raw`] is the YAML as written (serde,
+//! unknown keys rejected, values checked while parsing so errors carry `file:line:col` and the key),
+//! and [`Baseline`] is the validated model every control reads. Loading never touches the network; a
+//! baseline that loads is one mamori can act on.
+
+pub mod raw;
+pub mod region;
+pub mod template;
+pub mod values;
+
+use std::path::{Path, PathBuf};
+
+pub use region::RegionName;
+pub use template::{Templates, Vars};
+pub use values::KeyAlias;
+
+/// A validated baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Baseline {
+    pub name: String,
+    /// The file it was loaded from.
+    pub source: PathBuf,
+    /// Regions the regional controls cover; the first is the home region.
+    pub regions: Vec<RegionName>,
+    pub baseline_key: Option<BaselineKey>,
+    pub ebs_default_encryption: bool,
+    pub s3_account_public_access_block: bool,
+    pub password_policy: Option<PasswordPolicy>,
+    pub templates: Templates,
+}
+
+/// `kms.baseline-key` settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineKey {
+    pub alias: KeyAlias,
+    pub description: String,
+    /// Name of the key policy template.
+    pub policy_template: String,
+}
+
+/// `iam.password-policy` minimums.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub minimum_length: i32,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+    pub allow_users_to_change: bool,
+    pub reuse_prevention: Option<i32>,
+    pub max_age_days: Option<i32>,
+}
+
+/// A baseline that could not be loaded: where, which key, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {}", file.display(), position.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default(), describe(key, message))]
+pub struct BaselineError {
+    pub file: PathBuf,
+    /// 1-based line and column, when the parser knows them.
+    pub position: Option<(usize, usize)>,
+    /// The key path (`iam.password_policy.minimum_length`), when known.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+fn describe(key: &Option<String>, message: &str) -> String {
+    match key {
+        Some(key) => format!("key `{key}`: {message}"),
+        None => message.to_string(),
+    }
+}
+
+impl Baseline {
+    /// Reads, parses and validates the baseline at `path`.
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| BaselineError {
+            file: path.to_path_buf(),
+            position: None,
+            key: None,
+            message: format!("cannot read the baseline: {e}"),
+        })?;
+        Baseline::parse(path, &text)
+    }
+
+    /// Parses and validates `text`, reporting errors against `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Baseline, BaselineError> {
+        let raw: raw::RawBaseline = values::with_template_dirs(template::search_dirs(path), || {
+            serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text))
+        })
+        .map_err(|e| yaml_error(path, &e))?;
+        Ok(Baseline::from_raw(path, raw))
+    }
+
+    fn from_raw(path: &Path, raw: raw::RawBaseline) -> Baseline {
+        let mut templates = Templates::default();
+        let baseline_key = raw.kms.and_then(|kms| kms.baseline_key).filter(|key| key.enabled).map(|key| {
+            templates.insert(&key.policy.name, key.policy.text.clone());
+            BaselineKey {
+                alias: key.alias,
+                description: key.description.map(|d| d.0).unwrap_or_else(|| "mamori baseline key".to_string()),
+                policy_template: key.policy.name,
+            }
+        });
+        let enabled = |toggle: Option<raw::Toggle>| toggle.is_some_and(|t| t.enabled);
+        Baseline {
+            name: raw.name.0,
+            source: path.to_path_buf(),
+            regions: raw.regions.0,
+            baseline_key,
+            ebs_default_encryption: enabled(raw.ebs.and_then(|ebs| ebs.default_encryption)),
+            s3_account_public_access_block: enabled(raw.s3.and_then(|s3| s3.account_public_access_block)),
+            password_policy: raw.iam.and_then(|iam| iam.password_policy).filter(|p| p.enabled).map(|p| PasswordPolicy {
+                minimum_length: p.minimum_length.0 as i32,
+                require_uppercase: p.require_uppercase,
+                require_lowercase: p.require_lowercase,
+                require_numbers: p.require_numbers,
+                require_symbols: p.require_symbols,
+                allow_users_to_change: p.allow_users_to_change,
+                reuse_prevention: p.reuse_prevention.map(|v| v.0 as i32),
+                max_age_days: p.max_age_days.map(|v| v.0 as i32),
+            }),
+            templates,
+        }
+    }
+
+    /// The home region: where account-wide (global) controls send their calls.
+    pub fn home_region(&self) -> &RegionName {
+        &self.regions[0]
+    }
+
+    /// Replaces the regions (the `--region` flag).
+    pub fn with_regions(mut self, regions: Vec<RegionName>) -> Baseline {
+        if !regions.is_empty() {
+            self.regions = regions;
+        }
+        self
+    }
+}
+
+/// The JSON Schema of the baseline file (`mamori schema`).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(raw::RawBaseline)).expect("a schema is JSON")
+}
+
+/// Turns a YAML error into a [`BaselineError`]: position from the parser, the key path from
+/// `serde_path_to_error` (the parser's own path stops at the enclosing mapping).
+fn yaml_error(path: &Path, error: &serde_path_to_error::Error<serde_yaml_ng::Error>) -> BaselineError {
+    let inner = error.inner();
+    let position = inner.location().map(|l| (l.line(), l.column()));
+    let mut message = inner.to_string();
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    // The parser prefixes its (shorter) path; drop it, the full one comes from serde_path_to_error.
+    if let Some((prefix, rest)) = message.split_once(": ") {
+        if !prefix.is_empty() && !prefix.contains(' ') {
+            message = rest.to_string();
+        }
+    }
+    let full_path = error.path().to_string();
+    let mut key = (full_path != ".").then_some(full_path);
+    // serde names the offending field inside the message for unknown and missing fields.
+    for marker in ["unknown field `", "missing field `", "duplicate field `"] {
+        if let Some(field) = message.strip_prefix(marker).and_then(|rest| rest.split('`').next()) {
+            key = Some(match key.as_deref() {
+                None => field.to_string(),
+                Some(parent) if parent == field || parent.ends_with(&format!(".{field}")) => parent.to_string(),
+                Some(parent) => format!("{parent}.{field}"),
+            });
+        }
+    }
+    if message.contains("did not find expected") || message.contains("mapping values are not allowed") {
+        message = format!("invalid YAML: {message}");
+    }
+    BaselineError { file: path.to_path_buf(), position, key, message: std::mem::take(&mut message) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Baseline, BaselineError> {
+        Baseline::parse(Path::new("test.yaml"), text)
+    }
+
+    #[test]
+    fn minimal_baseline_loads_with_controls_off() {
+        let baseline = parse("version: 1\nname: t\nregions: [eu-west-1]\n").unwrap();
+        assert_eq!(baseline.home_region().as_str(), "eu-west-1");
+        assert!(baseline.baseline_key.is_none() && !baseline.ebs_default_encryption);
+    }
+
+    #[test]
+    fn defaults_fill_in_the_key_and_password_policy() {
+        let baseline = parse("version: 1\nname: t\nregions: [us-east-1]\nkms: {baseline_key: {}}\niam: {password_policy: {}}\n").unwrap();
+        assert_eq!(baseline.baseline_key.unwrap().alias.qualified(), "alias/mamori-baseline");
+        assert_eq!(baseline.password_policy.unwrap().minimum_length, 14);
+    }
+
+    #[test]
+    fn unknown_nested_key_is_named_with_its_position() {
+        let error = parse("version: 1\nname: t\nregions: [us-east-1]\niam:\n  password_policy:\n    minimum_lenght: 14\n").unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("iam.password_policy.minimum_lenght"), "{error}");
+        assert_eq!(error.position.map(|p| p.0), Some(6), "{error}");
+    }
+
+    #[test]
+    fn bad_value_is_named_with_its_position() {
+        let error = parse("version: 1\nname: t\nregions: [us-east-1]\niam:\n  password_policy:\n    minimum_length: 4\n").unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("iam.password_policy.minimum_length"), "{error}");
+        assert_eq!(error.position, Some((6, 5)), "{error}");
+        assert!(error.to_string().starts_with("test.yaml:6:5: key `iam.password_policy.minimum_length`: 4 is out of range"), "{error}");
+    }
+}

@@ -1,0 +1,159 @@
+//! The baseline file as written: serde structs that mirror the YAML, unknown keys rejected.
+//!
+//! These types are the file format (and, through `schemars`, `mamori schema`). They carry defaults and
+//! per-value checks (see [`super::values`]); turning them into the [`super::Baseline`] the rest of the
+//! program reads happens in `super`. Field names are the YAML keys: renaming one breaks users' files.
+
+use std::borrow::Cow;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer};
+
+use super::region::RegionName;
+use super::values::{Bounded, KeyAlias, NonEmpty, TemplateRef, Version};
+
+/// A mamori baseline, format version 1.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "mamori baseline")]
+pub struct RawBaseline {
+    /// Format version; must be 1.
+    pub version: Version,
+    /// Name shown in reports (`standard`, `strict`, or your own).
+    pub name: NonEmpty,
+    /// Regions the regional controls cover (the first is the home region for account-wide calls).
+    pub regions: Regions,
+    #[serde(default)]
+    pub kms: Option<RawKms>,
+    #[serde(default)]
+    pub ebs: Option<RawEbs>,
+    #[serde(default)]
+    pub s3: Option<RawS3>,
+    #[serde(default)]
+    pub iam: Option<RawIam>,
+}
+
+/// A non-empty list of distinct known regions.
+#[derive(Debug)]
+pub struct Regions(pub Vec<RegionName>);
+
+impl<'de> Deserialize<'de> for Regions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let regions = Vec::<RegionName>::deserialize(deserializer)?;
+        if regions.is_empty() {
+            return Err(serde::de::Error::custom("at least one region is required"));
+        }
+        for (i, region) in regions.iter().enumerate() {
+            if regions[..i].contains(region) {
+                return Err(serde::de::Error::custom(format!("region `{region}` is listed twice")));
+            }
+        }
+        Ok(Regions(regions))
+    }
+}
+
+impl JsonSchema for Regions {
+    fn schema_name() -> Cow<'static, str> {
+        "Regions".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let item = generator.subschema_for::<RegionName>();
+        json_schema!({ "type": "array", "items": item, "minItems": 1, "uniqueItems": true })
+    }
+}
+
+/// `enabled: true|false` for controls that have no other setting.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Toggle {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawKms {
+    /// `kms.baseline-key`: the customer-managed key the other controls encrypt with.
+    #[serde(default)]
+    pub baseline_key: Option<RawBaselineKey>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBaselineKey {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Alias the key is found by (one key per region).
+    #[serde(default = "default_alias")]
+    pub alias: KeyAlias,
+    #[serde(default)]
+    pub description: Option<NonEmpty>,
+    /// Key policy template; its statements are merged into the key policy (foreign ones are kept).
+    #[serde(default = "default_key_policy")]
+    pub policy: TemplateRef,
+}
+
+fn default_alias() -> KeyAlias {
+    KeyAlias::parse("mamori-baseline").expect("valid default alias")
+}
+
+fn default_key_policy() -> TemplateRef {
+    TemplateRef::resolve("kms-baseline-key-policy").expect("the built-in key policy template exists")
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEbs {
+    /// `ebs.default-encryption`: encryption by default with the baseline key, in every region.
+    #[serde(default)]
+    pub default_encryption: Option<Toggle>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawS3 {
+    /// `s3.account-public-access-block`: the four account-level Block Public Access settings.
+    #[serde(default)]
+    pub account_public_access_block: Option<Toggle>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawIam {
+    /// `iam.password-policy`: minimums; a stricter existing setting is never weakened.
+    #[serde(default)]
+    pub password_policy: Option<RawPasswordPolicy>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPasswordPolicy {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "default_minimum_length")]
+    pub minimum_length: Bounded<6, 128>,
+    #[serde(default = "yes")]
+    pub require_uppercase: bool,
+    #[serde(default = "yes")]
+    pub require_lowercase: bool,
+    #[serde(default = "yes")]
+    pub require_numbers: bool,
+    #[serde(default = "yes")]
+    pub require_symbols: bool,
+    #[serde(default = "yes")]
+    pub allow_users_to_change: bool,
+    /// Number of previous passwords that cannot be reused.
+    #[serde(default)]
+    pub reuse_prevention: Option<Bounded<1, 24>>,
+    /// Days after which a password expires (omit for no expiry).
+    #[serde(default)]
+    pub max_age_days: Option<Bounded<1, 1095>>,
+}
+
+fn default_minimum_length() -> Bounded<6, 128> {
+    Bounded(14)
+}

@@ -1,0 +1,132 @@
+//! Policy templates: JSON documents under `templates/`, referenced from the baseline by name.
+//!
+//! A reviewer reads the exact document mamori will write in `templates/NAME.json`. Names resolve first
+//! to `templates/` beside the baseline file, then to `templates/` in its parent directory (the repo
+//! layout: `baselines/` next to `templates/`), then to the copies built into the binary, so an installed
+//! `mamori` works anywhere and a team can override any document. The only variables are
+//! `{account_id}`, `{region}` and `{partition}`; any other `{name}` is rejected when the baseline loads,
+//! as is a document that is not valid JSON once rendered.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The templates shipped with mamori, built into the binary.
+const BUILT_IN: &[(&str, &str)] = &[("kms-baseline-key-policy", include_str!("../../templates/kms-baseline-key-policy.json"))];
+
+/// The variables a template may use.
+pub const VARIABLES: &[&str] = &["account_id", "region", "partition"];
+
+/// Values for the template variables.
+#[derive(Clone, Debug)]
+pub struct Vars<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub partition: &'a str,
+}
+
+impl Vars<'_> {
+    /// Placeholder values used to check a template when the baseline is loaded.
+    pub const SAMPLE: Vars<'static> = Vars { account_id: "123456789012", region: "us-east-1", partition: "aws" };
+
+    /// Replaces every variable in `text`.
+    pub fn render(&self, text: &str) -> String {
+        text.replace("{account_id}", self.account_id).replace("{region}", self.region).replace("{partition}", self.partition)
+    }
+}
+
+/// Template texts by name, as found for one baseline file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Templates {
+    texts: BTreeMap<String, String>,
+}
+
+impl Templates {
+    /// Renders template `name` into a JSON document. Every name in a loaded baseline was checked at load
+    /// time, so an unknown name here is a programming error reported as such.
+    pub fn render(&self, name: &str, vars: &Vars<'_>) -> Value {
+        let text = self.texts.get(name).unwrap_or_else(|| panic!("template `{name}` was not loaded with the baseline"));
+        serde_json::from_str(&vars.render(text)).unwrap_or_else(|e| panic!("template `{name}` was checked at load time: {e}"))
+    }
+
+    pub(crate) fn insert(&mut self, name: &str, text: String) {
+        self.texts.insert(name.to_string(), text);
+    }
+}
+
+/// Where template files are looked for, for a baseline at `baseline_file`.
+pub fn search_dirs(baseline_file: &Path) -> Vec<PathBuf> {
+    let dir = baseline_file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    vec![dir.join("templates"), dir.join("..").join("templates")]
+}
+
+/// Finds template `name` and checks it: the file (or built-in copy) exists, uses only known variables,
+/// and renders to valid JSON. Returns the raw text.
+pub fn find(name: &str, dirs: &[PathBuf]) -> Result<String, String> {
+    let from_file = dirs.iter().map(|dir| dir.join(format!("{name}.json"))).find(|path| path.is_file());
+    let text = match from_file {
+        Some(path) => std::fs::read_to_string(&path).map_err(|e| format!("cannot read template {}: {e}", path.display()))?,
+        None => BUILT_IN
+            .iter()
+            .find(|(built_in, _)| *built_in == name)
+            .map(|(_, text)| text.to_string())
+            .ok_or_else(|| format!("unknown template `{name}`: no {name}.json in {} and no built-in template of that name", describe(dirs)))?,
+    };
+    check(name, &text)?;
+    Ok(text)
+}
+
+fn describe(dirs: &[PathBuf]) -> String {
+    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" or ")
+}
+
+/// Rejects unknown `{variables}` and documents that are not JSON once rendered.
+fn check(name: &str, text: &str) -> Result<(), String> {
+    for unknown in placeholders(text).into_iter().filter(|p| !VARIABLES.contains(&p.as_str())) {
+        return Err(format!("template `{name}` uses unknown variable `{{{unknown}}}` (known: {})", VARIABLES.join(", ")));
+    }
+    serde_json::from_str::<Value>(&Vars::SAMPLE.render(text))
+        .map(|_| ())
+        .map_err(|e| format!("template `{name}` is not valid JSON: {e}"))
+}
+
+/// Every `{identifier}` in `text` (lower-case letters and underscores between braces).
+fn placeholders(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (start, _) in text.match_indices('{') {
+        let rest = &text[start + 1..];
+        if let Some(end) = rest.find('}') {
+            let candidate = &rest[..end];
+            if !candidate.is_empty() && candidate.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                found.push(candidate.to_string());
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_templates_are_valid() {
+        for (name, text) in BUILT_IN {
+            check(name, text).unwrap();
+        }
+    }
+
+    #[test]
+    fn variables_are_rendered() {
+        let vars = Vars { account_id: "111122223333", region: "eu-west-1", partition: "aws" };
+        assert_eq!(vars.render("arn:{partition}:iam::{account_id}:root in {region}"), "arn:aws:iam::111122223333:root in eu-west-1");
+    }
+
+    #[test]
+    fn unknown_variables_and_bad_json_are_rejected() {
+        assert!(check("t", r#"{"a": "{acount_id}"}"#).unwrap_err().contains("unknown variable `{acount_id}`"));
+        assert!(check("t", r#"{"a": "#).unwrap_err().contains("not valid JSON"));
+        assert!(find("no-such-template", &[]).unwrap_err().contains("unknown template"));
+    }
+}

@@ -1,0 +1,173 @@
+//! Scalar values of the baseline file that check themselves while they are parsed.
+//!
+//! Each type here validates in its `Deserialize` impl, so a bad value fails inside the YAML parser,
+//! which then reports it with the file position and the key path. Nothing here calls AWS.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::path::PathBuf;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::template;
+
+/// The baseline format version: only `1` exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Version(u32);
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match u32::deserialize(deserializer)? {
+            1 => Ok(Version(1)),
+            other => Err(serde::de::Error::custom(format!("unsupported baseline version {other}: this mamori reads version 1"))),
+        }
+    }
+}
+
+impl JsonSchema for Version {
+    fn schema_name() -> Cow<'static, str> {
+        "Version".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "const": 1, "description": "Baseline format version." })
+    }
+}
+
+/// An integer within `MIN..=MAX`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Bounded<const MIN: i64, const MAX: i64>(pub i64);
+
+impl<'de, const MIN: i64, const MAX: i64> Deserialize<'de> for Bounded<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = i64::deserialize(deserializer)?;
+        if (MIN..=MAX).contains(&value) {
+            Ok(Bounded(value))
+        } else {
+            Err(serde::de::Error::custom(format!("{value} is out of range: must be between {MIN} and {MAX}")))
+        }
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> JsonSchema for Bounded<MIN, MAX> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Integer_{MIN}_to_{MAX}").into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": MIN, "maximum": MAX })
+    }
+}
+
+/// A KMS alias name without the `alias/` prefix: letters, digits, `/_-`, not starting with `aws`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct KeyAlias(String);
+
+impl KeyAlias {
+    pub fn parse(name: &str) -> Result<KeyAlias, String> {
+        let name = name.strip_prefix("alias/").unwrap_or(name);
+        if name.is_empty() || name.len() > 250 {
+            return Err("a KMS alias must have 1 to 250 characters".into());
+        }
+        if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "/_-".contains(*c))) {
+            return Err(format!("invalid character `{bad}` in KMS alias `{name}` (allowed: letters, digits, / _ -)"));
+        }
+        if name.starts_with("aws") {
+            return Err(format!("KMS alias `{name}` is reserved: names starting with `aws` belong to AWS managed keys"));
+        }
+        Ok(KeyAlias(name.to_string()))
+    }
+
+    /// `alias/NAME`, as the KMS API spells it.
+    pub fn qualified(&self) -> String {
+        format!("alias/{}", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyAlias {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        KeyAlias::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for KeyAlias {
+    fn schema_name() -> Cow<'static, str> {
+        "KeyAlias".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^(alias/)?[A-Za-z0-9/_-]{1,250}$", "description": "KMS alias name (the `alias/` prefix is optional)." })
+    }
+}
+
+thread_local! {
+    /// Directories searched for templates while one baseline file is being parsed.
+    static TEMPLATE_DIRS: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `parse` with `dirs` as the template search path for every [`TemplateRef`] it deserializes.
+pub(super) fn with_template_dirs<T>(dirs: Vec<PathBuf>, parse: impl FnOnce() -> T) -> T {
+    TEMPLATE_DIRS.with(|cell| *cell.borrow_mut() = dirs);
+    let result = parse();
+    TEMPLATE_DIRS.with(|cell| cell.borrow_mut().clear());
+    result
+}
+
+/// A reference to a policy template, checked (found, known variables, valid JSON) while parsing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TemplateRef {
+    pub name: String,
+    #[serde(skip)]
+    pub text: String,
+}
+
+impl TemplateRef {
+    /// A reference resolved against the current search path (used for defaults).
+    pub fn resolve(name: &str) -> Result<TemplateRef, String> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(format!("invalid template name `{name}`: use letters, digits, - and _ (the file is templates/NAME.json)"));
+        }
+        let dirs = TEMPLATE_DIRS.with(|cell| cell.borrow().clone());
+        let text = template::find(name, &dirs)?;
+        Ok(TemplateRef { name: name.to_string(), text })
+    }
+}
+
+impl<'de> Deserialize<'de> for TemplateRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        TemplateRef::resolve(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for TemplateRef {
+    fn schema_name() -> Cow<'static, str> {
+        "TemplateRef".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description": "Name of a JSON policy template: templates/NAME.json." })
+    }
+}
+
+/// A non-empty name (baseline name, descriptions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NonEmpty(pub String);
+
+impl<'de> Deserialize<'de> for NonEmpty {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        if value.trim().is_empty() {
+            return Err(serde::de::Error::custom("must not be empty"));
+        }
+        Ok(NonEmpty(value))
+    }
+}
+
+impl JsonSchema for NonEmpty {
+    fn schema_name() -> Cow<'static, str> {
+        "NonEmpty".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "minLength": 1 })
+    }
+}

@@ -1,0 +1,287 @@
+//! The command line: clap definitions, logging and progress set-up, confirmation, output, exit codes.
+//!
+//! Results go to stdout (one text report or one JSON document); logs, progress bars and prompts go to
+//! stderr. Exit codes are the same for every verb: `0` compliant / nothing to change, `2` drift or
+//! pending changes, `1` an error (bad input, or a control that could not be evaluated). `apply` without
+//! `--yes` asks on a terminal and refuses, before any AWS call, when there is none to ask on.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use tracing_subscriber::EnvFilter;
+
+use crate::app::{self, Invocation};
+use crate::aws::ConnectOptions;
+use crate::baseline;
+use crate::controls;
+use crate::engine::{Progress, Silent};
+use crate::report::{json, text, Report, Verb};
+
+#[derive(Debug, Parser)]
+#[command(name = "mamori", version, about = "Reconcile an AWS account to a secure baseline: plan, apply, verify.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what `apply` would change (read-only). Exit 2 when changes are pending.
+    Plan(RunArgs),
+    /// Make the account match the baseline, then verify it.
+    Apply(ApplyArgs),
+    /// Audit the account against the baseline (read-only). Exit 2 on drift.
+    Verify(RunArgs),
+    /// Print a starter baseline to stdout.
+    Init {
+        #[arg(long, value_enum, default_value_t = Template::Standard)]
+        template: Template,
+    },
+    /// Print the JSON Schema of the baseline file.
+    Schema,
+    /// List every control: id, title, CIS/FSBP ids, whether apply can fix it.
+    Controls {
+        #[arg(long, value_enum)]
+        output: Option<OutputFormat>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Template {
+    Standard,
+    Strict,
+}
+
+impl Template {
+    /// The shipped baseline of that name.
+    pub fn text(self) -> &'static str {
+        match self {
+            Template::Standard => include_str!("../baselines/standard.yaml"),
+            Template::Strict => include_str!("../baselines/strict.yaml"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Baseline file.
+    #[arg(long, default_value = "mamori.yaml")]
+    pub baseline: PathBuf,
+    /// Restrict the run to a control id (`logs.trail`) or group (`logs`); repeatable.
+    #[arg(long = "only", value_name = "CONTROL")]
+    pub only: Vec<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// MFA device serial and current code, "SERIAL CODE", for root-only changes (MFA Delete).
+    #[arg(long, value_name = "SERIAL CODE", value_parser = parse_mfa)]
+    pub mfa: Option<Mfa>,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// AWS named profile (otherwise the standard credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Region to cover; repeatable; overrides the baseline's regions.
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Send every AWS call to this endpoint (an emulator).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Output format (default: text on a terminal, json otherwise).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Only errors on stderr.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More logging on stderr (-v, -vv). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// An MFA device serial (or ARN) and a six-digit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mfa {
+    pub serial: String,
+    pub code: String,
+}
+
+fn parse_mfa(value: &str) -> Result<Mfa, String> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    match parts.as_slice() {
+        [serial, code] if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) => {
+            Ok(Mfa { serial: serial.to_string(), code: code.to_string() })
+        }
+        _ => Err("expected \"SERIAL CODE\": the MFA device serial or ARN, a space, and the current 6-digit code".into()),
+    }
+}
+
+/// Parses the process arguments, runs, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
+            let mut source = error.source();
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Init { template } => {
+            print!("{}", template.text());
+            Ok(0)
+        }
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&baseline::json_schema())?);
+            Ok(0)
+        }
+        Command::Controls { output } => {
+            print!("{}", render_controls(output.unwrap_or_else(default_output)));
+            Ok(0)
+        }
+        Command::Plan(args) => run_verb(Verb::Plan, args, true),
+        Command::Verify(args) => run_verb(Verb::Verify, args, true),
+        Command::Apply(args) => {
+            if !args.yes && !std::io::stdin().is_terminal() {
+                return Err("apply needs --yes when no terminal can confirm the plan (stdin is not a terminal); nothing was changed".into());
+            }
+            run_verb(Verb::Apply, args.run, args.yes)
+        }
+    }
+}
+
+fn default_output() -> OutputFormat {
+    if std::io::stdout().is_terminal() {
+        OutputFormat::Text
+    } else {
+        OutputFormat::Json
+    }
+}
+
+fn init_logging(common: &Common) {
+    let default = match (common.quiet, common.verbose) {
+        (true, _) => "error",
+        (false, 0) => "mamori=info,warn",
+        (false, 1) => "mamori=debug,warn",
+        (false, _) => "mamori=trace,aws=info,info",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool) -> Result<u8, Box<dyn std::error::Error>> {
+    init_logging(&args.common);
+    let output = args.common.output.unwrap_or_else(default_output);
+    let invocation = Invocation {
+        verb,
+        baseline: args.baseline,
+        only: args.only,
+        regions: args.common.regions,
+        connect: ConnectOptions { profile: args.common.profile, endpoint_url: args.common.endpoint_url, credentials: None },
+    };
+    // Bad input fails here, before the async runtime or any AWS call exists.
+    app::prepare(&invocation)?;
+    let progress: Box<dyn Progress> =
+        if std::io::stderr().is_terminal() && !args.common.quiet { Box::new(Bar::default()) } else { Box::new(Silent) };
+    let mut confirm = |plan: &Report| assume_yes || ask(plan);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let outcome = runtime.block_on(app::execute(&invocation, &mut confirm, progress.as_ref()))?;
+    let rendered = match output {
+        OutputFormat::Text => text::render(&outcome.report),
+        OutputFormat::Json => json::render(&outcome.report),
+    };
+    std::io::stdout().write_all(rendered.as_bytes())?;
+    Ok(outcome.report.exit_code())
+}
+
+/// Shows the plan on stderr and asks for `yes` on the terminal.
+fn ask(plan: &Report) -> bool {
+    eprint!("{}", text::render(plan));
+    eprint!("\nmamori will make the changes above. Only 'yes' will be accepted to approve: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}
+
+/// An indicatif progress bar on stderr.
+#[derive(Default)]
+struct Bar {
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl Progress for Bar {
+    fn start(&self, phase: &str, units: usize) {
+        let bar = ProgressBar::new(units as u64);
+        bar.set_style(ProgressStyle::with_template("{msg:>8} [{bar:30}] {pos}/{len}").expect("valid template").progress_chars("=> "));
+        bar.set_message(phase.to_string());
+        *self.bar.lock().expect("progress lock") = Some(bar);
+    }
+
+    fn advance(&self) {
+        if let Some(bar) = self.bar.lock().expect("progress lock").as_ref() {
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.lock().expect("progress lock").take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `mamori controls`: the catalogue as a table or JSON.
+pub fn render_controls(output: OutputFormat) -> String {
+    let rows: Vec<serde_json::Value> = controls::catalogue()
+        .iter()
+        .map(|c| {
+            let meta = c.meta();
+            serde_json::json!({
+                "id": meta.id,
+                "title": meta.title,
+                "fixable": meta.fix.label(),
+                "scope": meta.scope.label(),
+                "cis_v5": meta.cis_v5,
+                "fsbp": meta.fsbp,
+                "depends_on": meta.depends_on,
+            })
+        })
+        .collect();
+    match output {
+        OutputFormat::Json => serde_json::to_string_pretty(&rows).expect("rows serialize") + "\n",
+        OutputFormat::Text => {
+            let mut out = format!("{:<32} {:<7} {:<10} {:<18} {}\n", "ID", "FIX", "CIS v5", "FSBP", "TITLE");
+            for c in controls::catalogue() {
+                let meta = c.meta();
+                out += &format!("{:<32} {:<7} {:<10} {:<18} {}\n", meta.id, meta.fix.label(), meta.cis_v5.join(","), meta.fsbp.join(","), meta.title);
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The contract every control implements, and its type-erased form the engine drives.
+//!
+//! A control reads one slice of the account ([`Control::observe`]), says what that slice should be
+//! given the baseline, what it observed and what the controls it depends on published
+//! ([`Control::desired`], pure), and changes it ([`Control::apply`]). Observed and desired share one
+//! `State` type, so drift is `!=` and the diff is the generic [`super::diff`].
+//!
+//! # Guarantees the engine gives a control
+//! - `observe` runs on a connection that refuses mutating calls in `plan` and `verify`.
+//! - `apply` is only called in `apply`, only when `observed != desired`, and only after every control
+//!   in `depends_on` has been applied and re-observed in the same region.
+//! - After `apply` the engine observes again: the finding always reflects the account, never intent.
+//!
+//! # What a control must guarantee
+//! - `apply` is idempotent and create-or-update: run on any account, fresh, converged or half-done by
+//!   an interrupted run, it converges without duplicates (things AWS cannot create idempotently are
+//!   found again by alias or tag in `observe`).
+//! - `apply` never deletes customer data or keys, and never writes a policy that locks the account out.
+//! - `desired` never weakens a stricter observed setting; it may use `observed` for exactly that.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::aws::{Aws, AwsError, Caller};
+use crate::baseline::{Baseline, RegionName, Vars};
+use crate::report::{Action, Change, Finding, References, Status};
+
+use super::diff;
+
+/// How a control's drift gets fixed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fix {
+    /// `apply` fixes it.
+    Automatic,
+    /// Only a human can; drift is reported `manual` with the steps.
+    Manual,
+}
+
+impl Fix {
+    /// `yes` or `manual`, as `mamori controls` shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Fix::Automatic => "yes",
+            Fix::Manual => "manual",
+        }
+    }
+}
+
+/// Whether a control covers the account once or each baseline region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Account,
+    Regional,
+}
+
+impl Scope {
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::Account => "account",
+            Scope::Regional => "region",
+        }
+    }
+}
+
+/// The static description of a control: what `mamori controls` lists.
+#[derive(Debug)]
+pub struct ControlMeta {
+    /// Stable dotted id (`ebs.default-encryption`).
+    pub id: &'static str,
+    pub title: &'static str,
+    pub fix: Fix,
+    pub scope: Scope,
+    pub cis_v5: &'static [&'static str],
+    pub fsbp: &'static [&'static str],
+    /// Controls whose results this one needs (applied first, their facts published first).
+    pub depends_on: &'static [&'static str],
+}
+
+impl ControlMeta {
+    /// The group: the part of the id before the dot (`ebs`).
+    pub fn group(&self) -> &'static str {
+        self.id.split('.').next().unwrap_or(self.id)
+    }
+
+    pub fn references(&self) -> References {
+        References {
+            cis_v5: self.cis_v5.iter().map(|s| s.to_string()).collect(),
+            fsbp: self.fsbp.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// Where one unit of work runs: a region, or the account (its calls go to the home region).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    /// The region calls are sent to.
+    pub region: RegionName,
+    /// True for account-wide controls: findings say `global`.
+    pub account_wide: bool,
+}
+
+impl Target {
+    /// The region as findings show it.
+    pub fn label(&self) -> &str {
+        if self.account_wide {
+            "global"
+        } else {
+            self.region.as_str()
+        }
+    }
+}
+
+/// What every control may read: the connection, the baseline and who the caller is.
+pub struct Context<'a> {
+    pub aws: &'a Aws,
+    pub baseline: &'a Baseline,
+    pub caller: &'a Caller,
+}
+
+impl Context<'_> {
+    /// Template variables for `region`.
+    pub fn vars<'b>(&'b self, region: &'b RegionName) -> Vars<'b> {
+        Vars { account_id: &self.caller.account_id, region: region.as_str(), partition: &self.caller.partition }
+    }
+}
+
+/// What controls publish for the controls that depend on them, per region.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// ARN of the baseline KMS key, by region, once it exists.
+    pub baseline_key_arn: BTreeMap<RegionName, String>,
+}
+
+/// Why `apply` could not do its work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// Something it needs is missing (a dependency that failed, say).
+    #[error("{0}")]
+    Precondition(String),
+}
+
+/// One control, typed. See the module documentation for the contract.
+#[async_trait]
+pub trait Control: Send + Sync + 'static {
+    /// What is observed and what is desired: drift is `!=`.
+    type State: Serialize + PartialEq + Clone + Debug + Send + Sync + 'static;
+
+    fn meta(&self) -> &'static ControlMeta;
+
+    /// False when the baseline leaves this control out or turns it off (finding: `skipped`).
+    fn enabled(&self, baseline: &Baseline) -> bool;
+
+    /// The resource findings and changes name (`alias/mamori-baseline`, `account-setting/...`).
+    fn resource(&self, ctx: &Context<'_>, target: &Target) -> String;
+
+    /// Reads the live state. Read-only calls only.
+    async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Self::State, AwsError>;
+
+    /// What the state should be. Pure.
+    fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, facts: &Facts) -> Self::State;
+
+    /// Makes the account match `desired`. Idempotent, never destructive.
+    async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, desired: &Self::State) -> Result<(), ControlError>;
+
+    /// `create` when the resource does not exist yet, `update` otherwise.
+    fn action(&self, _observed: &Self::State) -> Action {
+        Action::Update
+    }
+
+    /// Publishes what dependants need from the observed state.
+    fn publish(&self, _target: &Target, _observed: &Self::State, _facts: &mut Facts) {}
+}
+
+/// A state observed by some control, type-erased for the engine.
+pub type Observed = Arc<dyn Any + Send + Sync>;
+
+/// A control's verdict on one unit.
+#[derive(Clone, Debug)]
+pub struct Assessment {
+    pub finding: Finding,
+    /// The change `apply` would make; `None` when in sync or when the fix is manual.
+    pub change: Option<Change>,
+}
+
+/// The object-safe form of [`Control`], implemented for every control.
+#[async_trait]
+pub trait Reconciler: Send + Sync {
+    fn meta(&self) -> &'static ControlMeta;
+    fn enabled(&self, baseline: &Baseline) -> bool;
+    fn resource(&self, ctx: &Context<'_>, target: &Target) -> String;
+    async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Observed, AwsError>;
+    fn assess(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Assessment;
+    async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Result<(), ControlError>;
+    fn publish(&self, target: &Target, observed: &Observed, facts: &mut Facts);
+}
+
+fn typed<S: 'static>(observed: &Observed) -> &S {
+    observed.downcast_ref::<S>().expect("a control only receives states it observed")
+}
+
+#[async_trait]
+impl<C: Control> Reconciler for C {
+    fn meta(&self) -> &'static ControlMeta {
+        Control::meta(self)
+    }
+
+    fn enabled(&self, baseline: &Baseline) -> bool {
+        Control::enabled(self, baseline)
+    }
+
+    fn resource(&self, ctx: &Context<'_>, target: &Target) -> String {
+        Control::resource(self, ctx, target)
+    }
+
+    async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Observed, AwsError> {
+        Ok(Arc::new(Control::observe(self, ctx, target).await?))
+    }
+
+    fn assess(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Assessment {
+        let observed: &C::State = typed(observed);
+        let desired = self.desired(ctx, target, observed, facts);
+        let meta = Control::meta(self);
+        let diffs = diff::diff(observed, &desired);
+        let resource = Control::resource(self, ctx, target);
+        let (status, message, remediation) = match (diffs.is_empty(), meta.fix) {
+            (true, _) => (Status::Pass, "matches the baseline".to_string(), None),
+            (false, Fix::Automatic) => (Status::Fail, diff::describe(&diffs), Some(format!("mamori apply --only {}", meta.id))),
+            (false, Fix::Manual) => (Status::Manual, diff::describe(&diffs), None),
+        };
+        let change = (status == Status::Fail).then(|| {
+            let (before, after) = diff::before_after(&diffs);
+            Change { control: meta.id.into(), region: target.label().into(), resource: resource.clone(), action: self.action(observed), before, after }
+        });
+        let finding = Finding {
+            control: meta.id.into(),
+            region: target.label().into(),
+            resource,
+            status,
+            message,
+            expected: (status != Status::Pass).then(|| serde_json::to_value(&desired).expect("states serialize")),
+            actual: (status != Status::Pass).then(|| serde_json::to_value(observed).expect("states serialize")),
+            remediation,
+            references: meta.references(),
+        };
+        Assessment { finding, change }
+    }
+
+    async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Result<(), ControlError> {
+        let observed: &C::State = typed(observed);
+        let desired = self.desired(ctx, target, observed, facts);
+        Control::apply(self, ctx, target, observed, &desired).await
+    }
+
+    fn publish(&self, target: &Target, observed: &Observed, facts: &mut Facts) {
+        Control::publish(self, target, typed(observed), facts)
+    }
+}

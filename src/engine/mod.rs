@@ -1,0 +1,248 @@
+//! The reconcile engine: one pipeline behind `plan`, `apply` and `verify`.
+//!
+//! `plan` = observe + diff; `verify` = observe + evaluate; `apply` = plan → (confirm) → apply in
+//! dependency order → observe again what was changed. There is no state file: the live account is the
+//! state. Controls are grouped in layers by dependency depth; every (control, target) unit of a layer
+//! is observed concurrently, then the layer publishes its facts (the baseline key's ARN, say) for the
+//! next. A control that fails becomes an `error` finding and the others go on.
+//!
+//! A converged `apply` costs what a `verify` costs: when the plan has no change nothing is re-read,
+//! and after changes only the changed units are observed again. The engine never decides what a call
+//! is allowed to do: that is the client layer's read-only guard.
+
+pub mod control;
+pub mod diff;
+pub mod selection;
+
+use std::time::Instant;
+
+use futures::stream::{self, StreamExt};
+use tracing::Instrument;
+
+pub use control::{Context, Control, ControlError, ControlMeta, Facts, Fix, Observed, Reconciler, Scope, Target};
+
+use crate::report::{Change, Finding, Report, Status, Summary, Verb};
+
+/// How many units are observed or applied at once.
+const CONCURRENCY: usize = 16;
+
+/// Called with the plan before `apply` changes anything; `false` cancels the run.
+pub trait Confirm {
+    fn confirm(&mut self, plan: &Report) -> bool;
+}
+
+impl<F: FnMut(&Report) -> bool> Confirm for F {
+    fn confirm(&mut self, plan: &Report) -> bool {
+        self(plan)
+    }
+}
+
+/// Receives progress as units complete (a progress bar, or nothing).
+pub trait Progress: Sync {
+    fn start(&self, _phase: &str, _units: usize) {}
+    fn advance(&self) {}
+    fn finish(&self) {}
+}
+
+/// No progress display.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// The run could not produce a report at all.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("apply cancelled: nothing was changed")]
+    Cancelled,
+}
+
+/// One control on one target, and what is known about it so far.
+struct Unit<'c> {
+    control: &'c dyn Reconciler,
+    target: Target,
+    layer: usize,
+    observed: Option<Result<Observed, String>>,
+    applied: Option<Result<Change, String>>,
+}
+
+/// Runs `verb` over `controls` (already selected and ordered, see [`selection`]).
+pub async fn run(
+    ctx: &Context<'_>,
+    verb: Verb,
+    controls: &[&dyn Reconciler],
+    confirm: &mut dyn Confirm,
+    progress: &dyn Progress,
+) -> Result<Report, EngineError> {
+    let started = Instant::now();
+    let layers = selection::layers(controls);
+    let mut skipped = Vec::new();
+    let mut units = Vec::new();
+    for (control, layer) in controls.iter().zip(&layers) {
+        for target in targets(ctx, control.meta().scope) {
+            if control.enabled(ctx.baseline) {
+                units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None });
+            } else {
+                skipped.push(skipped_finding(ctx, *control, &target));
+            }
+        }
+    }
+    let depth = layers.iter().copied().max().map_or(0, |d| d + 1);
+
+    progress.start("observe", units.len());
+    let mut facts = Facts::default();
+    for layer in 0..depth {
+        observe_layer(ctx, &mut units, layer, &mut facts, progress).await;
+    }
+    progress.finish();
+
+    if verb == Verb::Apply {
+        let plan = report(ctx, Verb::Plan, &units, &facts, &skipped, started);
+        if plan.changes.as_ref().is_some_and(|c| !c.is_empty()) {
+            if !confirm.confirm(&plan) {
+                return Err(EngineError::Cancelled);
+            }
+            progress.start("apply", plan.changes.as_ref().map_or(0, Vec::len));
+            for layer in 0..depth {
+                apply_layer(ctx, &mut units, layer, &mut facts, progress).await;
+            }
+            progress.finish();
+        }
+    }
+    Ok(report(ctx, verb, &units, &facts, &skipped, started))
+}
+
+/// The targets of a control: the home region once, or every baseline region.
+fn targets(ctx: &Context<'_>, scope: Scope) -> Vec<Target> {
+    match scope {
+        Scope::Account => vec![Target { region: ctx.baseline.home_region().clone(), account_wide: true }],
+        Scope::Regional => ctx.baseline.regions.iter().map(|region| Target { region: region.clone(), account_wide: false }).collect(),
+    }
+}
+
+/// Observes every unit of `layer` concurrently, then publishes their facts.
+async fn observe_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, facts: &mut Facts, progress: &dyn Progress) {
+    let pending: Vec<&mut Unit> = units.iter_mut().filter(|u| u.layer == layer).collect();
+    stream::iter(pending)
+        .map(|unit| async move {
+            unit.observed = Some(observe(ctx, unit).await);
+            progress.advance();
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
+    publish(units, layer, facts);
+}
+
+async fn observe(ctx: &Context<'_>, unit: &Unit<'_>) -> Result<Observed, String> {
+    let span = tracing::info_span!("observe", control = unit.control.meta().id, region = unit.target.label());
+    unit.control.observe(ctx, &unit.target).instrument(span).await.map_err(|e| e.to_string())
+}
+
+fn publish(units: &[Unit<'_>], layer: usize, facts: &mut Facts) {
+    for unit in units.iter().filter(|u| u.layer == layer) {
+        if let Some(Ok(observed)) = &unit.observed {
+            unit.control.publish(&unit.target, observed, facts);
+        }
+    }
+}
+
+/// Applies every drifted unit of `layer` (assessed with the facts as they are now), then observes the
+/// changed units again and publishes their facts.
+async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, facts: &mut Facts, progress: &dyn Progress) {
+    let current = facts.clone();
+    let to_apply: Vec<(&mut Unit, Change)> = units
+        .iter_mut()
+        .filter(|u| u.layer == layer)
+        .filter_map(|unit| {
+            let observed = unit.observed.as_ref()?.as_ref().ok()?;
+            let change = unit.control.assess(ctx, &unit.target, observed, &current).change?;
+            Some((unit, change))
+        })
+        .collect();
+    let current = &current;
+    stream::iter(to_apply)
+        .map(|(unit, change)| async move {
+            let span = tracing::info_span!("apply", control = unit.control.meta().id, region = unit.target.label());
+            let observed = unit.observed.clone().expect("filtered on observed").expect("filtered on ok");
+            let outcome = unit.control.apply(ctx, &unit.target, &observed, current).instrument(span).await;
+            tracing::info!(control = unit.control.meta().id, region = unit.target.label(), ok = outcome.is_ok(), "applied");
+            unit.applied = Some(outcome.map(|()| change).map_err(|e| e.to_string()));
+            unit.observed = Some(observe(ctx, unit).await);
+            progress.advance();
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
+    publish(units, layer, facts);
+}
+
+/// The report of the units as they stand: findings from the latest observations, changes planned
+/// (plan) or made (apply).
+fn report(ctx: &Context<'_>, verb: Verb, units: &[Unit<'_>], facts: &Facts, skipped: &[Finding], started: Instant) -> Report {
+    let mut findings = Vec::new();
+    let mut changes = Vec::new();
+    for unit in units {
+        let assessment = match unit.observed.as_ref().expect("every unit was observed") {
+            Ok(observed) => unit.control.assess(ctx, &unit.target, observed, facts),
+            Err(message) => {
+                findings.push(error_finding(ctx, unit, format!("could not be evaluated: {message}")));
+                continue;
+            }
+        };
+        let mut finding = assessment.finding;
+        match (&unit.applied, verb) {
+            (Some(Err(message)), _) => {
+                finding.status = Status::Error;
+                finding.message = format!("apply failed: {message}");
+            }
+            (Some(Ok(change)), Verb::Apply) => changes.push(change.clone()),
+            (_, Verb::Plan) => changes.extend(assessment.change),
+            _ => {}
+        }
+        findings.push(finding);
+    }
+    findings.extend(skipped.iter().cloned());
+    findings.sort_by(|a, b| (&a.control, &a.region, &a.resource).cmp(&(&b.control, &b.region, &b.resource)));
+    let mut regions: Vec<String> = ctx.baseline.regions.iter().map(|r| r.to_string()).collect();
+    regions.dedup();
+    Report {
+        mamori_version: env!("CARGO_PKG_VERSION").to_string(),
+        verb,
+        baseline: ctx.baseline.name.clone(),
+        account: ctx.caller.account_id.clone(),
+        regions,
+        duration_ms: started.elapsed().as_millis() as u64,
+        summary: Summary::of(&findings),
+        findings,
+        changes: (verb != Verb::Verify).then_some(changes),
+    }
+}
+
+fn error_finding(ctx: &Context<'_>, unit: &Unit<'_>, message: String) -> Finding {
+    let meta = unit.control.meta();
+    Finding {
+        control: meta.id.into(),
+        region: unit.target.label().into(),
+        resource: unit.control.resource(ctx, &unit.target),
+        status: Status::Error,
+        message,
+        expected: None,
+        actual: None,
+        remediation: None,
+        references: meta.references(),
+    }
+}
+
+fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target) -> Finding {
+    let meta = control.meta();
+    Finding {
+        control: meta.id.into(),
+        region: target.label().into(),
+        resource: control.resource(ctx, target),
+        status: Status::Skipped,
+        message: "disabled or not configured in the baseline".into(),
+        expected: None,
+        actual: None,
+        remediation: None,
+        references: meta.references(),
+    }
+}

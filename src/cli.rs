@@ -192,7 +192,12 @@ fn init_logging(common: &Common) {
         (false, _) => "mamori=trace,aws=info,info",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
 }
 
 fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool) -> Result<u8, Box<dyn std::error::Error>> {

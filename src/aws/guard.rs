@@ -55,7 +55,7 @@ pub struct CallRecord {
     pub mutating: bool,
     /// Refused by the read-only guard: it never left the process.
     pub refused: bool,
-    /// Hash of the operation's (redacted) input, to spot identical repeated calls.
+    /// Hash of the region and the operation's (redacted) input, to spot identical repeated calls.
     pub fingerprint: u64,
 }
 
@@ -157,6 +157,7 @@ impl Intercept for CallGuard {
         let mutating = is_mutating(metadata.name());
         let refused = mutating && self.mode == AccessMode::ReadOnly;
         let mut hasher = DefaultHasher::new();
+        cfg.load::<aws_types::region::Region>().map(|r| r.to_string()).hash(&mut hasher);
         format!("{:?}", context.input()).hash(&mut hasher);
         self.log.push(CallRecord {
             service: metadata.service().to_string(),

@@ -5,6 +5,7 @@
 //! and [`Baseline`] is the validated model every control reads. Loading never touches the network; a
 //! baseline that loads is one mamori can act on.
 
+pub mod locate;
 pub mod raw;
 pub mod region;
 pub mod template;
@@ -89,7 +90,7 @@ impl Baseline {
         let raw: raw::RawBaseline = values::with_template_dirs(template::search_dirs(path), || {
             serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text))
         })
-        .map_err(|e| yaml_error(path, &e))?;
+        .map_err(|e| yaml_error(path, text, &e))?;
         Ok(Baseline::from_raw(path, raw))
     }
 
@@ -146,9 +147,8 @@ pub fn json_schema() -> serde_json::Value {
 
 /// Turns a YAML error into a [`BaselineError`]: position from the parser, the key path from
 /// `serde_path_to_error` (the parser's own path stops at the enclosing mapping).
-fn yaml_error(path: &Path, error: &serde_path_to_error::Error<serde_yaml_ng::Error>) -> BaselineError {
+fn yaml_error(path: &Path, text: &str, error: &serde_path_to_error::Error<serde_yaml_ng::Error>) -> BaselineError {
     let inner = error.inner();
-    let position = inner.location().map(|l| (l.line(), l.column()));
     let mut message = inner.to_string();
     if let Some(at) = message.rfind(" at line ") {
         message.truncate(at);
@@ -174,6 +174,11 @@ fn yaml_error(path: &Path, error: &serde_path_to_error::Error<serde_yaml_ng::Err
     if message.contains("did not find expected") || message.contains("mapping values are not allowed") {
         message = format!("invalid YAML: {message}");
     }
+    // The exact value (or key) the path names; the parser's position of the enclosing node otherwise.
+    let position = key
+        .as_deref()
+        .and_then(|key| locate::Positions::of(text).get(key))
+        .or_else(|| inner.location().map(|l| (l.line(), l.column())));
     BaselineError { file: path.to_path_buf(), position, key, message: std::mem::take(&mut message) }
 }
 
@@ -210,7 +215,7 @@ mod tests {
     fn bad_value_is_named_with_its_position() {
         let error = parse("version: 1\nname: t\nregions: [us-east-1]\niam:\n  password_policy:\n    minimum_length: 4\n").unwrap_err();
         assert_eq!(error.key.as_deref(), Some("iam.password_policy.minimum_length"), "{error}");
-        assert_eq!(error.position, Some((6, 5)), "{error}");
-        assert!(error.to_string().starts_with("test.yaml:6:5: key `iam.password_policy.minimum_length`: 4 is out of range"), "{error}");
+        assert_eq!(error.position, Some((6, 21)), "{error}");
+        assert!(error.to_string().starts_with("test.yaml:6:21: key `iam.password_policy.minimum_length`: 4 is out of range"), "{error}");
     }
 }

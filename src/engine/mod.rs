@@ -246,3 +246,6 @@ fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target)
         references: meta.references(),
     }
 }
+
+#[cfg(test)]
+mod tests;

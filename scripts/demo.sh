@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The main job end to end on a local emulator: installs and starts moto server, then runs
+# `plan` -> `apply` -> `verify` of baselines/standard.yaml against a fresh emulated account,
+# and stops the emulator. Exits 0 when the account verifies clean.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --locked --quiet
+mamori="${CARGO_TARGET_DIR:-target}/debug/mamori"
+
+started=$(python3 localstack/emulator.py start moto --owner-pid $$)
+endpoint=$(sed -n 's/^endpoint=//p' <<<"$started")
+pid=$(sed -n 's/^pid=//p' <<<"$started")
+trap 'python3 localstack/emulator.py stop --pid "$pid"' EXIT
+
+# Any credentials do for the emulator; nothing here reaches AWS.
+export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL="$endpoint" AWS_EC2_METADATA_DISABLED=true
+baseline=baselines/standard.yaml
+
+echo "== mamori plan (exit 2: changes pending)"
+status=0; "$mamori" plan --baseline "$baseline" --output text || status=$?
+[ "$status" -eq 2 ] || { echo "plan exited $status, expected 2" >&2; exit 1; }
+
+echo "== mamori apply --yes"
+"$mamori" apply --yes --baseline "$baseline" --output text
+
+echo "== mamori verify (exit 0: compliant)"
+"$mamori" verify --baseline "$baseline" --output text

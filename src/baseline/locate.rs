@@ -1,0 +1,123 @@
+//! Where each key of a YAML document is: an index from key paths (`iam.password_policy.minimum_length`,
+//! `regions[1]`, spelled as `serde_path_to_error` spells them) to 1-based line and column.
+//!
+//! serde's errors know the path of the offending value but the YAML deserializer reports the position
+//! of the enclosing node, which for a list item is the wrong line. This index is built from the YAML
+//! parser's own event stream (yaml-rust2, with source markers), so every error can point at the exact
+//! value, or at the key when the value is missing.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// Positions by key path. Values win over keys: a path maps to its value's position when it has one.
+#[derive(Debug, Default)]
+pub struct Positions {
+    values: HashMap<String, (usize, usize)>,
+    keys: HashMap<String, (usize, usize)>,
+}
+
+impl Positions {
+    /// Indexes `text`; a document that does not parse yields an empty index (the deserializer reports
+    /// the syntax error with its own position).
+    pub fn of(text: &str) -> Positions {
+        let mut builder = Builder::default();
+        let _ = Parser::new_from_str(text).load(&mut builder, false);
+        builder.positions
+    }
+
+    /// The position of the value at `path`, else of its key.
+    pub fn get(&self, path: &str) -> Option<(usize, usize)> {
+        self.values.get(path).or_else(|| self.keys.get(path)).copied()
+    }
+}
+
+enum Frame {
+    Map { path: String, key: Option<String> },
+    Seq { path: String, next: usize },
+}
+
+#[derive(Default)]
+struct Builder {
+    positions: Positions,
+    stack: Vec<Frame>,
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent == "." {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+impl Builder {
+    /// The path of the node that starts now (a value, not a mapping key).
+    fn next_path(&mut self) -> String {
+        match self.stack.last_mut() {
+            None => ".".to_string(),
+            Some(Frame::Map { path, key }) => join(path, &key.take().unwrap_or_default()),
+            Some(Frame::Seq { path, next }) => {
+                *next += 1;
+                format!("{path}[{}]", *next - 1)
+            }
+        }
+    }
+
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        let at = (mark.line(), mark.col() + 1);
+        match event {
+            Event::Scalar(value, ..) if self.expects_key() => {
+                if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
+                    self.positions.keys.entry(join(path, &value)).or_insert(at);
+                    *key = Some(value);
+                }
+            }
+            Event::Scalar(..) | Event::Alias(_) => {
+                let path = self.next_path();
+                self.positions.values.insert(path, at);
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let path = self.next_path();
+                // A block container's start marker sits past its first entry: its key says more.
+                if !self.positions.keys.contains_key(&path) {
+                    self.positions.values.insert(path.clone(), at);
+                }
+                let frame = if matches!(event, Event::MappingStart(..)) {
+                    Frame::Map { path, key: None }
+                } else {
+                    Frame::Seq { path, next: 0 }
+                };
+                self.stack.push(frame);
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Positions;
+
+    #[test]
+    fn values_keys_and_list_items_are_located() {
+        let text = "version: 1\nregions:\n  - us-east-1\n  - us-east-9\niam:\n  password_policy:\n    minimum_length: 4\nflow: [a, b]\n";
+        let positions = Positions::of(text);
+        assert_eq!(positions.get("version"), Some((1, 10)));
+        assert_eq!(positions.get("regions[1]"), Some((4, 5)));
+        assert_eq!(positions.get("iam.password_policy.minimum_length"), Some((7, 21)));
+        assert_eq!(positions.get("iam.password_policy"), Some((6, 3)));
+        assert_eq!(positions.get("flow[1]"), Some((8, 11)));
+        assert_eq!(positions.get("missing"), None);
+    }
+}

@@ -1,0 +1,153 @@
+//! Engine behaviour with in-memory controls: no AWS call is made (the fake controls never touch the
+//! connection), so ordering, error isolation and convergence are tested on their own.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::aws::{AccessMode, Aws, AwsError, Caller, ConnectOptions};
+use crate::baseline::Baseline;
+use crate::report::{Action, Status, Verb};
+
+/// A control over an in-memory value per region; `fails_observe` makes observation fail.
+struct Fake {
+    meta: &'static ControlMeta,
+    value: Mutex<BTreeMap<String, u32>>,
+    wanted: u32,
+    fails_observe: bool,
+    applies: Mutex<Vec<String>>,
+    /// The fact this control saw when it applied (for the dependency test).
+    seen_fact: Mutex<Option<String>>,
+}
+
+impl Fake {
+    fn new(meta: &'static ControlMeta, wanted: u32, fails_observe: bool) -> Fake {
+        Fake { meta, value: Mutex::default(), wanted, fails_observe, applies: Mutex::default(), seen_fact: Mutex::default() }
+    }
+}
+
+#[async_trait]
+impl Control for Fake {
+    type State = u32;
+
+    fn meta(&self) -> &'static ControlMeta {
+        self.meta
+    }
+
+    fn enabled(&self, _baseline: &Baseline) -> bool {
+        true
+    }
+
+    fn resource(&self, _ctx: &Context<'_>, _target: &Target) -> String {
+        "fake".into()
+    }
+
+    async fn observe(&self, _ctx: &Context<'_>, target: &Target) -> Result<u32, AwsError> {
+        if self.fails_observe {
+            return Err(AwsError::malformed("fake:Get", "broken on purpose"));
+        }
+        Ok(*self.value.lock().unwrap().get(target.region.as_str()).unwrap_or(&0))
+    }
+
+    fn desired(&self, _ctx: &Context<'_>, target: &Target, _observed: &u32, facts: &Facts) -> u32 {
+        *self.seen_fact.lock().unwrap() = facts.baseline_key_arn.get(&target.region).cloned();
+        self.wanted
+    }
+
+    async fn apply(&self, _ctx: &Context<'_>, target: &Target, _observed: &u32, desired: &u32) -> Result<(), ControlError> {
+        self.applies.lock().unwrap().push(target.region.to_string());
+        self.value.lock().unwrap().insert(target.region.to_string(), *desired);
+        Ok(())
+    }
+
+    fn action(&self, observed: &u32) -> Action {
+        if *observed == 0 {
+            Action::Create
+        } else {
+            Action::Update
+        }
+    }
+
+    fn publish(&self, target: &Target, observed: &u32, facts: &mut Facts) {
+        // Only the dependency publishes, as kms.baseline-key does for ebs.default-encryption.
+        if self.meta.depends_on.is_empty() && *observed != 0 {
+            facts.baseline_key_arn.insert(target.region.clone(), format!("key-{observed}"));
+        }
+    }
+}
+
+static FIRST: ControlMeta =
+    ControlMeta { id: "a.first", title: "", fix: Fix::Automatic, scope: Scope::Regional, cis_v5: &[], fsbp: &[], depends_on: &[] };
+static SECOND: ControlMeta = ControlMeta {
+    id: "b.second",
+    title: "",
+    fix: Fix::Automatic,
+    scope: Scope::Regional,
+    cis_v5: &[],
+    fsbp: &[],
+    depends_on: &["a.first"],
+};
+static BROKEN: ControlMeta =
+    ControlMeta { id: "c.broken", title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
+
+async fn fixture() -> (Aws, Baseline, Caller) {
+    let options = ConnectOptions { endpoint_url: Some("http://127.0.0.1:9".into()), ..Default::default() };
+    let aws = Aws::connect(&options, AccessMode::ReadWrite, "us-east-1").await;
+    let baseline = Baseline::parse(Path::new("t.yaml"), "version: 1\nname: t\nregions: [us-east-1, eu-west-1]\n").unwrap();
+    let caller = Caller { account_id: "123456789012".into(), partition: "aws".into(), arn: "arn:aws:iam::123456789012:root".into() };
+    (aws, baseline, caller)
+}
+
+#[tokio::test]
+async fn apply_orders_dependencies_and_converges() {
+    let (aws, baseline, caller) = fixture().await;
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller };
+    let first = Fake::new(&FIRST, 7, false);
+    let second = Fake::new(&SECOND, 3, false);
+    let controls: Vec<&dyn Reconciler> = vec![&first, &second];
+
+    let plan = run(&ctx, Verb::Plan, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    assert_eq!(plan.exit_code(), 2);
+    assert_eq!(plan.changes.as_ref().unwrap().len(), 4, "two controls in two regions");
+    assert!(first.applies.lock().unwrap().is_empty(), "plan applies nothing");
+
+    let apply = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    assert_eq!(apply.exit_code(), 0, "{apply:?}");
+    assert_eq!(apply.summary.pass, 4);
+    assert_eq!(*second.seen_fact.lock().unwrap(), Some("key-7".into()), "the dependant saw the fact published after its dependency applied");
+
+    let again = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| panic!("nothing to confirm"), &Silent).await.unwrap();
+    assert_eq!(again.exit_code(), 0);
+    assert!(again.changes.unwrap().is_empty());
+    assert_eq!(first.applies.lock().unwrap().len(), 2, "the second apply changed nothing");
+}
+
+#[tokio::test]
+async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
+    let (aws, baseline, caller) = fixture().await;
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller };
+    let first = Fake::new(&FIRST, 1, false);
+    let broken = Fake::new(&BROKEN, 1, true);
+    let controls: Vec<&dyn Reconciler> = vec![&first, &broken];
+    let report = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    assert_eq!(report.exit_code(), 1);
+    let broken_finding = &report.finding("c.broken")[0];
+    assert_eq!((broken_finding.status, broken_finding.region.as_str()), (Status::Error, "global"));
+    assert!(broken_finding.message.contains("fake:Get"), "{}", broken_finding.message);
+    assert!(report.finding("a.first").iter().all(|f| f.status == Status::Pass));
+    assert_eq!(first.applies.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_declined_confirmation_changes_nothing() {
+    let (aws, baseline, caller) = fixture().await;
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller };
+    let first = Fake::new(&FIRST, 1, false);
+    let controls: Vec<&dyn Reconciler> = vec![&first];
+    let outcome = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| false, &Silent).await;
+    assert!(matches!(outcome, Err(EngineError::Cancelled)));
+    assert!(first.applies.lock().unwrap().is_empty());
+}

@@ -1,0 +1,75 @@
+//! Malformed baselines: each is rejected with exit 1, `file:line:col` and the key named, and no AWS
+//! call (every call would hit a tripwire port, which must stay untouched).
+
+use crate::harness::{baseline_file, mamori, stderr, Tripwire};
+
+const VALID_HEAD: &str = "version: 1\nname: t\nregions: [us-east-1]\n";
+
+/// (what is wrong, the file, the line, the key the message must name)
+fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
+    vec![
+        ("unknown top-level key", format!("{VALID_HEAD}regionz: [eu-west-1]\n"), 4, "regionz"),
+        ("unknown nested key", format!("{VALID_HEAD}iam:\n  password_policy:\n    minimum_lenght: 14\n"), 6, "iam.password_policy.minimum_lenght"),
+        ("regions is not a list", "version: 1\nname: t\nregions: us-east-1\n".into(), 3, "regions"),
+        ("unknown region", "version: 1\nname: t\nregions:\n  - us-east-1\n  - us-east-9\n".into(), 5, "regions[1]"),
+        ("duplicate region", "version: 1\nname: t\nregions: [us-east-1, us-east-1]\n".into(), 3, "regions"),
+        ("length below the minimum", format!("{VALID_HEAD}iam:\n  password_policy:\n    minimum_length: 4\n"), 6, "iam.password_policy.minimum_length"),
+        ("negative reuse count", format!("{VALID_HEAD}iam:\n  password_policy:\n    reuse_prevention: -1\n"), 6, "iam.password_policy.reuse_prevention"),
+        ("unsupported version", "version: 2\nname: t\nregions: [us-east-1]\n".into(), 1, "version"),
+        ("missing regions", "version: 1\nname: t\n".into(), 1, "regions"),
+        ("reserved alias", format!("{VALID_HEAD}kms:\n  baseline_key:\n    alias: aws/ebs\n"), 6, "kms.baseline_key.alias"),
+        ("unknown template", format!("{VALID_HEAD}kms:\n  baseline_key:\n    policy: no-such-policy\n"), 6, "kms.baseline_key.policy"),
+        ("wrong type for a flag", format!("{VALID_HEAD}ebs:\n  default_encryption:\n    enabled: maybe\n"), 6, "ebs.default_encryption.enabled"),
+        ("empty name", "version: 1\nname: \"\"\nregions: [us-east-1]\n".into(), 2, "name"),
+        ("maximum age of zero days", format!("{VALID_HEAD}iam:\n  password_policy:\n    max_age_days: 0\n"), 6, "iam.password_policy.max_age_days"),
+    ]
+}
+
+#[test]
+fn malformed_baselines_are_rejected_before_any_call() {
+    let cases = cases();
+    assert!(cases.len() >= 10);
+    for (what, yaml, line, key) in cases {
+        let (_dir, path) = baseline_file(&yaml);
+        let tripwire = Tripwire::new();
+        let output = mamori(&["verify", "--baseline", path.to_str().unwrap()], &tripwire.env());
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{what}: exit code\n{message}");
+        let location = format!("{}:{line}:", path.display());
+        assert!(message.contains(&location), "{what}: expected {location} in:\n{message}");
+        assert!(message.contains(&format!("key `{key}`")), "{what}: expected key `{key}` in:\n{message}");
+        assert!(!tripwire.touched(), "{what}: an AWS call was made");
+    }
+}
+
+#[test]
+fn a_template_with_an_unknown_variable_is_rejected_with_its_key() {
+    let (dir, path) = baseline_file(&format!("{VALID_HEAD}kms:\n  baseline_key:\n    policy: mine\n"));
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(dir.path().join("templates/mine.json"), r#"{"Statement": [{"Resource": "arn:{partition}:s3:::{bucket}"}]}"#).unwrap();
+    let tripwire = Tripwire::new();
+    let output = mamori(&["plan", "--baseline", path.to_str().unwrap()], &tripwire.env());
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(message.contains(":6:") && message.contains("key `kms.baseline_key.policy`") && message.contains("{bucket}"), "{message}");
+    assert!(!tripwire.touched());
+}
+
+#[test]
+fn invalid_yaml_is_rejected_with_its_line() {
+    let (_dir, path) = baseline_file("version: 1\nname: t\nregions: [us-east-1\n");
+    let tripwire = Tripwire::new();
+    let output = mamori(&["verify", "--baseline", path.to_str().unwrap()], &tripwire.env());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains(&format!("{}:", path.display())), "{}", stderr(&output));
+    assert!(!tripwire.touched());
+}
+
+#[test]
+fn a_missing_baseline_file_is_named() {
+    let tripwire = Tripwire::new();
+    let output = mamori(&["verify", "--baseline", "/nonexistent/mamori.yaml"], &tripwire.env());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("/nonexistent/mamori.yaml"));
+    assert!(!tripwire.touched());
+}

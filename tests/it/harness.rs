@@ -1,0 +1,219 @@
+//! The test harness: starts the emulator (once per test binary, stopped when the binary exits),
+//! hands out fresh accounts, and runs mamori in-process or as the real binary.
+//!
+//! The emulator is started through `localstack/emulator.py`, the same script users run; if it cannot
+//! start, every test fails with its output: nothing is skipped silently.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use mamori::app::{self, Invocation, Outcome};
+use mamori::aws::{AccessMode, Aws, ConnectOptions};
+use mamori::engine::Silent;
+use mamori::report::{Report, Verb};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Moto,
+    LocalStack,
+}
+
+impl Engine {
+    fn name(self) -> &'static str {
+        match self {
+            Engine::Moto => "moto",
+            Engine::LocalStack => "localstack",
+        }
+    }
+}
+
+pub struct Emulator {
+    pub engine: Engine,
+    pub endpoint: String,
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn standard_baseline() -> PathBuf {
+    repo().join("baselines/standard.yaml")
+}
+
+/// The emulator of this test binary, started on first use.
+pub fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| {
+        let engine = match std::env::var("MAMORI_TEST_ENGINE").as_deref() {
+            Ok("moto") | Err(_) => Engine::Moto,
+            Ok("localstack") => Engine::LocalStack,
+            Ok(other) => panic!("MAMORI_TEST_ENGINE={other}: expected moto or localstack"),
+        };
+        let output = Command::new("python3")
+            .arg(repo().join("localstack/emulator.py"))
+            .args(["start", engine.name(), "--owner-pid", &std::process::id().to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run localstack/emulator.py (is python3 installed?): {e}"));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "the {} emulator did not start ({}): {stdout}", engine.name(), output.status);
+        let endpoint = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("endpoint="))
+            .unwrap_or_else(|| panic!("emulator.py printed no endpoint: {stdout}"))
+            .to_string();
+        Emulator { engine, endpoint }
+    })
+}
+
+/// A fresh, empty account of the emulator.
+pub struct Account {
+    pub id: String,
+    credentials: Credentials,
+}
+
+/// A new account id for each call, in this test binary.
+fn next_account_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(100_000_000_001);
+    format!("{:012}", NEXT.fetch_add(1, Ordering::SeqCst))
+}
+
+impl Account {
+    /// moto: STS AssumeRole into a new account id (moto maps the returned keys to that account).
+    /// LocalStack: an access key id of 12 digits is taken as the account id.
+    pub async fn fresh() -> Account {
+        let emulator = emulator();
+        let id = next_account_id();
+        let credentials = match emulator.engine {
+            Engine::LocalStack => Credentials::new(id.clone(), "test", None, None, "mamori-tests"),
+            Engine::Moto => {
+                let base = Account { id: "123456789012".into(), credentials: Credentials::new("testing", "testing", None, None, "mamori-tests") };
+                let sts = base.aws(AccessMode::ReadWrite).await.sts();
+                let assumed = sts
+                    .assume_role()
+                    .role_arn(format!("arn:aws:iam::{id}:role/mamori-test"))
+                    .role_session_name("mamori-test")
+                    .send()
+                    .await
+                    .expect("moto AssumeRole");
+                let c = assumed.credentials().expect("credentials");
+                Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_string()), None, "mamori-tests")
+            }
+        };
+        let account = Account { id, credentials };
+        let caller = account.aws(AccessMode::ReadOnly).await.caller().await.expect("GetCallerIdentity");
+        assert_eq!(caller.account_id, account.id, "the emulator put the test in the wrong account");
+        account
+    }
+
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            profile: None,
+            endpoint_url: Some(emulator().endpoint.clone()),
+            credentials: Some(SharedCredentialsProvider::new(self.credentials.clone())),
+        }
+    }
+
+    /// A connection to this account, for seeding and checking state behind mamori's back.
+    pub async fn aws(&self, mode: AccessMode) -> Aws {
+        Aws::connect(&self.connect_options(), mode, "us-east-1").await
+    }
+
+    /// Runs a verb in-process (confirming any apply) and returns the report and the calls it made.
+    pub async fn run(&self, verb: Verb, baseline: &Path, only: &[&str]) -> Outcome {
+        self.run_in(verb, baseline, only, &[]).await
+    }
+
+    /// As [`Account::run`], with `--region` overrides.
+    pub async fn run_in(&self, verb: Verb, baseline: &Path, only: &[&str], regions: &[&str]) -> Outcome {
+        let invocation = Invocation {
+            verb,
+            baseline: baseline.to_path_buf(),
+            only: only.iter().map(|s| s.to_string()).collect(),
+            regions: regions.iter().map(|s| s.to_string()).collect(),
+            connect: self.connect_options(),
+        };
+        app::execute(&invocation, &mut |_: &Report| true, &Silent).await.unwrap_or_else(|e| panic!("{} failed: {e}", verb.name()))
+    }
+
+    /// The environment that points the `mamori` binary at this account.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("AWS_ACCESS_KEY_ID", self.credentials.access_key_id().to_string()),
+            ("AWS_SECRET_ACCESS_KEY", self.credentials.secret_access_key().to_string()),
+            ("AWS_ENDPOINT_URL", emulator().endpoint.clone()),
+            ("AWS_REGION", "us-east-1".to_string()),
+        ];
+        if let Some(token) = self.credentials.session_token() {
+            env.push(("AWS_SESSION_TOKEN", token.to_string()));
+        }
+        env
+    }
+}
+
+/// The `mamori` binary with a clean AWS environment (no profile, no IMDS) and no stdin.
+pub fn mamori(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mamori"));
+    command.args(args).stdin(Stdio::null());
+    for var in ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "RUST_LOG"] {
+        command.env_remove(var);
+    }
+    command.env("AWS_EC2_METADATA_DISABLED", "true").env("AWS_CONFIG_FILE", "/dev/null").env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run the mamori binary")
+}
+
+/// A loopback port that accepts connections but is never served: after a run, [`Tripwire::touched`]
+/// says whether anything tried to reach it (proof that no AWS call was made).
+pub struct Tripwire {
+    listener: TcpListener,
+}
+
+impl Tripwire {
+    pub fn new() -> Tripwire {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        listener.set_nonblocking(true).expect("non-blocking");
+        Tripwire { listener }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.listener.local_addr().expect("address"))
+    }
+
+    /// An environment whose every AWS call would hit the tripwire.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "AKIDTRIPWIRE".into()),
+            ("AWS_SECRET_ACCESS_KEY", "tripwire".into()),
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    pub fn touched(&self) -> bool {
+        self.listener.accept().is_ok()
+    }
+}
+
+/// Writes `yaml` as a baseline file in a new temporary directory.
+pub fn baseline_file(yaml: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mamori.yaml");
+    std::fs::write(&path, yaml).expect("write baseline");
+    (dir, path)
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

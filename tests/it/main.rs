@@ -1,0 +1,10 @@
+//! End-to-end tests against a real AWS emulator on loopback, started once for this test binary.
+//!
+//! `MAMORI_TEST_ENGINE` picks the emulator: `moto` (default) or `localstack`. Every test works in an
+//! account of its own, so tests run in parallel without resetting the emulator.
+
+mod baseline_errors;
+mod cli;
+mod controls;
+mod guard;
+mod harness;

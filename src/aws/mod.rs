@@ -96,29 +96,10 @@ impl Aws {
         Ok(Caller { account_id, partition, arn })
     }
 
-    fn region(region: &str) -> Option<Region> {
-        Some(Region::new(region.to_string()))
-    }
-
+    /// STS, on the home region's endpoint.
     pub fn sts(&self) -> aws_sdk_sts::Client {
         let conf = aws_sdk_sts::config::Builder::from(&self.config).interceptor(self.guard.clone()).build();
         aws_sdk_sts::Client::from_conf(conf)
-    }
-
-    pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
-        let conf = aws_sdk_kms::config::Builder::from(&self.config)
-            .region(Self::region(region))
-            .interceptor(self.guard.clone())
-            .build();
-        aws_sdk_kms::Client::from_conf(conf)
-    }
-
-    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        let conf = aws_sdk_ec2::config::Builder::from(&self.config)
-            .region(Self::region(region))
-            .interceptor(self.guard.clone())
-            .build();
-        aws_sdk_ec2::Client::from_conf(conf)
     }
 
     /// IAM is global; its calls go to the home region's partition endpoint.
@@ -127,16 +108,68 @@ impl Aws {
         aws_sdk_iam::Client::from_conf(conf)
     }
 
+    /// Organizations is global; its calls go to the home region's partition endpoint.
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        let conf = aws_sdk_organizations::config::Builder::from(&self.config).interceptor(self.guard.clone()).build();
+        aws_sdk_organizations::Client::from_conf(conf)
+    }
+
+    /// S3 in `region`; path-style addressing against a custom endpoint (emulators have no
+    /// bucket-name DNS).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .force_path_style(self.endpoint_url.is_some())
+            .interceptor(self.guard.clone())
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
     /// S3 Control (account-level S3 settings). Against a custom endpoint the SDK would prefix the host
     /// with the account id, which does not resolve on loopback: there, and only there, the endpoint is
     /// used exactly as given.
     pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
         let mut builder = aws_sdk_s3control::config::Builder::from(&self.config)
-            .region(Self::region(region))
+            .region(Region::new(region.to_string()))
             .interceptor(self.guard.clone());
         if let Some(url) = &self.endpoint_url {
             builder = builder.endpoint_resolver(s3control_endpoint::FixedEndpoint::new(url));
         }
         aws_sdk_s3control::Client::from_conf(builder.build())
     }
+}
+
+/// Regional clients that need nothing but the region and the guard.
+macro_rules! regional_clients {
+    ($($(#[$doc:meta])* $name:ident => $sdk:ident;)*) => {
+        impl Aws {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self, region: &str) -> $sdk::Client {
+                    let conf = $sdk::config::Builder::from(&self.config)
+                        .region(Region::new(region.to_string()))
+                        .interceptor(self.guard.clone())
+                        .build();
+                    $sdk::Client::from_conf(conf)
+                }
+            )*
+        }
+    };
+}
+
+regional_clients! {
+    /// KMS in `region`.
+    kms => aws_sdk_kms;
+    /// EC2 in `region`.
+    ec2 => aws_sdk_ec2;
+    /// SSM (Session Manager preferences, documents) in `region`.
+    ssm => aws_sdk_ssm;
+    /// CloudTrail in `region`.
+    cloudtrail => aws_sdk_cloudtrail;
+    /// CloudWatch Logs in `region`.
+    logs => aws_sdk_cloudwatchlogs;
+    /// CloudWatch (metrics, alarms) in `region`.
+    cloudwatch => aws_sdk_cloudwatch;
+    /// SNS in `region`.
+    sns => aws_sdk_sns;
 }

@@ -1,0 +1,77 @@
+//! `cargo bench`: what `verify` and a converged `apply` of the standard baseline cost against moto
+//! server, in 1 and in 4 regions.
+//!
+//! For each case it converges a fresh account once, then runs each verb several times and prints the
+//! median wall time, the number of API calls by operation, and any call repeated with identical
+//! parameters (region included) within one run. Wall time depends on the machine and on moto; the call
+//! counts do not, and they are what the targets are about: no repeated call, and a converged `apply`
+//! costing no more than 1.3 × a `verify`.
+
+#[allow(dead_code)]
+#[path = "../tests/it/harness.rs"]
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use harness::{standard_baseline, Account};
+use mamori::app::Outcome;
+use mamori::report::Verb;
+
+const RUNS: usize = 7;
+const REGION_SETS: &[&[&str]] = &[&["us-east-1"], &["us-east-1", "eu-west-1", "ap-northeast-1", "us-west-2"]];
+
+struct Measured {
+    median: Duration,
+    last: Outcome,
+}
+
+async fn measure(account: &Account, verb: Verb, regions: &[&str]) -> Measured {
+    let baseline = standard_baseline();
+    let mut times = Vec::with_capacity(RUNS);
+    let mut last = None;
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let outcome = account.run_in(verb, &baseline, &[], regions).await;
+        times.push(started.elapsed());
+        assert_eq!(outcome.report.exit_code(), 0, "{} on a converged account: {:#?}", verb.name(), outcome.report);
+        last = Some(outcome);
+    }
+    times.sort();
+    Measured { median: times[RUNS / 2], last: last.expect("at least one run") }
+}
+
+fn print(verb: Verb, regions: usize, measured: &Measured) {
+    let calls = measured.last.calls.sent();
+    println!("{:<7} {} region(s): median {:>7.1} ms over {RUNS} runs, {} calls", verb.name(), regions, measured.median.as_secs_f64() * 1e3, calls.len());
+    for (operation, count) in measured.last.calls.by_operation() {
+        println!("          {count:>3} × {operation}");
+    }
+    let repeated = measured.last.calls.repeated();
+    if repeated.is_empty() {
+        println!("          no call repeated with identical parameters");
+    } else {
+        println!("          REPEATED with identical parameters: {repeated:?}");
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; any other argument is a filter this benchmark does not take.
+    println!("mamori reconcile benchmark: standard baseline against moto server ({})\n", harness::emulator().endpoint);
+    for regions in REGION_SETS {
+        let account = Account::fresh().await;
+        let converge = account.run_in(Verb::Apply, &standard_baseline(), &[], regions).await;
+        assert_eq!(converge.report.exit_code(), 0, "{:#?}", converge.report);
+        let verify = measure(&account, Verb::Verify, regions).await;
+        let apply = measure(&account, Verb::Apply, regions).await;
+        print(Verb::Verify, regions.len(), &verify);
+        print(Verb::Apply, regions.len(), &apply);
+        let call_ratio = apply.last.calls.sent().len() as f64 / verify.last.calls.sent().len() as f64;
+        let time_ratio = apply.median.as_secs_f64() / verify.median.as_secs_f64();
+        let writes = apply.last.calls.mutating_sent().len();
+        println!(
+            "converged apply / verify, {} region(s): {call_ratio:.2}× calls, {time_ratio:.2}× median time, {writes} mutating calls (target ≤ 1.3×, 0)\n",
+            regions.len()
+        );
+    }
+}

@@ -146,6 +146,39 @@ pub enum ControlError {
     Precondition(String),
 }
 
+/// One resource of a control's state, as findings and changes show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    /// The resource name (`alias/mamori-baseline`, `user/alice`, `vpc-123/endpoint/ssm`).
+    pub resource: String,
+    pub observed: serde_json::Value,
+    pub desired: serde_json::Value,
+    /// `create` when the resource does not exist yet, `update` otherwise.
+    pub action: Action,
+}
+
+impl Part {
+    /// One part per key of two maps (union of keys; a key missing on one side is `null` there and,
+    /// when missing from `observed`, a `create`). For controls whose state is a map of resources.
+    pub fn by_key<V: Serialize>(
+        prefix: &str,
+        observed: &BTreeMap<String, V>,
+        desired: &BTreeMap<String, V>,
+    ) -> Vec<Part> {
+        let mut keys: Vec<&String> = observed.keys().chain(desired.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .map(|key| Part {
+                resource: format!("{prefix}{key}"),
+                observed: serde_json::to_value(observed.get(key)).expect("states serialize"),
+                desired: serde_json::to_value(desired.get(key)).expect("states serialize"),
+                action: if observed.contains_key(key) { Action::Update } else { Action::Create },
+            })
+            .collect()
+    }
+}
+
 /// One control, typed. See the module documentation for the contract.
 #[async_trait]
 pub trait Control: Send + Sync + 'static {
@@ -176,17 +209,40 @@ pub trait Control: Send + Sync + 'static {
 
     /// Publishes what dependants need from the observed state.
     fn publish(&self, _target: &Target, _observed: &Self::State, _facts: &mut Facts) {}
+
+    /// The resources the state covers, one finding each. Default: the whole state as one resource
+    /// named by [`Control::resource`], `create`/`update` from [`Control::action`]. Controls over many
+    /// resources (users, instances, VPCs) return one [`Part`] per resource, e.g. with [`Part::by_key`].
+    fn parts(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, desired: &Self::State) -> Vec<Part> {
+        vec![Part {
+            resource: self.resource(ctx, target),
+            observed: serde_json::to_value(observed).expect("states serialize"),
+            desired: serde_json::to_value(desired).expect("states serialize"),
+            action: self.action(observed),
+        }]
+    }
+
+    /// Whether `apply` fixes drift. Default: the catalogue's [`ControlMeta::fix`]; controls whose fix
+    /// is opt-in (deactivating keys, say) answer from the baseline.
+    fn fix(&self, _baseline: &Baseline) -> Fix {
+        self.meta().fix
+    }
+
+    /// For a `manual` finding on `resource`: the exact steps a human must take. Default: none.
+    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, _resource: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A state observed by some control, type-erased for the engine.
 pub type Observed = Arc<dyn Any + Send + Sync>;
 
-/// A control's verdict on one unit.
-#[derive(Clone, Debug)]
+/// A control's verdict on one unit: one finding per resource, and the changes `apply` would make
+/// (none for resources in sync or whose fix is manual).
+#[derive(Clone, Debug, Default)]
 pub struct Assessment {
-    pub finding: Finding,
-    /// The change `apply` would make; `None` when in sync or when the fix is manual.
-    pub change: Option<Change>,
+    pub findings: Vec<Finding>,
+    pub changes: Vec<Change>,
 }
 
 /// The object-safe form of [`Control`], implemented for every control.
@@ -227,29 +283,40 @@ impl<C: Control> Reconciler for C {
         let observed: &C::State = typed(observed);
         let desired = self.desired(ctx, target, observed, facts);
         let meta = Control::meta(self);
-        let diffs = diff::diff(observed, &desired);
-        let resource = Control::resource(self, ctx, target);
-        let (status, message, remediation) = match (diffs.is_empty(), meta.fix) {
-            (true, _) => (Status::Pass, "matches the baseline".to_string(), None),
-            (false, Fix::Automatic) => (Status::Fail, diff::describe(&diffs), Some(format!("mamori apply --only {}", meta.id))),
-            (false, Fix::Manual) => (Status::Manual, diff::describe(&diffs), None),
-        };
-        let change = (status == Status::Fail).then(|| {
-            let (before, after) = diff::before_after(&diffs);
-            Change { control: meta.id.into(), region: target.label().into(), resource: resource.clone(), action: self.action(observed), before, after }
-        });
-        let finding = Finding {
-            control: meta.id.into(),
-            region: target.label().into(),
-            resource,
-            status,
-            message,
-            expected: (status != Status::Pass).then(|| serde_json::to_value(&desired).expect("states serialize")),
-            actual: (status != Status::Pass).then(|| serde_json::to_value(observed).expect("states serialize")),
-            remediation,
-            references: meta.references(),
-        };
-        Assessment { finding, change }
+        let fix = Control::fix(self, ctx.baseline);
+        let mut assessment = Assessment::default();
+        for part in self.parts(ctx, target, observed, &desired) {
+            let diffs = diff::diff_values(&part.observed, &part.desired);
+            let (status, message, remediation) = match (diffs.is_empty(), fix) {
+                (true, _) => (Status::Pass, "matches the baseline".to_string(), None),
+                (false, Fix::Automatic) => (Status::Fail, diff::describe(&diffs), Some(format!("mamori apply --only {}", meta.id))),
+                (false, Fix::Manual) => (Status::Manual, diff::describe(&diffs), self.manual_steps(ctx, target, &part.resource)),
+            };
+            if status == Status::Fail {
+                let (before, after) = diff::before_after(&diffs);
+                assessment.changes.push(Change {
+                    control: meta.id.into(),
+                    region: target.label().into(),
+                    resource: part.resource.clone(),
+                    action: part.action,
+                    before,
+                    after,
+                });
+            }
+            let drifted = status != Status::Pass;
+            assessment.findings.push(Finding {
+                control: meta.id.into(),
+                region: target.label().into(),
+                resource: part.resource,
+                status,
+                message,
+                expected: drifted.then_some(part.desired),
+                actual: drifted.then_some(part.observed),
+                remediation,
+                references: meta.references(),
+            });
+        }
+        assessment
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Result<(), ControlError> {

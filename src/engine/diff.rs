@@ -20,8 +20,13 @@ pub struct FieldDiff {
 pub fn diff<S: Serialize>(observed: &S, desired: &S) -> Vec<FieldDiff> {
     let observed = serde_json::to_value(observed).expect("states serialize");
     let desired = serde_json::to_value(desired).expect("states serialize");
+    diff_values(&observed, &desired)
+}
+
+/// [`diff`] on values already serialized.
+pub fn diff_values(observed: &Value, desired: &Value) -> Vec<FieldDiff> {
     let mut out = Vec::new();
-    walk("", &observed, &desired, &mut out);
+    walk("", observed, desired, &mut out);
     out
 }
 

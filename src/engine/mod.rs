@@ -19,7 +19,7 @@ use std::time::Instant;
 use futures::stream::{self, StreamExt};
 use tracing::Instrument;
 
-pub use control::{Context, Control, ControlError, ControlMeta, Facts, Fix, Observed, Reconciler, Scope, Target};
+pub use control::{Context, Control, ControlError, ControlMeta, Facts, Fix, Observed, Part, Reconciler, Scope, Target};
 
 use crate::report::{Change, Finding, Report, Status, Summary, Verb};
 
@@ -61,7 +61,8 @@ struct Unit<'c> {
     target: Target,
     layer: usize,
     observed: Option<Result<Observed, String>>,
-    applied: Option<Result<Change, String>>,
+    /// The outcome of `apply`: the changes it made, or why it failed.
+    applied: Option<Result<Vec<Change>, String>>,
 }
 
 /// Runs `verb` over `controls` (already selected and ordered, see [`selection`]).
@@ -149,23 +150,23 @@ fn publish(units: &[Unit<'_>], layer: usize, facts: &mut Facts) {
 /// changed units again and publishes their facts.
 async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, facts: &mut Facts, progress: &dyn Progress) {
     let current = facts.clone();
-    let to_apply: Vec<(&mut Unit, Change)> = units
+    let to_apply: Vec<(&mut Unit, Vec<Change>)> = units
         .iter_mut()
         .filter(|u| u.layer == layer)
         .filter_map(|unit| {
             let observed = unit.observed.as_ref()?.as_ref().ok()?;
-            let change = unit.control.assess(ctx, &unit.target, observed, &current).change?;
-            Some((unit, change))
+            let changes = unit.control.assess(ctx, &unit.target, observed, &current).changes;
+            (!changes.is_empty()).then_some((unit, changes))
         })
         .collect();
     let current = &current;
     stream::iter(to_apply)
-        .map(|(unit, change)| async move {
+        .map(|(unit, changes)| async move {
             let span = tracing::info_span!("apply", control = unit.control.meta().id, region = unit.target.label());
             let observed = unit.observed.clone().expect("filtered on observed").expect("filtered on ok");
             let outcome = unit.control.apply(ctx, &unit.target, &observed, current).instrument(span).await;
             tracing::info!(control = unit.control.meta().id, region = unit.target.label(), ok = outcome.is_ok(), "applied");
-            unit.applied = Some(outcome.map(|()| change).map_err(|e| e.to_string()));
+            unit.applied = Some(outcome.map(|()| changes).map_err(|e| e.to_string()));
             unit.observed = Some(observe(ctx, unit).await);
             progress.advance();
         })
@@ -188,17 +189,19 @@ fn report(ctx: &Context<'_>, verb: Verb, units: &[Unit<'_>], facts: &Facts, skip
                 continue;
             }
         };
-        let mut finding = assessment.finding;
+        let mut unit_findings = assessment.findings;
         match (&unit.applied, verb) {
             (Some(Err(message)), _) => {
-                finding.status = Status::Error;
-                finding.message = format!("apply failed: {message}");
+                for finding in unit_findings.iter_mut().filter(|f| f.status != Status::Pass) {
+                    finding.status = Status::Error;
+                    finding.message = format!("apply failed: {message}");
+                }
             }
-            (Some(Ok(change)), Verb::Apply) => changes.push(change.clone()),
-            (_, Verb::Plan) => changes.extend(assessment.change),
+            (Some(Ok(made)), Verb::Apply) => changes.extend(made.iter().cloned()),
+            (_, Verb::Plan) => changes.extend(assessment.changes),
             _ => {}
         }
-        findings.push(finding);
+        findings.extend(unit_findings);
     }
     findings.extend(skipped.iter().cloned());
     findings.sort_by(|a, b| (&a.control, &a.region, &a.resource).cmp(&(&b.control, &b.region, &b.resource)));

@@ -151,3 +151,14 @@ async fn a_declined_confirmation_changes_nothing() {
     assert!(matches!(outcome, Err(EngineError::Cancelled)));
     assert!(first.applies.lock().unwrap().is_empty());
 }
+
+#[test]
+fn parts_by_key_cover_both_sides_and_mark_creates() {
+    let observed = BTreeMap::from([("alice".to_string(), 1u32), ("bob".to_string(), 2)]);
+    let desired = BTreeMap::from([("bob".to_string(), 3u32), ("carol".to_string(), 4)]);
+    let parts = Part::by_key("user/", &observed, &desired);
+    let summary: Vec<(&str, Action)> = parts.iter().map(|p| (p.resource.as_str(), p.action)).collect();
+    assert_eq!(summary, [("user/alice", Action::Update), ("user/bob", Action::Update), ("user/carol", Action::Create)]);
+    assert_eq!(parts[0].desired, serde_json::Value::Null);
+    assert_eq!(parts[2].observed, serde_json::Value::Null);
+}

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::aws::{AccessMode, Aws, AwsError, CallLog, ConnectOptions};
+use crate::aws::{AccessMode, Aws, AwsError, CallLog, ConnectOptions, Mfa};
 use crate::baseline::{Baseline, BaselineError, RegionName};
 use crate::controls;
 use crate::engine::{self, selection, Confirm, Context, EngineError, Progress};
@@ -23,6 +23,8 @@ pub struct Invocation {
     /// `--region` overrides; empty = the baseline's regions.
     pub regions: Vec<String>,
     pub connect: ConnectOptions,
+    /// `apply --mfa`: for root-only changes that need an MFA code.
+    pub mfa: Option<Mfa>,
 }
 
 /// A finished run: the report and every AWS call it made.
@@ -63,7 +65,7 @@ pub async fn execute(invocation: &Invocation, confirm: &mut dyn Confirm, progres
     let aws = Aws::connect(&invocation.connect, mode, baseline.home_region().as_str()).await;
     let caller = aws.caller().await.map_err(AppError::Caller)?;
     tracing::info!(account = %caller.account_id, verb = invocation.verb.name(), "connected");
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: invocation.mfa.as_ref() };
     let report = engine::run(&ctx, invocation.verb, &selected, confirm, progress).await?;
     Ok(Outcome { report, calls: aws.calls() })
 }

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 use crate::app::{self, Invocation};
-use crate::aws::ConnectOptions;
+use crate::aws::{ConnectOptions, Mfa};
 use crate::baseline;
 use crate::controls;
 use crate::engine::{Progress, Silent};
@@ -91,7 +91,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub yes: bool,
     /// MFA device serial and current code, "SERIAL CODE", for root-only changes (MFA Delete).
-    #[arg(long, value_name = "SERIAL CODE", value_parser = parse_mfa)]
+    #[arg(long, value_name = "SERIAL CODE", value_parser = Mfa::parse)]
     pub mfa: Option<Mfa>,
 }
 
@@ -115,23 +115,6 @@ pub struct Common {
     /// More logging on stderr (-v, -vv). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
-}
-
-/// An MFA device serial (or ARN) and a six-digit code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mfa {
-    pub serial: String,
-    pub code: String,
-}
-
-fn parse_mfa(value: &str) -> Result<Mfa, String> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    match parts.as_slice() {
-        [serial, code] if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) => {
-            Ok(Mfa { serial: serial.to_string(), code: code.to_string() })
-        }
-        _ => Err("expected \"SERIAL CODE\": the MFA device serial or ARN, a space, and the current 6-digit code".into()),
-    }
 }
 
 /// Parses the process arguments, runs, and returns the exit code.
@@ -165,13 +148,13 @@ fn run(cli: Cli) -> Result<u8, Box<dyn std::error::Error>> {
             print!("{}", render_controls(output.unwrap_or_else(default_output)));
             Ok(0)
         }
-        Command::Plan(args) => run_verb(Verb::Plan, args, true),
-        Command::Verify(args) => run_verb(Verb::Verify, args, true),
+        Command::Plan(args) => run_verb(Verb::Plan, args, true, None),
+        Command::Verify(args) => run_verb(Verb::Verify, args, true, None),
         Command::Apply(args) => {
             if !args.yes && !std::io::stdin().is_terminal() {
                 return Err("apply needs --yes when no terminal can confirm the plan (stdin is not a terminal); nothing was changed".into());
             }
-            run_verb(Verb::Apply, args.run, args.yes)
+            run_verb(Verb::Apply, args.run, args.yes, args.mfa)
         }
     }
 }
@@ -200,7 +183,7 @@ fn init_logging(common: &Common) {
         .try_init();
 }
 
-fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool) -> Result<u8, Box<dyn std::error::Error>> {
+fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Result<u8, Box<dyn std::error::Error>> {
     init_logging(&args.common);
     let output = args.common.output.unwrap_or_else(default_output);
     let invocation = Invocation {
@@ -209,6 +192,7 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool) -> Result<u8, Box<dyn s
         only: args.only,
         regions: args.common.regions,
         connect: ConnectOptions { profile: args.common.profile, endpoint_url: args.common.endpoint_url, credentials: None },
+        mfa,
     };
     // Bad input fails here, before the async runtime or any AWS call exists.
     app::prepare(&invocation)?;

@@ -36,6 +36,38 @@ pub struct ConnectOptions {
     pub credentials: Option<SharedCredentialsProvider>,
 }
 
+/// An MFA device serial (or ARN) and a current six-digit code, for the root-only calls that require
+/// them (the `x-amz-mfa` header of `PutBucketVersioning` with MFA Delete). Never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Mfa {
+    pub serial: String,
+    pub code: String,
+}
+
+impl Mfa {
+    /// Parses `"SERIAL CODE"`.
+    pub fn parse(value: &str) -> Result<Mfa, String> {
+        let parts: Vec<&str> = value.split_whitespace().collect();
+        match parts.as_slice() {
+            [serial, code] if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) => {
+                Ok(Mfa { serial: serial.to_string(), code: code.to_string() })
+            }
+            _ => Err("expected \"SERIAL CODE\": the MFA device serial or ARN, a space, and the current 6-digit code".into()),
+        }
+    }
+
+    /// The `x-amz-mfa` header value.
+    pub fn header(&self) -> String {
+        format!("{} {}", self.serial, self.code)
+    }
+}
+
+impl std::fmt::Debug for Mfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mfa").field("serial", &self.serial).field("code", &"******").finish()
+    }
+}
+
 /// Who the credentials belong to, read once per run with `sts:GetCallerIdentity`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::aws::{Aws, AwsError, Caller};
+use crate::aws::{Aws, AwsError, Caller, Mfa};
 use crate::baseline::{Baseline, RegionName, Vars};
 use crate::report::{Action, Change, Finding, References, Status};
 
@@ -115,11 +115,13 @@ impl Target {
     }
 }
 
-/// What every control may read: the connection, the baseline and who the caller is.
+/// What every control may read: the connection, the baseline, who the caller is, and the MFA device
+/// and code the operator passed for root-only changes (`apply --mfa`).
 pub struct Context<'a> {
     pub aws: &'a Aws,
     pub baseline: &'a Baseline,
     pub caller: &'a Caller,
+    pub mfa: Option<&'a Mfa>,
 }
 
 impl Context<'_> {
@@ -155,9 +157,18 @@ pub struct Part {
     pub desired: serde_json::Value,
     /// `create` when the resource does not exist yet, `update` otherwise.
     pub action: Action,
+    /// Overrides the control's [`Control::fix`] for this resource (a setting a lock forbids mamori
+    /// to change is `Manual` even in a fixable control). `None`: the control's.
+    pub fix: Option<Fix>,
 }
 
 impl Part {
+    /// This part with its fix overridden.
+    pub fn with_fix(mut self, fix: Fix) -> Part {
+        self.fix = Some(fix);
+        self
+    }
+
     /// One part per key of two maps (union of keys; a key missing on one side is `null` there and,
     /// when missing from `observed`, a `create`). For controls whose state is a map of resources.
     pub fn by_key<V: Serialize>(
@@ -174,6 +185,7 @@ impl Part {
                 observed: serde_json::to_value(observed.get(key)).expect("states serialize"),
                 desired: serde_json::to_value(desired.get(key)).expect("states serialize"),
                 action: if observed.contains_key(key) { Action::Update } else { Action::Create },
+                fix: None,
             })
             .collect()
     }
@@ -219,6 +231,7 @@ pub trait Control: Send + Sync + 'static {
             observed: serde_json::to_value(observed).expect("states serialize"),
             desired: serde_json::to_value(desired).expect("states serialize"),
             action: self.action(observed),
+            fix: None,
         }]
     }
 
@@ -287,7 +300,7 @@ impl<C: Control> Reconciler for C {
         let mut assessment = Assessment::default();
         for part in self.parts(ctx, target, observed, &desired) {
             let diffs = diff::diff_values(&part.observed, &part.desired);
-            let (status, message, remediation) = match (diffs.is_empty(), fix) {
+            let (status, message, remediation) = match (diffs.is_empty(), part.fix.unwrap_or(fix)) {
                 (true, _) => (Status::Pass, "matches the baseline".to_string(), None),
                 (false, Fix::Automatic) => (Status::Fail, diff::describe(&diffs), Some(format!("mamori apply --only {}", meta.id))),
                 (false, Fix::Manual) => (Status::Manual, diff::describe(&diffs), self.manual_steps(ctx, target, &part.resource)),

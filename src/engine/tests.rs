@@ -104,7 +104,7 @@ async fn fixture() -> (Aws, Baseline, Caller) {
 #[tokio::test]
 async fn apply_orders_dependencies_and_converges() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
     let first = Fake::new(&FIRST, 7, false);
     let second = Fake::new(&SECOND, 3, false);
     let controls: Vec<&dyn Reconciler> = vec![&first, &second];
@@ -128,7 +128,7 @@ async fn apply_orders_dependencies_and_converges() {
 #[tokio::test]
 async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
     let first = Fake::new(&FIRST, 1, false);
     let broken = Fake::new(&BROKEN, 1, true);
     let controls: Vec<&dyn Reconciler> = vec![&first, &broken];
@@ -144,7 +144,7 @@ async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
 #[tokio::test]
 async fn a_declined_confirmation_changes_nothing() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
     let first = Fake::new(&FIRST, 1, false);
     let controls: Vec<&dyn Reconciler> = vec![&first];
     let outcome = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| false, &Silent).await;

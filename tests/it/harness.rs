@@ -137,6 +137,7 @@ impl Account {
             only: only.iter().map(|s| s.to_string()).collect(),
             regions: regions.iter().map(|s| s.to_string()).collect(),
             connect: self.connect_options(),
+            mfa: None,
         };
         app::execute(&invocation, &mut |_: &Report| true, &Silent).await.unwrap_or_else(|e| panic!("{} failed: {e}", verb.name()))
     }

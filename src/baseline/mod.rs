@@ -29,7 +29,47 @@ pub struct Baseline {
     pub ebs_default_encryption: bool,
     pub s3_account_public_access_block: bool,
     pub password_policy: Option<PasswordPolicy>,
+    pub log_bucket: Option<LogBucket>,
+    pub log_bucket_mfa_delete: Option<MfaDelete>,
+    pub trail: Option<Trail>,
+    /// The trail's name, also when `logs.trail` is off (bucket policies name it).
+    pub trail_name: String,
     pub templates: Templates,
+}
+
+/// `logs.bucket` settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogBucket {
+    pub name: values::BucketNameTemplate,
+    pub access_log_bucket: values::BucketNameTemplate,
+    pub policy_template: String,
+    pub access_log_policy_template: String,
+    pub noncurrent_version_transition_days: i32,
+    /// S3 storage class name (`GLACIER`).
+    pub noncurrent_version_storage_class: &'static str,
+    pub object_lock: Option<ObjectLock>,
+}
+
+/// Object Lock default retention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectLock {
+    /// `GOVERNANCE` or `COMPLIANCE`.
+    pub mode: &'static str,
+    pub days: i32,
+}
+
+/// `logs.bucket-mfa-delete` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MfaDelete {
+    pub mfa_serial: Option<String>,
+}
+
+/// `logs.trail` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trail {
+    pub name: String,
+    pub log_group: String,
+    pub log_group_retention_days: i32,
 }
 
 /// `kms.baseline-key` settings.
@@ -105,6 +145,34 @@ impl Baseline {
             }
         });
         let enabled = |toggle: Option<raw::Toggle>| toggle.is_some_and(|t| t.enabled);
+        let logs = raw.logs.unwrap_or(raw::RawLogs { bucket: None, bucket_mfa_delete: None, trail: None });
+        let log_bucket = logs.bucket.filter(|b| b.enabled).map(|b| {
+            templates.insert(&b.policy.name, b.policy.text.clone());
+            templates.insert(&b.access_log_policy.name, b.access_log_policy.text.clone());
+            LogBucket {
+                name: b.name,
+                access_log_bucket: b.access_log_bucket,
+                policy_template: b.policy.name,
+                access_log_policy_template: b.access_log_policy.name,
+                noncurrent_version_transition_days: b.noncurrent_version_transition_days.0 as i32,
+                noncurrent_version_storage_class: b.noncurrent_version_storage_class.api_name(),
+                object_lock: b.object_lock.map(|lock| ObjectLock {
+                    mode: match lock.mode {
+                        raw::ObjectLockMode::Governance => "GOVERNANCE",
+                        raw::ObjectLockMode::Compliance => "COMPLIANCE",
+                    },
+                    days: lock.days.0 as i32,
+                }),
+            }
+        });
+        let trail_name = logs.trail.as_ref().map_or_else(|| "mamori-trail".to_string(), |t| t.name.0.clone());
+        let trail = logs.trail.filter(|t| t.enabled).map(|t| Trail {
+            name: t.name.0,
+            log_group: t.log_group.0,
+            log_group_retention_days: t.log_group_retention_days.0,
+        });
+        let log_bucket_mfa_delete =
+            logs.bucket_mfa_delete.filter(|m| m.enabled).map(|m| MfaDelete { mfa_serial: m.mfa_serial.map(|s| s.0) });
         Baseline {
             name: raw.name.0,
             source: path.to_path_buf(),
@@ -122,6 +190,10 @@ impl Baseline {
                 reuse_prevention: p.reuse_prevention.map(|v| v.0 as i32),
                 max_age_days: p.max_age_days.map(|v| v.0 as i32),
             }),
+            log_bucket,
+            log_bucket_mfa_delete,
+            trail,
+            trail_name,
             templates,
         }
     }

@@ -10,7 +10,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer};
 
 use super::region::RegionName;
-use super::values::{Bounded, KeyAlias, NonEmpty, TemplateRef, Version};
+use super::values::{Bounded, BucketNameTemplate, KeyAlias, NonEmpty, RetentionDays, TemplateRef, Version};
 
 /// A mamori baseline, format version 1.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -31,6 +31,8 @@ pub struct RawBaseline {
     pub s3: Option<RawS3>,
     #[serde(default)]
     pub iam: Option<RawIam>,
+    #[serde(default)]
+    pub logs: Option<RawLogs>,
 }
 
 /// A non-empty list of distinct known regions.
@@ -156,4 +158,136 @@ pub struct RawPasswordPolicy {
 
 fn default_minimum_length() -> Bounded<6, 128> {
     Bounded(14)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogs {
+    /// `logs.bucket`: the audit-log bucket and its access-log bucket, in the home region.
+    #[serde(default)]
+    pub bucket: Option<RawLogBucket>,
+    /// `logs.bucket-mfa-delete`: MFA Delete on the audit-log bucket (a root-only step).
+    #[serde(default)]
+    pub bucket_mfa_delete: Option<RawMfaDelete>,
+    /// `logs.trail`: the organization or multi-region trail into the audit-log bucket.
+    #[serde(default)]
+    pub trail: Option<RawTrail>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogBucket {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "default_log_bucket_name")]
+    pub name: BucketNameTemplate,
+    /// Receives the audit bucket's server access logs (SSE-S3: S3 cannot deliver access logs to SSE-KMS buckets).
+    #[serde(default = "default_access_log_bucket_name")]
+    pub access_log_bucket: BucketNameTemplate,
+    /// Audit bucket policy template; its `MamoriLogBucketLock` statement is the deny-delete lock.
+    #[serde(default = "default_log_bucket_policy")]
+    pub policy: TemplateRef,
+    #[serde(default = "default_access_log_bucket_policy")]
+    pub access_log_policy: TemplateRef,
+    /// Noncurrent versions move to cheaper storage after this many days; nothing ever expires.
+    #[serde(default = "default_noncurrent_days")]
+    pub noncurrent_version_transition_days: Bounded<1, 3650>,
+    #[serde(default)]
+    pub noncurrent_version_storage_class: StorageClass,
+    /// Object Lock default retention on the audit bucket (off when absent).
+    #[serde(default)]
+    pub object_lock: Option<RawObjectLock>,
+}
+
+/// Where noncurrent log versions move.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StorageClass {
+    #[default]
+    Glacier,
+    GlacierIr,
+    DeepArchive,
+    StandardIa,
+}
+
+impl StorageClass {
+    /// The S3 API's name.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            StorageClass::Glacier => "GLACIER",
+            StorageClass::GlacierIr => "GLACIER_IR",
+            StorageClass::DeepArchive => "DEEP_ARCHIVE",
+            StorageClass::StandardIa => "STANDARD_IA",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawObjectLock {
+    pub mode: ObjectLockMode,
+    pub days: Bounded<1, 36500>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectLockMode {
+    Governance,
+    Compliance,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMfaDelete {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The root user's MFA device (serial or ARN), named in the manual steps.
+    #[serde(default)]
+    pub mfa_serial: Option<NonEmpty>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrail {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "default_trail_name")]
+    pub name: NonEmpty,
+    /// CloudWatch Logs group the trail delivers to.
+    #[serde(default = "default_trail_log_group")]
+    pub log_group: NonEmpty,
+    #[serde(default = "default_retention")]
+    pub log_group_retention_days: RetentionDays,
+}
+
+fn default_log_bucket_name() -> BucketNameTemplate {
+    BucketNameTemplate::parse("mamori-audit-{account_id}-{region}").expect("valid default")
+}
+
+fn default_access_log_bucket_name() -> BucketNameTemplate {
+    BucketNameTemplate::parse("mamori-access-logs-{account_id}-{region}").expect("valid default")
+}
+
+fn default_log_bucket_policy() -> TemplateRef {
+    TemplateRef::resolve("log-bucket-policy").expect("the built-in template exists")
+}
+
+fn default_access_log_bucket_policy() -> TemplateRef {
+    TemplateRef::resolve("access-log-bucket-policy").expect("the built-in template exists")
+}
+
+fn default_noncurrent_days() -> Bounded<1, 3650> {
+    Bounded(90)
+}
+
+fn default_trail_name() -> NonEmpty {
+    NonEmpty("mamori-trail".into())
+}
+
+fn default_trail_log_group() -> NonEmpty {
+    NonEmpty("/mamori/cloudtrail".into())
+}
+
+fn default_retention() -> RetentionDays {
+    RetentionDays(365)
 }

@@ -13,10 +13,15 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// The templates shipped with mamori, built into the binary.
-const BUILT_IN: &[(&str, &str)] = &[("kms-baseline-key-policy", include_str!("../../templates/kms-baseline-key-policy.json"))];
+const BUILT_IN: &[(&str, &str)] = &[
+    ("kms-baseline-key-policy", include_str!("../../templates/kms-baseline-key-policy.json")),
+    ("log-bucket-policy", include_str!("../../templates/log-bucket-policy.json")),
+    ("access-log-bucket-policy", include_str!("../../templates/access-log-bucket-policy.json")),
+];
 
-/// The variables a template may use.
-pub const VARIABLES: &[&str] = &["account_id", "region", "partition"];
+/// The variables a template may use. `{bucket}` and `{trail}` are set by the controls that write
+/// bucket policies (the bucket the policy is for, the baseline's trail name); elsewhere they are empty.
+pub const VARIABLES: &[&str] = &["account_id", "region", "partition", "bucket", "trail"];
 
 /// Values for the template variables.
 #[derive(Clone, Debug)]
@@ -24,15 +29,27 @@ pub struct Vars<'a> {
     pub account_id: &'a str,
     pub region: &'a str,
     pub partition: &'a str,
+    pub bucket: &'a str,
+    pub trail: &'a str,
 }
 
-impl Vars<'_> {
+impl<'a> Vars<'a> {
     /// Placeholder values used to check a template when the baseline is loaded.
-    pub const SAMPLE: Vars<'static> = Vars { account_id: "123456789012", region: "us-east-1", partition: "aws" };
+    pub const SAMPLE: Vars<'static> =
+        Vars { account_id: "123456789012", region: "us-east-1", partition: "aws", bucket: "sample-bucket", trail: "sample-trail" };
+
+    /// These variables with `{bucket}` and `{trail}` set.
+    pub fn for_bucket(self, bucket: &'a str, trail: &'a str) -> Vars<'a> {
+        Vars { bucket, trail, ..self }
+    }
 
     /// Replaces every variable in `text`.
     pub fn render(&self, text: &str) -> String {
-        text.replace("{account_id}", self.account_id).replace("{region}", self.region).replace("{partition}", self.partition)
+        text.replace("{account_id}", self.account_id)
+            .replace("{region}", self.region)
+            .replace("{partition}", self.partition)
+            .replace("{bucket}", self.bucket)
+            .replace("{trail}", self.trail)
     }
 }
 
@@ -119,7 +136,7 @@ mod tests {
 
     #[test]
     fn variables_are_rendered() {
-        let vars = Vars { account_id: "111122223333", region: "eu-west-1", partition: "aws" };
+        let vars = Vars { account_id: "111122223333", region: "eu-west-1", partition: "aws", bucket: "", trail: "" };
         assert_eq!(vars.render("arn:{partition}:iam::{account_id}:root in {region}"), "arn:aws:iam::111122223333:root in eu-west-1");
     }
 

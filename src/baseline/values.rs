@@ -171,3 +171,75 @@ impl JsonSchema for NonEmpty {
         json_schema!({ "type": "string", "minLength": 1 })
     }
 }
+
+/// A bucket name with template variables (`mamori-audit-{account_id}-{region}`): only `{account_id}`,
+/// `{region}` and `{partition}`, and a valid S3 bucket name once rendered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct BucketNameTemplate(pub String);
+
+impl BucketNameTemplate {
+    pub fn parse(template: &str) -> Result<BucketNameTemplate, String> {
+        let sample = template::Vars::SAMPLE.render(template);
+        if sample.contains('{') || sample.contains('}') {
+            return Err(format!("bucket name `{template}` uses an unknown variable (known: {{account_id}}, {{region}}, {{partition}})"));
+        }
+        let valid_chars = sample.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        let valid_ends = sample.starts_with(|c: char| c.is_ascii_alphanumeric()) && sample.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !(3..=63).contains(&sample.len()) || !valid_chars || !valid_ends || sample.contains("..") {
+            return Err(format!(
+                "`{template}` is not a valid S3 bucket name once rendered (`{sample}`): 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit"
+            ));
+        }
+        Ok(BucketNameTemplate(template.to_string()))
+    }
+
+    /// The name for `vars`.
+    pub fn render(&self, vars: &template::Vars<'_>) -> String {
+        vars.render(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for BucketNameTemplate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        BucketNameTemplate::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for BucketNameTemplate {
+    fn schema_name() -> Cow<'static, str> {
+        "BucketNameTemplate".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[a-z0-9{][a-z0-9.{}_-]{1,80}$", "description": "S3 bucket name; may use {account_id}, {region}, {partition}." })
+    }
+}
+
+/// A CloudWatch Logs retention period: one of the values the service accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct RetentionDays(pub i32);
+
+/// The retention periods CloudWatch Logs accepts, in days.
+pub const RETENTION_DAYS: &[i32] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+impl<'de> Deserialize<'de> for RetentionDays {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let days = i32::deserialize(deserializer)?;
+        if RETENTION_DAYS.contains(&days) {
+            Ok(RetentionDays(days))
+        } else {
+            Err(serde::de::Error::custom(format!("{days} is not a CloudWatch Logs retention period (one of {RETENTION_DAYS:?})")))
+        }
+    }
+}
+
+impl JsonSchema for RetentionDays {
+    fn schema_name() -> Cow<'static, str> {
+        "RetentionDays".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "enum": RETENTION_DAYS })
+    }
+}

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
+use crate::controls::kms_key;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
 
 static META: ControlMeta = ControlMeta {
@@ -59,12 +60,8 @@ impl Control for EbsDefaultEncryption {
     }
 
     fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &EbsEncryptionState, facts: &Facts) -> EbsEncryptionState {
-        let default_kms_key = match (&ctx.baseline.baseline_key, facts.baseline_key_arn.get(&target.region)) {
-            (Some(_), Some(arn)) => arn.clone(),
-            (Some(key), None) => format!("{} (to be created by kms.baseline-key)", key.alias.qualified()),
-            // Without a baseline key the default key is left as it is.
-            (None, _) => observed.default_kms_key.clone(),
-        };
+        // Without a baseline key the default key is left as it is.
+        let default_kms_key = kms_key::key_reference(ctx, facts, &target.region).unwrap_or_else(|| observed.default_kms_key.clone());
         EbsEncryptionState { encryption_by_default: true, default_kms_key }
     }
 
@@ -72,10 +69,7 @@ impl Control for EbsDefaultEncryption {
         let client = ctx.aws.ec2(target.region.as_str());
         if observed.default_kms_key != desired.default_kms_key {
             if !desired.default_kms_key.starts_with("arn:") {
-                return Err(ControlError::Precondition(format!(
-                    "the baseline key does not exist in {}: kms.baseline-key must be applied first",
-                    target.region
-                )));
+                return Err(kms_key::key_missing(&target.region));
             }
             client.modify_ebs_default_kms_key_id().kms_key_id(&desired.default_kms_key).send().await.named("ec2:ModifyEbsDefaultKmsKeyId")?;
         }

@@ -205,3 +205,19 @@ impl Control for BaselineKey {
         }
     }
 }
+
+/// What dependants should encrypt with in `region`: the baseline key's ARN once it exists; before
+/// that (a `plan` on a fresh account) a description naming the alias it will be created under, which
+/// never equals an observed key and so shows as a change. `None` when the baseline has no key.
+pub fn key_reference(ctx: &Context<'_>, facts: &Facts, region: &crate::baseline::RegionName) -> Option<String> {
+    let settings = ctx.baseline.baseline_key.as_ref()?;
+    Some(match facts.baseline_key_arn.get(region) {
+        Some(arn) => arn.clone(),
+        None => format!("{} (to be created by kms.baseline-key)", settings.alias.qualified()),
+    })
+}
+
+/// The error `apply` returns when the key it needs does not exist (yet) in `region`.
+pub fn key_missing(region: &crate::baseline::RegionName) -> ControlError {
+    ControlError::Precondition(format!("the baseline key does not exist in {region}: kms.baseline-key must be configured and applied first"))
+}

@@ -6,6 +6,7 @@
 
 pub mod ebs_encryption;
 pub mod kms_key;
+pub mod log_bucket;
 pub mod password_policy;
 pub mod s3_public_access_block;
 
@@ -18,6 +19,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &ebs_encryption::EbsDefaultEncryption,
         &s3_public_access_block::AccountPublicAccessBlock,
         &password_policy::PasswordPolicy,
+        &log_bucket::LogBucket,
     ]
 }
 

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration,
-    DefaultRetention, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, LoggingEnabled, NoncurrentVersionTransition,
+    DefaultRetention, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, LoggingEnabled, MfaDeleteStatus, NoncurrentVersionTransition,
     ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule, PublicAccessBlockConfiguration,
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     TransitionStorageClass, VersioningConfiguration,
@@ -85,6 +85,9 @@ pub struct BucketState {
     /// Lifecycle rules already on the bucket, kept when mamori writes its own.
     #[serde(skip)]
     pub lifecycle_rules: Vec<LifecycleRule>,
+    /// MFA Delete, read with the versioning status (audit bucket only; `logs.bucket-mfa-delete` owns it).
+    #[serde(skip)]
+    pub mfa_delete: Option<bool>,
 }
 
 impl BucketState {
@@ -102,6 +105,7 @@ impl BucketState {
             locked: false,
             policy: None,
             lifecycle_rules: Vec::new(),
+            mfa_delete: None,
         }
     }
 }
@@ -150,7 +154,9 @@ async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: 
         s3.get_bucket_policy().bucket(bucket).send(),
         async { if audit { Some(s3.get_bucket_logging().bucket(bucket).send().await) } else { None } },
     );
-    let versioning = versioning.named("s3:GetBucketVersioning")?.status() == Some(&BucketVersioningStatus::Enabled);
+    let versioning = versioning.named("s3:GetBucketVersioning")?;
+    let mfa_delete = audit.then(|| versioning.mfa_delete() == Some(&MfaDeleteStatus::Enabled));
+    let versioning = versioning.status() == Some(&BucketVersioningStatus::Enabled);
 
     let (default_encryption, bucket_key) = if has_code(&encryption, "ServerSideEncryptionConfigurationNotFoundError") {
         ("none".to_string(), false)
@@ -228,6 +234,7 @@ async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: 
         locked,
         policy,
         lifecycle_rules,
+        mfa_delete,
     })
 }
 
@@ -322,6 +329,13 @@ impl Control for LogBucket {
                 }
             })
             .collect()
+    }
+
+    fn publish(&self, _target: &Target, observed: &Self::State, facts: &mut Facts) {
+        // Only the audit bucket carries an MFA Delete reading.
+        if let Some((name, enabled)) = observed.iter().find_map(|(name, state)| Some((name, state.mfa_delete?))) {
+            facts.log_bucket_mfa_delete = Some((name.clone(), enabled));
+        }
     }
 
     fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {

@@ -4,6 +4,7 @@
 //! the engine relies on that order, and a unit test checks it. Adding a control = one module here and
 //! one line in the catalogue.
 
+pub mod bucket_mfa_delete;
 pub mod ebs_encryption;
 pub mod kms_key;
 pub mod log_bucket;
@@ -20,6 +21,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &s3_public_access_block::AccountPublicAccessBlock,
         &password_policy::PasswordPolicy,
         &log_bucket::LogBucket,
+        &bucket_mfa_delete::BucketMfaDelete,
     ]
 }
 

@@ -32,8 +32,9 @@ pub struct Baseline {
     pub log_bucket: Option<LogBucket>,
     pub log_bucket_mfa_delete: Option<MfaDelete>,
     pub trail: Option<Trail>,
-    /// The trail's name, also when `logs.trail` is off (bucket policies name it).
+    /// The trail's name and log group, also when `logs.trail` is off (templates name them).
     pub trail_name: String,
+    pub trail_log_group: String,
     pub templates: Templates,
 }
 
@@ -70,6 +71,9 @@ pub struct Trail {
     pub name: String,
     pub log_group: String,
     pub log_group_retention_days: i32,
+    pub delivery_role: String,
+    pub delivery_role_trust_template: String,
+    pub delivery_role_policy_template: String,
 }
 
 /// `kms.baseline-key` settings.
@@ -166,10 +170,18 @@ impl Baseline {
             }
         });
         let trail_name = logs.trail.as_ref().map_or_else(|| "mamori-trail".to_string(), |t| t.name.0.clone());
-        let trail = logs.trail.filter(|t| t.enabled).map(|t| Trail {
-            name: t.name.0,
-            log_group: t.log_group.0,
-            log_group_retention_days: t.log_group_retention_days.0,
+        let trail_log_group = logs.trail.as_ref().map_or_else(|| "/mamori/cloudtrail".to_string(), |t| t.log_group.0.clone());
+        let trail = logs.trail.filter(|t| t.enabled).map(|t| {
+            templates.insert(&t.delivery_role_trust_policy.name, t.delivery_role_trust_policy.text.clone());
+            templates.insert(&t.delivery_role_policy.name, t.delivery_role_policy.text.clone());
+            Trail {
+                name: t.name.0,
+                log_group: t.log_group.0,
+                log_group_retention_days: t.log_group_retention_days.0,
+                delivery_role: t.delivery_role.0,
+                delivery_role_trust_template: t.delivery_role_trust_policy.name,
+                delivery_role_policy_template: t.delivery_role_policy.name,
+            }
         });
         let log_bucket_mfa_delete =
             logs.bucket_mfa_delete.filter(|m| m.enabled).map(|m| MfaDelete { mfa_serial: m.mfa_serial.map(|s| s.0) });
@@ -194,6 +206,7 @@ impl Baseline {
             log_bucket_mfa_delete,
             trail,
             trail_name,
+            trail_log_group,
             templates,
         }
     }

@@ -258,6 +258,25 @@ pub struct RawTrail {
     pub log_group: NonEmpty,
     #[serde(default = "default_retention")]
     pub log_group_retention_days: RetentionDays,
+    /// IAM role CloudTrail assumes to write to the log group.
+    #[serde(default = "default_delivery_role")]
+    pub delivery_role: NonEmpty,
+    #[serde(default = "default_delivery_role_trust")]
+    pub delivery_role_trust_policy: TemplateRef,
+    #[serde(default = "default_delivery_role_policy")]
+    pub delivery_role_policy: TemplateRef,
+}
+
+fn default_delivery_role() -> NonEmpty {
+    NonEmpty("mamori-cloudtrail-logs".into())
+}
+
+fn default_delivery_role_trust() -> TemplateRef {
+    TemplateRef::resolve("cloudtrail-logs-role-trust").expect("the built-in template exists")
+}
+
+fn default_delivery_role_policy() -> TemplateRef {
+    TemplateRef::resolve("cloudtrail-logs-role-policy").expect("the built-in template exists")
 }
 
 fn default_log_bucket_name() -> BucketNameTemplate {

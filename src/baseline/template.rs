@@ -17,11 +17,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("kms-baseline-key-policy", include_str!("../../templates/kms-baseline-key-policy.json")),
     ("log-bucket-policy", include_str!("../../templates/log-bucket-policy.json")),
     ("access-log-bucket-policy", include_str!("../../templates/access-log-bucket-policy.json")),
+    ("cloudtrail-logs-role-trust", include_str!("../../templates/cloudtrail-logs-role-trust.json")),
+    ("cloudtrail-logs-role-policy", include_str!("../../templates/cloudtrail-logs-role-policy.json")),
 ];
 
-/// The variables a template may use. `{bucket}` and `{trail}` are set by the controls that write
-/// bucket policies (the bucket the policy is for, the baseline's trail name); elsewhere they are empty.
-pub const VARIABLES: &[&str] = &["account_id", "region", "partition", "bucket", "trail"];
+/// The variables a template may use. `{trail}` and `{log_group}` are the baseline's trail name and
+/// CloudWatch Logs group; `{bucket}` is set by the controls that write bucket policies (the bucket the
+/// policy is for) and is empty elsewhere.
+pub const VARIABLES: &[&str] = &["account_id", "region", "partition", "bucket", "trail", "log_group"];
 
 /// Values for the template variables.
 #[derive(Clone, Debug)]
@@ -31,16 +34,23 @@ pub struct Vars<'a> {
     pub partition: &'a str,
     pub bucket: &'a str,
     pub trail: &'a str,
+    pub log_group: &'a str,
 }
 
 impl<'a> Vars<'a> {
     /// Placeholder values used to check a template when the baseline is loaded.
-    pub const SAMPLE: Vars<'static> =
-        Vars { account_id: "123456789012", region: "us-east-1", partition: "aws", bucket: "sample-bucket", trail: "sample-trail" };
+    pub const SAMPLE: Vars<'static> = Vars {
+        account_id: "123456789012",
+        region: "us-east-1",
+        partition: "aws",
+        bucket: "sample-bucket",
+        trail: "sample-trail",
+        log_group: "/sample/log-group",
+    };
 
-    /// These variables with `{bucket}` and `{trail}` set.
-    pub fn for_bucket(self, bucket: &'a str, trail: &'a str) -> Vars<'a> {
-        Vars { bucket, trail, ..self }
+    /// These variables with `{bucket}` set.
+    pub fn for_bucket(self, bucket: &'a str) -> Vars<'a> {
+        Vars { bucket, ..self }
     }
 
     /// Replaces every variable in `text`.
@@ -50,6 +60,7 @@ impl<'a> Vars<'a> {
             .replace("{partition}", self.partition)
             .replace("{bucket}", self.bucket)
             .replace("{trail}", self.trail)
+            .replace("{log_group}", self.log_group)
     }
 }
 
@@ -136,7 +147,7 @@ mod tests {
 
     #[test]
     fn variables_are_rendered() {
-        let vars = Vars { account_id: "111122223333", region: "eu-west-1", partition: "aws", bucket: "", trail: "" };
+        let vars = Vars { region: "eu-west-1", account_id: "111122223333", ..Vars::SAMPLE };
         assert_eq!(vars.render("arn:{partition}:iam::{account_id}:root in {region}"), "arn:aws:iam::111122223333:root in eu-west-1");
     }
 

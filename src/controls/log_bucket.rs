@@ -132,7 +132,7 @@ fn policy_template(ctx: &Context<'_>, target: &Target, bucket: &str, role: Role)
         Role::Audit => &settings.policy_template,
         Role::AccessLogs => &settings.access_log_policy_template,
     };
-    ctx.baseline.templates.render(name, &ctx.vars(&target.region).for_bucket(bucket, &ctx.baseline.trail_name))
+    ctx.baseline.templates.render(name, &ctx.vars(&target.region).for_bucket(bucket))
 }
 
 fn has_code<T, E: ProvideErrorMetadata, R>(result: &Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>, code: &str) -> bool {

@@ -10,6 +10,7 @@ pub mod kms_key;
 pub mod log_bucket;
 pub mod password_policy;
 pub mod s3_public_access_block;
+pub mod trail;
 
 use crate::engine::Reconciler;
 
@@ -22,6 +23,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &password_policy::PasswordPolicy,
         &log_bucket::LogBucket,
         &bucket_mfa_delete::BucketMfaDelete,
+        &trail::Trail,
     ]
 }
 

@@ -22,8 +22,13 @@ echo "== mamori plan (exit 2: changes pending)"
 status=0; "$mamori" plan --baseline "$baseline" --output text || status=$?
 [ "$status" -eq 2 ] || { echo "plan exited $status, expected 2" >&2; exit 1; }
 
-echo "== mamori apply --yes"
-"$mamori" apply --yes --baseline "$baseline" --output text
+echo "== mamori apply --yes (exit 2: MFA Delete on the audit bucket is a root-only, manual step)"
+status=0; "$mamori" apply --yes --baseline "$baseline" --output text || status=$?
+[ "$status" -eq 2 ] || { echo "apply exited $status, expected 2" >&2; exit 1; }
+
+echo "== mamori apply --yes --mfa (the root user's step; the emulator accepts any code)"
+"$mamori" apply --yes --baseline "$baseline" --only logs.bucket-mfa-delete \
+    --mfa "arn:aws:iam::123456789012:mfa/root-account-mfa-device 123456" --output text
 
 echo "== mamori verify (exit 0: compliant)"
 "$mamori" verify --baseline "$baseline" --output text

@@ -34,7 +34,7 @@ impl AwsError {
     {
         let request_id = error.request_id().map(str::to_string);
         let status = error.raw_response().map(HttpStatus::status_code);
-        match &error {
+        let converted = match &error {
             SdkError::ServiceError(service) => {
                 let inner = service.err();
                 AwsError {
@@ -52,7 +52,12 @@ impl AwsError {
                 request_id,
                 status,
             },
+        };
+        if converted.is_unavailable() {
+            let service = operation.split(':').next().unwrap_or(operation);
+            return AwsError { message: format!("{service} is not available at this endpoint ({})", converted.message), ..converted };
         }
+        converted
     }
 
     /// A response that did not carry what the API promises.

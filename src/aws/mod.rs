@@ -89,8 +89,13 @@ impl Aws {
     /// `home_region` is where global services (STS, IAM) are called; every other client gets its
     /// region explicitly.
     pub async fn connect(options: &ConnectOptions, mode: AccessMode, home_region: &str) -> Aws {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .operation_attempt_timeout(std::time::Duration::from_secs(60))
+            .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+            .timeout_config(timeouts)
             .region(Region::new(home_region.to_string()));
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);

@@ -46,12 +46,12 @@ fn malformed_baselines_are_rejected_before_any_call() {
 fn a_template_with_an_unknown_variable_is_rejected_with_its_key() {
     let (dir, path) = baseline_file(&format!("{VALID_HEAD}kms:\n  baseline_key:\n    policy: mine\n"));
     std::fs::create_dir(dir.path().join("templates")).unwrap();
-    std::fs::write(dir.path().join("templates/mine.json"), r#"{"Statement": [{"Resource": "arn:{partition}:s3:::{bucket}"}]}"#).unwrap();
+    std::fs::write(dir.path().join("templates/mine.json"), r#"{"Statement": [{"Resource": "arn:{partition}:s3:::{bucket_name}"}]}"#).unwrap();
     let tripwire = Tripwire::new();
     let output = mamori(&["plan", "--baseline", path.to_str().unwrap()], &tripwire.env());
     let message = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{message}");
-    assert!(message.contains(":6:") && message.contains("key `kms.baseline_key.policy`") && message.contains("{bucket}"), "{message}");
+    assert!(message.contains(":6:") && message.contains("key `kms.baseline_key.policy`") && message.contains("{bucket_name}"), "{message}");
     assert!(!tripwire.touched());
 }
 

@@ -8,7 +8,7 @@ use mamori::app::Outcome;
 use mamori::aws::AccessMode;
 use mamori::report::{Action, Status, Verb};
 
-use crate::harness::{standard_baseline, Account};
+use crate::harness::{standard_baseline, Account, FULLY_AUTOMATIC};
 
 /// Operation names (`kms:CreateKey`) of the calls an outcome sent.
 fn operations(outcome: &Outcome) -> BTreeSet<String> {
@@ -162,17 +162,17 @@ async fn the_standard_baseline_converges_in_two_regions() {
     let account = Account::fresh().await;
     let regions = ["us-east-1", "eu-west-1"];
     let baseline = standard_baseline();
-    let apply = account.run_in(Verb::Apply, &baseline, &[], &regions).await;
+    let apply = account.run_in(Verb::Apply, &baseline, FULLY_AUTOMATIC, &regions).await;
     assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
     let regional: BTreeSet<&str> =
         apply.report.finding("ebs.default-encryption").iter().map(|f| f.region.as_str()).collect();
     assert_eq!(regional, BTreeSet::from(regions));
     assert_eq!(apply.report.finding("iam.password-policy")[0].region, "global");
 
-    let verify = account.run_in(Verb::Verify, &baseline, &[], &regions).await;
+    let verify = account.run_in(Verb::Verify, &baseline, FULLY_AUTOMATIC, &regions).await;
     assert_eq!(verify.report.exit_code(), 0, "{:#?}", verify.report);
     assert_eq!(verify.report.summary.pass, 6, "two regional controls in two regions plus two account-wide ones");
-    let again = account.run_in(Verb::Apply, &baseline, &[], &regions).await;
+    let again = account.run_in(Verb::Apply, &baseline, FULLY_AUTOMATIC, &regions).await;
     assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
     assert!(again.calls.repeated().is_empty(), "no call repeated with identical parameters: {:?}", again.calls.repeated());
 }

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use mamori::app::{self, Invocation, Outcome};
-use mamori::aws::{AccessMode, Aws, ConnectOptions};
+use mamori::aws::{AccessMode, Aws, ConnectOptions, Mfa};
 use mamori::engine::Silent;
 use mamori::report::{Report, Verb};
 
@@ -40,6 +40,10 @@ pub struct Emulator {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Controls of the standard baseline that converge to `pass` on every engine with no manual step:
+/// tests of whole runs (exit codes, regions, JSON) select these.
+pub const FULLY_AUTOMATIC: &[&str] = &["kms.baseline-key", "ebs.default-encryption", "s3.account-public-access-block", "iam.password-policy"];
 
 pub fn standard_baseline() -> PathBuf {
     repo().join("baselines/standard.yaml")
@@ -131,13 +135,22 @@ impl Account {
 
     /// As [`Account::run`], with `--region` overrides.
     pub async fn run_in(&self, verb: Verb, baseline: &Path, only: &[&str], regions: &[&str]) -> Outcome {
+        self.execute(verb, baseline, only, regions, None).await
+    }
+
+    /// As [`Account::run`], with `apply --mfa`.
+    pub async fn run_with_mfa(&self, verb: Verb, baseline: &Path, only: &[&str], mfa: Mfa) -> Outcome {
+        self.execute(verb, baseline, only, &[], Some(mfa)).await
+    }
+
+    async fn execute(&self, verb: Verb, baseline: &Path, only: &[&str], regions: &[&str], mfa: Option<Mfa>) -> Outcome {
         let invocation = Invocation {
             verb,
             baseline: baseline.to_path_buf(),
             only: only.iter().map(|s| s.to_string()).collect(),
             regions: regions.iter().map(|s| s.to_string()).collect(),
             connect: self.connect_options(),
-            mfa: None,
+            mfa,
         };
         app::execute(&invocation, &mut |_: &Report| true, &Silent).await.unwrap_or_else(|e| panic!("{} failed: {e}", verb.name()))
     }
@@ -168,7 +181,34 @@ pub fn mamori(args: &[&str], env: &[(&str, String)]) -> Output {
     for (key, value) in env {
         command.env(key, value);
     }
-    command.output().expect("run the mamori binary")
+    output_within(command, std::time::Duration::from_secs(120))
+}
+
+/// Runs `command` to completion, killing it (and failing the test) if it takes longer than `limit`:
+/// a run that hangs, on a tripwire port say, must fail loudly instead of stalling the suite.
+fn output_within(mut command: Command, limit: std::time::Duration) -> Output {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run the mamori binary");
+    let (stdout, stderr) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
+    let read = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buffer = Vec::new();
+            let _ = pipe.read_to_end(&mut buffer);
+            buffer
+        })
+    };
+    let (stdout, stderr) = (read(Box::new(stdout)), read(Box::new(stderr)));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for mamori") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("mamori did not finish within {limit:?}: killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output { status, stdout: stdout.join().expect("stdout"), stderr: stderr.join().expect("stderr") }
 }
 
 /// A loopback port that accepts connections but is never served: after a run, [`Tripwire::touched`]

@@ -1,0 +1,198 @@
+//! The audit trail end to end: log buckets, the lock, MFA Delete, the trail. On moto every control
+//! converges (MFA Delete through the harness shim); on LocalStack, which lacks CloudTrail, the buckets
+//! converge and `logs.trail` is a clear `error`.
+
+use mamori::app::Outcome;
+use mamori::aws::{AccessMode, Mfa};
+use mamori::report::{Action, Status, Verb};
+
+use crate::harness::{emulator, standard_baseline, Account, Engine};
+
+fn statuses<'a>(outcome: &'a Outcome, control: &str) -> Vec<Status> {
+    outcome.report.finding(control).iter().map(|f| f.status).collect()
+}
+
+fn audit_bucket(account: &Account) -> String {
+    format!("mamori-audit-{}-us-east-1", account.id)
+}
+
+/// Converges the `logs` group (MFA Delete stays manual) and returns the apply's outcome.
+async fn converge(account: &Account) -> Outcome {
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["logs"]).await;
+    assert_eq!(statuses(&apply, "logs.bucket"), [Status::Pass, Status::Pass], "{:#?}", apply.report);
+    apply
+}
+
+#[tokio::test]
+async fn the_audit_trail_converges_on_a_fresh_account() {
+    let account = Account::fresh().await;
+    let baseline = standard_baseline();
+    let moto = emulator().engine == Engine::Moto;
+
+    let plan = account.run(Verb::Plan, &baseline, &["logs"]).await;
+    assert_eq!(plan.report.exit_code(), if moto { 2 } else { 1 }, "drift, or (LocalStack) the trail's error");
+    let planned: Vec<(&str, &str, Action)> =
+        plan.report.changes.iter().flatten().map(|c| (c.control.as_str(), c.resource.as_str(), c.action)).collect();
+    let audit = format!("bucket/{}", audit_bucket(&account));
+    let access = format!("bucket/mamori-access-logs-{}-us-east-1", account.id);
+    assert!(planned.contains(&("logs.bucket", audit.as_str(), Action::Create)), "{planned:?}");
+    assert!(planned.contains(&("logs.bucket", access.as_str(), Action::Create)), "{planned:?}");
+    if moto {
+        assert!(planned.contains(&("logs.trail", "trail/mamori-trail", Action::Create)), "{planned:?}");
+    }
+    assert_eq!(statuses(&plan, "logs.bucket-mfa-delete"), [Status::Manual]);
+    assert!(plan.calls.mutating_sent().is_empty());
+
+    let apply = converge(&account).await;
+    let s3_writes: Vec<String> = apply.calls.mutating_sent().iter().filter(|c| c.service == "S3").map(|c| c.operation.clone()).collect();
+    assert_eq!(s3_writes.last().map(String::as_str), Some("PutBucketPolicy"), "the lock is written last: {s3_writes:?}");
+
+    let verify = account.run(Verb::Verify, &baseline, &["logs"]).await;
+    assert_eq!(statuses(&verify, "logs.bucket"), [Status::Pass, Status::Pass]);
+    let mfa = &verify.report.finding("logs.bucket-mfa-delete")[0];
+    assert_eq!(mfa.status, Status::Manual);
+    let steps = mfa.remediation.as_deref().unwrap_or_default();
+    assert!(steps.contains(&format!("aws s3api put-bucket-versioning --bucket {}", audit_bucket(&account))), "{steps}");
+    assert!(steps.contains("mamori apply --only logs.bucket-mfa-delete --mfa"), "{steps}");
+    if moto {
+        assert_eq!(statuses(&verify, "logs.trail"), [Status::Pass]);
+        assert_eq!(verify.report.exit_code(), 2, "only the manual MFA Delete step is left");
+    } else {
+        let trail = &verify.report.finding("logs.trail")[0];
+        assert_eq!(trail.status, Status::Error);
+        assert!(trail.message.contains("cloudtrail is not available at this endpoint"), "{}", trail.message);
+    }
+    assert!(verify.calls.mutating_sent().is_empty());
+    assert!(verify.calls.repeated().is_empty(), "verify repeats no call: {:?}", verify.calls.repeated());
+
+    let again = account.run(Verb::Apply, &baseline, &["logs"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
+
+    // What was written, read back behind mamori's back.
+    let aws = account.aws(AccessMode::ReadOnly).await;
+    let s3 = aws.s3("us-east-1");
+    let policy = s3.get_bucket_policy().bucket(audit_bucket(&account)).send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let lock = mamori::policy::statements(&policy).into_iter().find(|s| s["Sid"] == "MamoriLogBucketLock").expect("the lock statement");
+    assert_eq!(lock["Effect"], "Deny");
+    assert!(lock["NotAction"].as_array().unwrap().iter().any(|a| a == "s3:PutObject"), "the log flow may still write");
+    let versioning = s3.get_bucket_versioning().bucket(audit_bucket(&account)).send().await.unwrap();
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+}
+
+/// moto only: the harness shim makes moto read MFA Delete back; LocalStack accepts the header but never
+/// reports MFADelete (scripts/test.sh skips this test there).
+#[tokio::test]
+async fn mfa_delete_is_turned_on_with_the_operators_mfa_code() {
+    let account = Account::fresh().await;
+    converge(&account).await;
+    let mfa = Mfa::parse(&format!("arn:aws:iam::{}:mfa/root-account-mfa-device 123456", account.id)).unwrap();
+    let with_mfa = account.run_with_mfa(Verb::Apply, &standard_baseline(), &["logs.bucket-mfa-delete"], mfa).await;
+    assert_eq!(statuses(&with_mfa, "logs.bucket-mfa-delete"), [Status::Pass], "{:#?}", with_mfa.report);
+    assert!(with_mfa.calls.mutating_sent().iter().any(|c| c.operation == "PutBucketVersioning"));
+
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["logs.bucket", "logs.bucket-mfa-delete"]).await;
+    assert_eq!(verify.report.exit_code(), 0, "{:#?}", verify.report);
+    let versioning = account.aws(AccessMode::ReadOnly).await.s3("us-east-1").get_bucket_versioning().bucket(audit_bucket(&account)).send().await.unwrap();
+    assert_eq!(versioning.mfa_delete().map(|m| m.as_str()), Some("Enabled"));
+}
+
+#[tokio::test]
+async fn a_locked_bucket_is_reported_manual_and_left_alone() {
+    let account = Account::fresh().await;
+    converge(&account).await;
+    // Behind mamori's back (moto does not enforce bucket policies): the audit bucket loses its lifecycle rule.
+    let s3 = account.aws(AccessMode::ReadWrite).await.s3("us-east-1");
+    s3.delete_bucket_lifecycle().bucket(audit_bucket(&account)).send().await.unwrap();
+
+    let plan = account.run(Verb::Plan, &standard_baseline(), &["logs.bucket"]).await;
+    let finding = plan.report.finding("logs.bucket").into_iter().find(|f| f.resource.contains("audit")).unwrap().clone();
+    assert_eq!(finding.status, Status::Manual, "{finding:?}");
+    assert!(finding.remediation.as_deref().unwrap_or_default().contains("delete-bucket-policy"), "{finding:?}");
+    assert!(plan.report.changes.iter().flatten().all(|c| !c.resource.contains("audit")), "nothing planned on a locked bucket");
+
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["logs.bucket"]).await;
+    assert!(apply.calls.mutating_sent().is_empty(), "apply leaves a locked bucket alone: {:?}", apply.calls.mutating_sent());
+    assert_eq!(apply.report.exit_code(), 2);
+}
+
+#[tokio::test]
+async fn existing_buckets_keep_their_objects() {
+    let account = Account::fresh().await;
+    let s3 = account.aws(AccessMode::ReadWrite).await.s3("us-east-1");
+    let bucket = audit_bucket(&account);
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    for i in 0..3 {
+        s3.put_object().bucket(&bucket).key(format!("AWSLogs/old-{i}.json.gz")).body(vec![b'x'; 10].into()).send().await.unwrap();
+    }
+    let plan = account.run(Verb::Plan, &standard_baseline(), &["logs.bucket"]).await;
+    let audit_change = plan.report.changes.iter().flatten().find(|c| c.resource.contains("audit")).expect("a change on the audit bucket");
+    assert_eq!(audit_change.action, Action::Update, "the existing bucket is adopted");
+
+    converge(&account).await;
+    let versions = s3.list_object_versions().bucket(&bucket).send().await.unwrap();
+    assert_eq!(versions.versions().len(), 3, "every object is still there");
+    assert!(!apply_deleted_anything(&account).await);
+}
+
+/// Whether any apply of the `logs` group would send a delete (it must not: it is converged and the
+/// control has no delete call at all).
+async fn apply_deleted_anything(account: &Account) -> bool {
+    let again = account.run(Verb::Apply, &standard_baseline(), &["logs"]).await;
+    again.calls.sent().iter().any(|c| c.operation.starts_with("Delete"))
+}
+
+#[tokio::test]
+async fn a_weakened_trail_is_updated_in_place() {
+    if emulator().engine != Engine::Moto {
+        return assert_trail_unavailable().await;
+    }
+    let account = Account::fresh().await;
+    converge(&account).await;
+    let cloudtrail = account.aws(AccessMode::ReadWrite).await.cloudtrail("us-east-1");
+    let arn = format!("arn:aws:cloudtrail:us-east-1:{}:trail/mamori-trail", account.id);
+    cloudtrail.stop_logging().name(&arn).send().await.unwrap();
+    cloudtrail.update_trail().name(&arn).enable_log_file_validation(false).send().await.unwrap();
+
+    let plan = account.run(Verb::Plan, &standard_baseline(), &["logs.trail"]).await;
+    let change = plan.report.changes.iter().flatten().find(|c| c.control == "logs.trail").expect("a trail change");
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(change.after["logging"], true);
+    assert_eq!(change.after["log_file_validation"], true);
+
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["logs.trail"]).await;
+    assert!(!apply.calls.sent().iter().any(|c| c.operation == "CreateTrail" || c.operation == "DeleteTrail"));
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["logs.trail"]).await;
+    assert_eq!(statuses(&verify, "logs.trail"), [Status::Pass]);
+    let trails = cloudtrail.describe_trails().send().await.unwrap();
+    assert_eq!(trails.trail_list().len(), 1);
+    assert_eq!(trails.trail_list()[0].trail_arn(), Some(arn.as_str()), "same trail, same ARN");
+    assert_eq!(trails.trail_list()[0].log_file_validation_enabled(), Some(true));
+}
+
+#[tokio::test]
+async fn the_management_account_runs_an_organization_trail() {
+    if emulator().engine != Engine::Moto {
+        return assert_trail_unavailable().await;
+    }
+    let account = Account::fresh().await;
+    let aws = account.aws(AccessMode::ReadWrite).await;
+    aws.organizations().create_organization().send().await.unwrap();
+    converge(&account).await;
+    let trail = &aws.cloudtrail("us-east-1").describe_trails().send().await.unwrap().trail_list()[0].clone();
+    assert_eq!(trail.is_organization_trail(), Some(true));
+    assert_eq!(trail.is_multi_region_trail(), Some(true));
+    let access = aws.organizations().list_aws_service_access_for_organization().send().await.unwrap();
+    assert!(access.enabled_service_principals().iter().any(|p| p.service_principal() == Some("cloudtrail.amazonaws.com")));
+    let again = account.run(Verb::Apply, &standard_baseline(), &["logs"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
+}
+
+async fn assert_trail_unavailable() {
+    let account = Account::fresh().await;
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["logs.trail"]).await;
+    let trail = &verify.report.finding("logs.trail")[0];
+    assert_eq!(trail.status, Status::Error);
+    assert!(trail.message.contains("not available at this endpoint"), "{}", trail.message);
+    assert_eq!(verify.report.exit_code(), 1);
+}

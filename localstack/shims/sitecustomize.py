@@ -15,11 +15,18 @@ resolves the key and stores its ARN, as AWS does) but not its read-back:
       with HTTP 500. Added here: when moto's KMS does not know the key and it is given as a key ARN,
       the ARN is stored as given (AWS would store that same ARN).
 
+  iam:GetCredentialReport on LocalStack
+      LocalStack's own IAM provider writes the user rows with `writerow` after its loop instead of
+      inside it: the report holds only the last user, and an account without users fails with HTTP 500
+      ("cannot access local variable 'row'"). Fixed here: its row builder is run once per user and the
+      rows are joined under one header and its `<root_account>` row.
+
   IAM key and user ages (test scaffolding, not a gap in an API)
       moto stamps every user and access key with the current time and has no way to backdate one, so
       the rules "unused for N days" and "older than N days" could not be exercised end to end. Added
       here: a user created with a path `/mamori-test-aged-<N>-days/` gets its creation date, and
-      each access key created for it gets its creation date, moved N days into the past. Users with any
+      each access key and console password created for it gets its creation date, moved N days into
+      the past (moto's and LocalStack's IAM each store them their own way; both are covered). Users with any
       other path are untouched; AWS itself has no such path convention and mamori knows nothing of it.
 
 mamori itself has no emulator special case for these calls. Remove an entry once the pinned emulator
@@ -80,7 +87,64 @@ def _ageing_create_access_key(create):
     return create_access_key
 
 
+def _one_report_row_per_user(generate):
+    import types
+
+    placeholder = types.SimpleNamespace(
+        user={"Arn": "", "CreateDate": None}, login_profile=None, mfa_devices=[], access_keys={}, signing_certificates={}
+    )
+
+    def _generate_credential_report_csv(self, store, account_id, partition):
+        users = list(store.USERS.items())
+        head, rows = [], []
+        for name, entity in users or [("", placeholder)]:
+            lines = generate(self, types.SimpleNamespace(USERS={name: entity}), account_id, partition).decode("utf-8")
+            lines = lines.splitlines(keepends=True)
+            head = lines[:2]  # the header and the root row
+            if users:
+                rows.extend(lines[2:])
+        return "".join(head + rows).encode("utf-8")
+
+    return _generate_credential_report_csv
+
+
+def _ageing_localstack(create, age_what):
+    def wrapper(self, context, user_name=None, *args, **kwargs):
+        response = create(self, context, user_name, *args, **kwargs)
+        entity = self._get_store(context).USERS.get(user_name)
+        match = entity is not None and AGED_PATH.search(entity.user.get("Path") or "")
+        if match:
+            age_what(entity, response, timedelta(days=int(match.group(1))))
+        return response
+
+    return wrapper
+
+
+def _age_user(entity, _response, age):
+    entity.user["CreateDate"] -= age
+
+
+def _age_new_key(entity, response, age):
+    entity.access_keys[response["AccessKey"]["AccessKeyId"]].access_key["CreateDate"] -= age
+
+
+def _age_login_profile(entity, _response, age):
+    entity.login_profile["CreateDate"] -= age
+
+
+def _close_localstack_iam_gaps():
+    try:
+        from localstack.services.iam.provider import IamProvider
+    except ImportError:  # not LocalStack's interpreter
+        return
+    IamProvider._generate_credential_report_csv = _one_report_row_per_user(IamProvider._generate_credential_report_csv)
+    IamProvider.create_user = _ageing_localstack(IamProvider.create_user, _age_user)
+    IamProvider.create_access_key = _ageing_localstack(IamProvider.create_access_key, _age_new_key)
+    IamProvider.create_login_profile = _ageing_localstack(IamProvider.create_login_profile, _age_login_profile)
+
+
 def _close_iam_gaps():
+    _close_localstack_iam_gaps()
     try:
         from moto.iam.models import User
     except ImportError:  # not an emulator's interpreter

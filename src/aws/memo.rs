@@ -1,7 +1,7 @@
 //! Reads shared by every control of one run: each is sent once, whoever asks first, and every other
 //! asker awaits the same answer.
 //!
-//! Some reads serve several controls (the IAM credential report feeds five of them). The memo lives in
+//! Some reads serve several controls (the IAM credential report feeds four of them). The memo lives in
 //! the [`super::Aws`] connection, which exists for exactly one run, so nothing is ever shared between
 //! runs. A failed read is remembered too (every asker gets the same error instead of sending the call
 //! again). A control that changes what a read returned calls [`Memo::forget`] for it, so the engine's

@@ -10,7 +10,8 @@
 //!
 //! The rules ([`unused_password`], [`unused_keys`], [`keys_older_than`], [`console_without_mfa`],
 //! [`root_active_keys`], [`root_login_within`]) are pure functions of a row, `now` and a number of days,
-//! unit-tested on CSV fixtures. This module never changes the account and never sees a secret: the
+//! unit-tested on CSV fixtures (the root rules too: the `root.*` controls that will use them are not in
+//! this release, see the README). This module never changes the account and never sees a secret: the
 //! report holds no key material, only key slots and dates.
 
 use std::collections::HashMap;

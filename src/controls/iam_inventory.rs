@@ -10,7 +10,10 @@
 //!
 //! [`authorization`] reads users, groups and customer managed policies (with their documents) in one
 //! paginated `iam:GetAccountAuthorizationDetails`; AWS managed policies attached to a user are read one
-//! by one (`iam:GetPolicy`, `iam:GetPolicyVersion`), only when needed. This module only reads.
+//! by one (`iam:GetPolicy`, `iam:GetPolicyVersion`), only when needed.
+//!
+//! Its only writes are the two opt-in fixes the controls share, [`remove_console_password`] and
+//! [`deactivate_access_key`]; it never deletes a user, a key, a group or a policy.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -41,7 +41,7 @@ async fn inventory(aws: &Aws) -> Inventory {
     }
 }
 
-/// Seeds the legacy account; returns the ARN of the `*`/`*` customer policy.
+/// Seeds the legacy account; returns the secret of the administrator's access key.
 async fn seed(aws: &Aws, account: &Account) -> String {
     let iam = aws.iam();
     let user = |name: &'static str, path: &'static str| iam.create_user().user_name(name).path(path).send();
@@ -49,7 +49,7 @@ async fn seed(aws: &Aws, account: &Account) -> String {
 
     user("admin-direct", "/").await.unwrap();
     iam.attach_user_policy().user_name("admin-direct").policy_arn("arn:aws:iam::aws:policy/AdministratorAccess").send().await.unwrap();
-    key("admin-direct").await.unwrap();
+    let admin_key = key("admin-direct").await.unwrap().access_key.unwrap();
 
     let star = iam.create_policy().policy_name("everything").policy_document(STAR).send().await.unwrap().policy.unwrap().arn.unwrap();
     iam.create_group().group_name("ops").send().await.unwrap();
@@ -71,8 +71,8 @@ async fn seed(aws: &Aws, account: &Account) -> String {
     key("idle-dave").await.unwrap();
     user("idle-erin", AGED).await.unwrap();
     iam.create_login_profile().user_name("idle-erin").password("Correct-Horse-9!").send().await.unwrap();
-    let _ = account;
-    star
+    let _ = (account, star);
+    admin_key.secret_access_key
 }
 
 fn status_of(outcome: &Outcome, control: &str) -> BTreeMap<String, Status> {
@@ -87,10 +87,11 @@ fn expect(pairs: &[(&str, Status)]) -> BTreeMap<String, Status> {
 async fn verify_reports_each_identity_problem_of_a_legacy_account() {
     let account = Account::fresh().await;
     let aws = account.aws(AccessMode::ReadWrite).await;
-    seed(&aws, &account).await;
+    let secret = seed(&aws, &account).await;
     let before = inventory(&aws).await;
 
     let verify = account.run(Verb::Verify, &standard_baseline(), &["iam"]).await;
+    assert!(!serde_json::to_string(&verify.report).unwrap().contains(&secret), "a secret key reached the report");
     assert_eq!(verify.report.exit_code(), 2, "{:#?}", verify.report);
     assert!(verify.calls.mutating_sent().is_empty());
     assert!(verify.calls.records().iter().all(|c| !c.refused), "verify attempted writes");

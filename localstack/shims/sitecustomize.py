@@ -24,12 +24,29 @@ resolves the key and stores its ARN, as AWS does) but not its read-back:
       moto ignores MfaDelete. Added here: as on AWS, changing it requires the x-amz-mfa header
       ("SERIAL CODE", which moto cannot check) and is refused without it; the value is then kept for
       GetBucketVersioning. This is what lets a test prove the root MFA Delete flow end to end.
+  iam:GetCredentialReport on LocalStack
+      LocalStack's own IAM provider writes the user rows with `writerow` after its loop instead of
+      inside it: the report holds only the last user, and an account without users fails with HTTP 500
+      ("cannot access local variable 'row'"). Fixed here: its row builder is run once per user and the
+      rows are joined under one header and its `<root_account>` row.
+
+  IAM key and user ages (test scaffolding, not a gap in an API)
+      moto stamps every user and access key with the current time and has no way to backdate one, so
+      the rules "unused for N days" and "older than N days" could not be exercised end to end. Added
+      here: a user created with a path `/mamori-test-aged-<N>-days/` gets its creation date, and
+      each access key and console password created for it gets its creation date, moved N days into
+      the past (moto's and LocalStack's IAM each store them their own way; both are covered). Users with any
+      other path are untouched; AWS itself has no such path convention and mamori knows nothing of it.
 
 mamori itself has no emulator special case for these calls. Remove an entry once the pinned emulator
 implements it.
 """
 
+import re
+from datetime import timedelta
+
 AWS_MANAGED_EBS_KEY = "alias/aws/ebs"
+AGED_PATH = re.compile(r"/mamori-test-aged-(\d+)-days/")
 
 
 def _get_ebs_default_kms_key_id(self):
@@ -86,6 +103,96 @@ def _recording_mfa_delete(bucket_put):
         return bucket_put(self, request, bucket_name, querystring)
 
     return _bucket_response_put
+def _age(user):
+    match = AGED_PATH.search(getattr(user, "path", None) or "")
+    return timedelta(days=int(match.group(1))) if match else None
+
+
+def _ageing_user_init(init):
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        age = _age(self)
+        if age:
+            self.create_date -= age
+
+    return __init__
+
+
+def _ageing_create_access_key(create):
+    def create_access_key(self, *args, **kwargs):
+        key = create(self, *args, **kwargs)
+        age = _age(self)
+        if age:
+            key.create_date -= age
+        return key
+
+    return create_access_key
+
+
+def _one_report_row_per_user(generate):
+    import types
+
+    placeholder = types.SimpleNamespace(
+        user={"Arn": "", "CreateDate": None}, login_profile=None, mfa_devices=[], access_keys={}, signing_certificates={}
+    )
+
+    def _generate_credential_report_csv(self, store, account_id, partition):
+        users = list(store.USERS.items())
+        head, rows = [], []
+        for name, entity in users or [("", placeholder)]:
+            lines = generate(self, types.SimpleNamespace(USERS={name: entity}), account_id, partition).decode("utf-8")
+            lines = lines.splitlines(keepends=True)
+            head = lines[:2]  # the header and the root row
+            if users:
+                rows.extend(lines[2:])
+        return "".join(head + rows).encode("utf-8")
+
+    return _generate_credential_report_csv
+
+
+def _ageing_localstack(create, age_what):
+    def wrapper(self, context, user_name=None, *args, **kwargs):
+        response = create(self, context, user_name, *args, **kwargs)
+        entity = self._get_store(context).USERS.get(user_name)
+        match = entity is not None and AGED_PATH.search(entity.user.get("Path") or "")
+        if match:
+            age_what(entity, response, timedelta(days=int(match.group(1))))
+        return response
+
+    return wrapper
+
+
+def _age_user(entity, _response, age):
+    entity.user["CreateDate"] -= age
+
+
+def _age_new_key(entity, response, age):
+    entity.access_keys[response["AccessKey"]["AccessKeyId"]].access_key["CreateDate"] -= age
+
+
+def _age_login_profile(entity, _response, age):
+    entity.login_profile["CreateDate"] -= age
+
+
+def _close_localstack_iam_gaps():
+    try:
+        from localstack.services.iam.provider import IamProvider
+    except ImportError:  # not LocalStack's interpreter
+        return
+    IamProvider._generate_credential_report_csv = _one_report_row_per_user(IamProvider._generate_credential_report_csv)
+    IamProvider.create_user = _ageing_localstack(IamProvider.create_user, _age_user)
+    IamProvider.create_access_key = _ageing_localstack(IamProvider.create_access_key, _age_new_key)
+    IamProvider.create_login_profile = _ageing_localstack(IamProvider.create_login_profile, _age_login_profile)
+
+
+def _close_iam_gaps():
+    _close_localstack_iam_gaps()
+    try:
+        from moto.iam.models import User
+    except ImportError:  # not an emulator's interpreter
+        return
+    User.__init__ = _ageing_user_init(User.__init__)
+    User.create_access_key = _ageing_create_access_key(User.create_access_key)
 
 
 def _close_gaps():
@@ -111,3 +218,4 @@ def _close_s3_gaps():
 
 
 _close_gaps()
+_close_iam_gaps()

@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod guard;
+pub mod memo;
 mod s3control_endpoint;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use aws_types::region::Region;
 
 pub use error::{AwsError, NameCall};
 pub use guard::{AccessMode, CallLog, CallRecord};
+pub use memo::Memo;
 
 use guard::CallGuard;
 
@@ -82,6 +84,8 @@ pub struct Aws {
     config: SdkConfig,
     endpoint_url: Option<String>,
     guard: CallGuard,
+    /// Reads shared by the controls of this run (see [`memo`]).
+    memo: Arc<Memo>,
 }
 
 impl Aws {
@@ -106,12 +110,17 @@ impl Aws {
         if let Some(credentials) = &options.credentials {
             loader = loader.credentials_provider(credentials.clone());
         }
-        Aws { config: loader.load().await, endpoint_url: options.endpoint_url.clone(), guard: CallGuard::new(mode) }
+        Aws { config: loader.load().await, endpoint_url: options.endpoint_url.clone(), guard: CallGuard::new(mode), memo: Arc::default() }
     }
 
     /// Every call made (or refused) through this connection so far.
     pub fn calls(&self) -> Arc<CallLog> {
         self.guard.log()
+    }
+
+    /// Reads shared by every control of this run: sent once, answered to every asker.
+    pub fn memo(&self) -> &Memo {
+        &self.memo
     }
 
     pub fn mode(&self) -> AccessMode {

@@ -35,6 +35,11 @@ pub struct Baseline {
     /// The trail's name and log group, also when `logs.trail` is off (templates name them).
     pub trail_name: String,
     pub trail_log_group: String,
+    pub console_mfa: Option<ConsoleMfa>,
+    pub unused_credentials: Option<UnusedCredentials>,
+    pub access_key_rotation: Option<AccessKeyRotation>,
+    pub no_admin_keys: bool,
+    pub no_star_policies: bool,
     pub templates: Templates,
 }
 
@@ -74,6 +79,27 @@ pub struct Trail {
     pub delivery_role: String,
     pub delivery_role_trust_template: String,
     pub delivery_role_policy_template: String,
+}
+
+/// `iam.console-mfa` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleMfa {
+    /// Opt-in: remove the console password of users without MFA.
+    pub remove_login_without_mfa: bool,
+}
+
+/// `iam.unused-credentials` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnusedCredentials {
+    pub max_unused_days: i64,
+    /// Opt-in: deactivate unused keys and remove unused console passwords.
+    pub disable_unused: bool,
+}
+
+/// `iam.access-key-rotation` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessKeyRotation {
+    pub max_age_days: i64,
 }
 
 /// `kms.baseline-key` settings.
@@ -185,6 +211,7 @@ impl Baseline {
         });
         let log_bucket_mfa_delete =
             logs.bucket_mfa_delete.filter(|m| m.enabled).map(|m| MfaDelete { mfa_serial: m.mfa_serial.map(|s| s.0) });
+        let iam = raw.iam.unwrap_or_default();
         Baseline {
             name: raw.name.0,
             source: path.to_path_buf(),
@@ -192,7 +219,15 @@ impl Baseline {
             baseline_key,
             ebs_default_encryption: enabled(raw.ebs.and_then(|ebs| ebs.default_encryption)),
             s3_account_public_access_block: enabled(raw.s3.and_then(|s3| s3.account_public_access_block)),
-            password_policy: raw.iam.and_then(|iam| iam.password_policy).filter(|p| p.enabled).map(|p| PasswordPolicy {
+            console_mfa: iam.console_mfa.filter(|c| c.enabled).map(|c| ConsoleMfa { remove_login_without_mfa: c.remove_login_without_mfa }),
+            unused_credentials: iam
+                .unused_credentials
+                .filter(|u| u.enabled)
+                .map(|u| UnusedCredentials { max_unused_days: u.max_unused_days.0, disable_unused: u.disable_unused }),
+            access_key_rotation: iam.access_key_rotation.filter(|r| r.enabled).map(|r| AccessKeyRotation { max_age_days: r.max_age_days.0 }),
+            no_admin_keys: enabled(iam.no_admin_keys),
+            no_star_policies: enabled(iam.no_star_policies),
+            password_policy: iam.password_policy.filter(|p| p.enabled).map(|p| PasswordPolicy {
                 minimum_length: p.minimum_length.0 as i32,
                 require_uppercase: p.require_uppercase,
                 require_lowercase: p.require_lowercase,

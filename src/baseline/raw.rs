@@ -123,12 +123,70 @@ pub struct RawS3 {
     pub account_public_access_block: Option<Toggle>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawIam {
     /// `iam.password-policy`: minimums; a stricter existing setting is never weakened.
     #[serde(default)]
     pub password_policy: Option<RawPasswordPolicy>,
+    /// `iam.console-mfa`: every user with a console password has MFA.
+    #[serde(default)]
+    pub console_mfa: Option<RawConsoleMfa>,
+    /// `iam.unused-credentials`: no password or access key unused for `max_unused_days`.
+    #[serde(default)]
+    pub unused_credentials: Option<RawUnusedCredentials>,
+    /// `iam.access-key-rotation`: no active access key older than `max_age_days`.
+    #[serde(default)]
+    pub access_key_rotation: Option<RawAccessKeyRotation>,
+    /// `iam.no-admin-keys`: no user with administrator rights holds an active access key.
+    #[serde(default)]
+    pub no_admin_keys: Option<Toggle>,
+    /// `iam.no-star-policies`: no customer policy (managed, or inline on a user or group) allows `*` on `*`.
+    #[serde(default)]
+    pub no_star_policies: Option<Toggle>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsoleMfa {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Opt-in fix: remove the console password (`DeleteLoginProfile`) of users without MFA. The user,
+    /// its keys and its policies stay. Off: such users are reported `manual`.
+    #[serde(default)]
+    pub remove_login_without_mfa: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnusedCredentials {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Days without use after which a password or active access key counts as unused (CIS: 45).
+    #[serde(default = "default_max_unused_days")]
+    pub max_unused_days: Bounded<1, 3650>,
+    /// Opt-in fix: deactivate unused access keys (`UpdateAccessKey` to `Inactive`, never deleted) and
+    /// remove unused console passwords. Off: reported `manual`.
+    #[serde(default)]
+    pub disable_unused: bool,
+}
+
+fn default_max_unused_days() -> Bounded<1, 3650> {
+    Bounded(45)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccessKeyRotation {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Maximum age in days of an active access key (CIS: 90).
+    #[serde(default = "default_max_key_age_days")]
+    pub max_age_days: Bounded<1, 3650>,
+}
+
+fn default_max_key_age_days() -> Bounded<1, 3650> {
+    Bounded(90)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

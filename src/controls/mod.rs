@@ -4,13 +4,20 @@
 //! the engine relies on that order, and a unit test checks it. Adding a control = one module here and
 //! one line in the catalogue.
 
+pub mod access_key_rotation;
 pub mod bucket_mfa_delete;
+pub mod console_mfa;
+pub mod credential_report;
 pub mod ebs_encryption;
+pub mod iam_inventory;
 pub mod kms_key;
 pub mod log_bucket;
+pub mod no_admin_keys;
+pub mod no_star_policies;
 pub mod password_policy;
 pub mod s3_public_access_block;
 pub mod trail;
+pub mod unused_credentials;
 
 use crate::engine::Reconciler;
 
@@ -24,6 +31,11 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &log_bucket::LogBucket,
         &bucket_mfa_delete::BucketMfaDelete,
         &trail::Trail,
+        &console_mfa::ConsoleMfa,
+        &unused_credentials::UnusedCredentials,
+        &access_key_rotation::AccessKeyRotation,
+        &no_admin_keys::NoAdminKeys,
+        &no_star_policies::NoStarPolicies,
     ]
 }
 
@@ -50,7 +62,10 @@ mod tests {
             selection::select(&controls, &only).unwrap().iter().map(|c| c.meta().id).collect()
         };
         assert_eq!(ids(&["ebs.default-encryption"]), ["kms.baseline-key", "ebs.default-encryption"]);
-        assert_eq!(ids(&["iam"]), ["iam.password-policy"]);
+        assert_eq!(
+            ids(&["iam"]),
+            ["iam.password-policy", "iam.console-mfa", "iam.unused-credentials", "iam.access-key-rotation", "iam.no-admin-keys", "iam.no-star-policies"]
+        );
         assert_eq!(selection::layers(&selection::select(&controls, &["ebs".into()]).unwrap()), [0, 1]);
         let unknown = selection::select(&controls, &["nope".into()]).err().expect("an unknown name is rejected");
         assert!(unknown.to_string().contains("--only nope"), "{unknown}");

@@ -21,6 +21,10 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
         ("unknown template", format!("{VALID_HEAD}kms:\n  baseline_key:\n    policy: no-such-policy\n"), 6, "kms.baseline_key.policy"),
         ("wrong type for a flag", format!("{VALID_HEAD}ebs:\n  default_encryption:\n    enabled: maybe\n"), 6, "ebs.default_encryption.enabled"),
         ("empty name", "version: 1\nname: \"\"\nregions: [us-east-1]\n".into(), 2, "name"),
+        ("unused days out of range", format!("{VALID_HEAD}iam:\n  unused_credentials:\n    max_unused_days: 0\n"), 6, "iam.unused_credentials.max_unused_days"),
+        ("opt-in fix that is not a flag", format!("{VALID_HEAD}iam:\n  unused_credentials:\n    disable_unused: sometimes\n"), 6, "iam.unused_credentials.disable_unused"),
+        ("key age that is not a number", format!("{VALID_HEAD}iam:\n  access_key_rotation:\n    max_age_days: ninety\n"), 6, "iam.access_key_rotation.max_age_days"),
+        ("unknown console-mfa key", format!("{VALID_HEAD}iam:\n  console_mfa:\n    remove_login: true\n"), 6, "iam.console_mfa.remove_login"),
         ("maximum age of zero days", format!("{VALID_HEAD}iam:\n  password_policy:\n    max_age_days: 0\n"), 6, "iam.password_policy.max_age_days"),
     ]
 }

@@ -150,9 +150,23 @@ fn controls_lists_the_catalogue() {
     assert_eq!(output.status.code(), Some(0));
     let rows: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let ids: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    for id in ["kms.baseline-key", "ebs.default-encryption", "s3.account-public-access-block", "iam.password-policy", "logs.bucket", "logs.bucket-mfa-delete", "logs.trail"] {
-        assert!(ids.contains(&id), "{id} missing from {ids:?}");
-    }
+    assert_eq!(
+        ids,
+        [
+            "kms.baseline-key",
+            "ebs.default-encryption",
+            "s3.account-public-access-block",
+            "iam.password-policy",
+            "logs.bucket",
+            "logs.bucket-mfa-delete",
+            "logs.trail",
+            "iam.console-mfa",
+            "iam.unused-credentials",
+            "iam.access-key-rotation",
+            "iam.no-admin-keys",
+            "iam.no-star-policies",
+        ]
+    );
     let text = stdout(&mamori(&["controls", "--output", "text"], &[]));
     assert!(text.contains("ebs.default-encryption") && text.contains("5.1.1") && text.contains("EC2.7"), "{text}");
 }

@@ -8,4 +8,5 @@ mod cli;
 mod controls;
 mod guard;
 mod harness;
+mod iam_hygiene;
 mod logs;

@@ -1,0 +1,324 @@
+//! The IAM credential report: read once per run, parsed, and the pure rules the identity controls
+//! apply to its rows.
+//!
+//! One report answers, for every user and for the root user (`<root_account>`), whether a console
+//! password is set and when it was last used, whether MFA is on, and for both access-key slots whether
+//! the key is active, when it was created ("last rotated") and last used. Reading it costs
+//! `iam:GenerateCredentialReport` (which only rebuilds a report older than four hours) and
+//! `iam:GetCredentialReport`, polled with a bounded wait while AWS builds it, instead of several calls
+//! per user. The run's [`crate::aws::Memo`] holds it, so the controls that need it share one read.
+//!
+//! The rules ([`unused_password`], [`unused_keys`], [`keys_older_than`], [`console_without_mfa`],
+//! [`root_active_keys`], [`root_login_within`]) are pure functions of a row, `now` and a number of days,
+//! unit-tested on CSV fixtures (the root rules too: the `root.*` controls that will use them are not in
+//! this release, see the README). This module never changes the account and never sees a secret: the
+//! report holds no key material, only key slots and dates.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::aws::{Aws, AwsError, NameCall};
+
+/// The user name the report gives the root user.
+pub const ROOT_USER: &str = "<root_account>";
+
+/// How long to wait in total for AWS to build a report before giving up.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// Seconds since the Unix epoch.
+pub type Epoch = i64;
+
+const DAY: Epoch = 86_400;
+
+/// One access-key slot of a row (the report has two per user).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct KeySlot {
+    /// The key id, when the row was confirmed against `iam:ListAccessKeys` (the report has no ids).
+    pub id: Option<String>,
+    pub active: bool,
+    /// When the key was created: AWS calls it "last rotated".
+    pub last_rotated: Option<Epoch>,
+    pub last_used: Option<Epoch>,
+}
+
+impl KeySlot {
+    /// How findings name the key: its id when known, its report slot otherwise.
+    pub fn name(&self, slot: usize) -> String {
+        self.id.clone().unwrap_or_else(|| format!("access_key_{}", slot + 1))
+    }
+}
+
+/// One row of the report: one IAM user, or the root user.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CredentialRow {
+    pub user: String,
+    pub arn: String,
+    pub created: Option<Epoch>,
+    /// A console password is set (`not_supported` for the root user reads as false: see
+    /// [`root_login_within`] for root logins).
+    pub password_enabled: bool,
+    pub password_last_used: Option<Epoch>,
+    pub password_last_changed: Option<Epoch>,
+    pub mfa_active: bool,
+    pub keys: Vec<KeySlot>,
+}
+
+/// A parsed report: the users' rows and, separately, the root user's.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CredentialReport {
+    pub users: Vec<CredentialRow>,
+    pub root: Option<CredentialRow>,
+}
+
+/// The run's credential report (read on first use, shared by every control of the run).
+pub async fn read(aws: &Aws) -> Result<Arc<CredentialReport>, AwsError> {
+    let iam = aws.iam();
+    aws.memo().get_or_read("iam:GetCredentialReport", move || fetch(iam)).await
+}
+
+/// Generate, then get; while AWS is still building the report, wait (1 s, 2 s, 4 s, ... up to
+/// [`MAX_WAIT`] in total) and get again.
+async fn fetch(iam: aws_sdk_iam::Client) -> Result<Arc<CredentialReport>, AwsError> {
+    const GET: &str = "iam:GetCredentialReport";
+    iam.generate_credential_report().send().await.named("iam:GenerateCredentialReport")?;
+    let mut waited = Duration::ZERO;
+    let mut pause = Duration::from_secs(1);
+    loop {
+        match iam.get_credential_report().send().await {
+            Ok(out) => {
+                let content = out.content().ok_or_else(|| AwsError::malformed(GET, "no report content"))?;
+                let text = std::str::from_utf8(content.as_ref()).map_err(|_| AwsError::malformed(GET, "report is not UTF-8"))?;
+                return parse(text).map(Arc::new).map_err(|e| AwsError::malformed(GET, &e));
+            }
+            Err(e)
+                if waited < MAX_WAIT
+                    && e.as_service_error().is_some_and(|s| s.is_credential_report_not_ready_exception() || s.is_credential_report_not_present_exception()) =>
+            {
+                tracing::debug!(waited_s = waited.as_secs(), "credential report not ready yet");
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                pause = (pause * 2).min(Duration::from_secs(8));
+            }
+            Err(e) => return Err(AwsError::from_sdk(GET, e)),
+        }
+    }
+}
+
+/// Parses the report's CSV (RFC 4180: a header row, quoted fields allowed).
+pub fn parse(text: &str) -> Result<CredentialReport, String> {
+    let mut lines = csv_records(text).into_iter().filter(|r| !(r.len() == 1 && r[0].is_empty()));
+    let header = lines.next().ok_or("empty credential report")?;
+    let column: HashMap<&str, usize> = header.iter().enumerate().map(|(i, name)| (name.as_str(), i)).collect();
+    for required in ["user", "arn", "password_enabled", "mfa_active", "access_key_1_active", "access_key_1_last_rotated", "access_key_2_active", "access_key_2_last_rotated"] {
+        if !column.contains_key(required) {
+            return Err(format!("credential report has no `{required}` column"));
+        }
+    }
+    let mut report = CredentialReport::default();
+    for (n, record) in lines.enumerate() {
+        let field = |name: &str| column.get(name).and_then(|&i| record.get(i)).map(String::as_str).unwrap_or("N/A");
+        let flag = |name: &str| field(name) == "true";
+        let date = |name: &str| -> Result<Option<Epoch>, String> {
+            parse_date(field(name)).map_err(|e| format!("row {}: `{name}`: {e}", n + 2))
+        };
+        let mut keys = Vec::new();
+        for slot in 1..=2 {
+            keys.push(KeySlot {
+                id: None,
+                active: flag(&format!("access_key_{slot}_active")),
+                last_rotated: date(&format!("access_key_{slot}_last_rotated"))?,
+                last_used: date(&format!("access_key_{slot}_last_used_date"))?,
+            });
+        }
+        let row = CredentialRow {
+            user: field("user").to_string(),
+            arn: field("arn").to_string(),
+            created: date("user_creation_time")?,
+            password_enabled: flag("password_enabled"),
+            password_last_used: date("password_last_used")?,
+            password_last_changed: date("password_last_changed")?,
+            mfa_active: flag("mfa_active"),
+            keys,
+        };
+        if row.user == ROOT_USER {
+            report.root = Some(row);
+        } else {
+            report.users.push(row);
+        }
+    }
+    Ok(report)
+}
+
+/// Splits CSV text into records of fields (quotes and doubled quotes handled, CRLF accepted).
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    records
+}
+
+/// A report date (`2024-05-01T12:00:00+00:00`, `...Z`), or `None` for the report's "no date" words
+/// (`N/A`, `no_information`, `not_supported`).
+pub fn parse_date(value: &str) -> Result<Option<Epoch>, String> {
+    if matches!(value, "" | "N/A" | "no_information" | "not_supported" | "false") {
+        return Ok(None);
+    }
+    let bad = || format!("`{value}` is not a date");
+    let (date, time) = value.split_once('T').ok_or_else(bad)?;
+    let number = |s: &str| s.parse::<i64>().map_err(|_| bad());
+    let mut ymd = date.splitn(3, '-');
+    let (year, month, day) = (number(ymd.next().unwrap_or(""))?, number(ymd.next().unwrap_or(""))?, number(ymd.next().unwrap_or(""))?);
+    let (clock, offset) = match time.find(['+', '-', 'Z']) {
+        Some(i) => time.split_at(i),
+        None => (time, ""),
+    };
+    let mut hms = clock.splitn(3, ':');
+    let (hour, minute) = (number(hms.next().unwrap_or(""))?, number(hms.next().unwrap_or(""))?);
+    let second = number(hms.next().unwrap_or("0").split('.').next().unwrap_or("0"))?;
+    let offset_seconds = match offset {
+        "" | "Z" => 0,
+        _ => {
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let (h, m) = offset[1..].split_once(':').ok_or_else(bad)?;
+            sign * (number(h)? * 3600 + number(m)? * 60)
+        }
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return Err(bad());
+    }
+    Ok(Some(days_from_civil(year, month, day) * DAY + hour * 3600 + minute * 60 + second - offset_seconds))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The current time as the rules take it.
+pub fn now() -> Epoch {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as Epoch)
+}
+
+fn older_than(at: Epoch, now: Epoch, days: i64) -> bool {
+    now - at > days * DAY
+}
+
+/// A console password not used for more than `days` days (never used: set more than `days` ago).
+pub fn unused_password(row: &CredentialRow, now: Epoch, days: i64) -> bool {
+    row.password_enabled
+        && match row.password_last_used {
+            Some(used) => older_than(used, now, days),
+            None => row.password_last_changed.or(row.created).is_some_and(|set| older_than(set, now, days)),
+        }
+}
+
+/// Active keys (slot indexes) not used for more than `days` days (never used: created more than
+/// `days` ago).
+pub fn unused_keys(row: &CredentialRow, now: Epoch, days: i64) -> Vec<usize> {
+    let unused = |key: &KeySlot| match key.last_used {
+        Some(used) => older_than(used, now, days),
+        None => key.last_rotated.is_some_and(|created| older_than(created, now, days)),
+    };
+    row.keys.iter().enumerate().filter(|(_, key)| key.active && unused(key)).map(|(slot, _)| slot).collect()
+}
+
+/// Active keys (slot indexes) created ("rotated") more than `days` days ago.
+pub fn keys_older_than(row: &CredentialRow, now: Epoch, days: i64) -> Vec<usize> {
+    row.keys
+        .iter()
+        .enumerate()
+        .filter(|(_, key)| key.active && key.last_rotated.is_some_and(|created| older_than(created, now, days)))
+        .map(|(slot, _)| slot)
+        .collect()
+}
+
+/// Active keys (slot indexes) of a row: for the root user, any is a finding.
+pub fn active_keys(row: &CredentialRow) -> Vec<usize> {
+    row.keys.iter().enumerate().filter(|(_, key)| key.active).map(|(slot, _)| slot).collect()
+}
+
+/// A console password without MFA.
+pub fn console_without_mfa(row: &CredentialRow) -> bool {
+    row.password_enabled && !row.mfa_active
+}
+
+/// Active keys of the root user (slot indexes).
+pub fn root_active_keys(root: &CredentialRow) -> Vec<usize> {
+    active_keys(root)
+}
+
+/// The root user's MFA, as far as the report and `iam:ListVirtualMFADevices` tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RootMfa {
+    None,
+    /// A virtual (authenticator app) device is assigned to the root user.
+    Virtual,
+    /// MFA is on and no virtual device is assigned to root: a hardware key or FIDO security key.
+    Hardware,
+}
+
+/// Classifies the root user's MFA: `root_has_virtual_device` says whether `ListVirtualMFADevices`
+/// lists a device assigned to the root user.
+pub fn root_mfa(root: &CredentialRow, root_has_virtual_device: bool) -> RootMfa {
+    match (root.mfa_active, root_has_virtual_device) {
+        (false, _) => RootMfa::None,
+        (true, true) => RootMfa::Virtual,
+        (true, false) => RootMfa::Hardware,
+    }
+}
+
+/// When the root user last signed in, if that was within the last `days` days.
+pub fn root_login_within(root: &CredentialRow, now: Epoch, days: i64) -> Option<Epoch> {
+    root.password_last_used.filter(|used| !older_than(*used, now, days))
+}
+
+/// `2024-05-01` for an epoch (UTC), as findings show dates.
+pub fn format_date(at: Epoch) -> String {
+    let days = at.div_euclid(DAY);
+    // Inverse of days_from_civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,377 @@
+//! What the IAM controls share beyond the credential report: live per-user reads that confirm what
+//! the report says, the account's authorization details, and the helpers that turn them into findings.
+//!
+//! The credential report can be up to four hours old (AWS rebuilds it no more often). So a user the
+//! report flags is confirmed live before a finding is made ([`confirm`]: `iam:ListAccessKeys`,
+//! `iam:GetLoginProfile`, `iam:ListMFADevices`, for that user only): a converged account costs no
+//! per-user call, a stale report never produces a wrong `fail`, and after `apply` changes a user it
+//! [`forget`]s that user's reads so the engine's next observation reads the account again. Every read
+//! goes through the run's [`crate::aws::Memo`], so controls that look at the same user share it.
+//!
+//! [`authorization`] reads users, groups and customer managed policies (with their documents) in one
+//! paginated `iam:GetAccountAuthorizationDetails`; AWS managed policies attached to a user are read one
+//! by one (`iam:GetPolicy`, `iam:GetPolicyVersion`), only when needed.
+//!
+//! Its only writes are the two opt-in fixes the controls share, [`remove_console_password`] and
+//! [`deactivate_access_key`]; it never deletes a user, a key, a group or a policy.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::{Aws, AwsError, NameCall};
+use crate::engine::Part;
+
+use super::credential_report::{CredentialRow, KeySlot};
+
+/// One access key as `iam:ListAccessKeys` returns it (never the secret: the API has none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveKey {
+    pub id: String,
+    pub active: bool,
+    pub created: Option<i64>,
+}
+
+fn keys_key(user: &str) -> String {
+    format!("iam:ListAccessKeys/{user}")
+}
+fn login_key(user: &str) -> String {
+    format!("iam:GetLoginProfile/{user}")
+}
+fn mfa_key(user: &str) -> String {
+    format!("iam:ListMFADevices/{user}")
+}
+
+/// The user's access keys, live.
+pub async fn access_keys(aws: &Aws, user: &str) -> Result<Arc<Vec<LiveKey>>, AwsError> {
+    let (iam, name) = (aws.iam(), user.to_string());
+    aws.memo()
+        .get_or_read(&keys_key(user), move || async move {
+            let out = iam.list_access_keys().user_name(&name).send().await.named("iam:ListAccessKeys")?;
+            let mut keys: Vec<LiveKey> = out
+                .access_key_metadata()
+                .iter()
+                .map(|k| LiveKey {
+                    id: k.access_key_id().unwrap_or_default().to_string(),
+                    active: k.status().is_some_and(|s| *s == aws_sdk_iam::types::StatusType::Active),
+                    created: k.create_date().map(|d| d.secs()),
+                })
+                .collect();
+            keys.sort_by_key(|k| (k.created, k.id.clone()));
+            Ok(Arc::new(keys))
+        })
+        .await
+}
+
+/// Whether the user has a console password, live.
+pub async fn has_login_profile(aws: &Aws, user: &str) -> Result<bool, AwsError> {
+    let (iam, name) = (aws.iam(), user.to_string());
+    aws.memo()
+        .get_or_read(&login_key(user), move || async move {
+            match iam.get_login_profile().user_name(&name).send().await {
+                Ok(_) => Ok(true),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Ok(false),
+                Err(e) => Err(AwsError::from_sdk("iam:GetLoginProfile", e)),
+            }
+        })
+        .await
+}
+
+/// Whether the user has an MFA device, live.
+pub async fn has_mfa(aws: &Aws, user: &str) -> Result<bool, AwsError> {
+    let (iam, name) = (aws.iam(), user.to_string());
+    aws.memo()
+        .get_or_read(&mfa_key(user), move || async move {
+            let out = iam.list_mfa_devices().user_name(&name).send().await.named("iam:ListMFADevices")?;
+            Ok(!out.mfa_devices().is_empty())
+        })
+        .await
+}
+
+/// Forgets the live reads of `user` (after `apply` changed it).
+pub fn forget(aws: &Aws, user: &str) {
+    for key in [keys_key(user), login_key(user), mfa_key(user)] {
+        aws.memo().forget(&key);
+    }
+}
+
+/// Removes `user`'s console password (`iam:DeleteLoginProfile`; already gone counts as done). The
+/// user, its keys and policies stay. Only for opt-in fixes.
+pub async fn remove_console_password(aws: &Aws, user: &str) -> Result<(), AwsError> {
+    match aws.iam().delete_login_profile().user_name(user).send().await {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => {}
+        Err(e) => return Err(AwsError::from_sdk("iam:DeleteLoginProfile", e)),
+    }
+    tracing::info!(user = %user, "removed a console password");
+    forget(aws, user);
+    Ok(())
+}
+
+/// Deactivates (never deletes) one of `user`'s access keys (`iam:UpdateAccessKey` to `Inactive`).
+/// Only for opt-in fixes.
+pub async fn deactivate_access_key(aws: &Aws, user: &str, key_id: &str) -> Result<(), AwsError> {
+    aws.iam()
+        .update_access_key()
+        .user_name(user)
+        .access_key_id(key_id)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .named("iam:UpdateAccessKey")?;
+    tracing::info!(user = %user, key = %key_id, "deactivated an access key");
+    forget(aws, user);
+    Ok(())
+}
+
+/// What to confirm live of a flagged row.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Confirm {
+    pub keys: bool,
+    pub password: bool,
+    pub mfa: bool,
+}
+
+/// `row` with what `what` names replaced by the live state. Live keys take the report's slots in
+/// creation order and keep the report's last-used date of the slot created at the same time.
+pub async fn confirm(aws: &Aws, row: &CredentialRow, what: Confirm) -> Result<CredentialRow, AwsError> {
+    let mut row = row.clone();
+    if what.keys {
+        let live = access_keys(aws, &row.user).await?;
+        let last_used = |created: Option<i64>| {
+            row.keys.iter().find(|slot| slot.last_rotated.is_some() && slot.last_rotated == created).and_then(|slot| slot.last_used)
+        };
+        row.keys = live
+            .iter()
+            .map(|key| KeySlot { id: Some(key.id.clone()), active: key.active, last_rotated: key.created, last_used: last_used(key.created) })
+            .collect();
+    }
+    if what.password {
+        row.password_enabled = has_login_profile(aws, &row.user).await?;
+    }
+    if what.mfa {
+        row.mfa_active = has_mfa(aws, &row.user).await?;
+    }
+    Ok(row)
+}
+
+/// A user's or group's grants: attached managed policy ARNs and inline policy documents by name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Grants {
+    pub attached: Vec<String>,
+    pub inline: BTreeMap<String, Value>,
+}
+
+/// A customer managed policy and its default version's document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerPolicy {
+    pub name: String,
+    pub arn: String,
+    pub document: Value,
+}
+
+/// Users, groups and customer managed policies of the account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Authorization {
+    pub users: BTreeMap<String, (Grants, Vec<String>)>,
+    pub groups: BTreeMap<String, Grants>,
+    /// By ARN.
+    pub customer_policies: BTreeMap<String, CustomerPolicy>,
+}
+
+/// The account's authorization details (read once per run).
+pub async fn authorization(aws: &Aws) -> Result<Arc<Authorization>, AwsError> {
+    let iam = aws.iam();
+    aws.memo().get_or_read("iam:GetAccountAuthorizationDetails", move || read_authorization(iam)).await
+}
+
+async fn read_authorization(iam: aws_sdk_iam::Client) -> Result<Arc<Authorization>, AwsError> {
+    use aws_sdk_iam::types::EntityType;
+    const OP: &str = "iam:GetAccountAuthorizationDetails";
+    let mut details = Authorization::default();
+    let mut marker = None;
+    loop {
+        let out = iam
+            .get_account_authorization_details()
+            .filter(EntityType::User)
+            .filter(EntityType::Group)
+            .filter(EntityType::LocalManagedPolicy)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .named(OP)?;
+        for user in out.user_detail_list() {
+            let grants = Grants {
+                attached: user.attached_managed_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect(),
+                inline: user.user_policy_list().iter().map(|p| (p.policy_name().unwrap_or_default().to_string(), decode_document(p.policy_document().unwrap_or_default()))).collect(),
+            };
+            let groups = user.group_list().to_vec();
+            details.users.insert(user.user_name().unwrap_or_default().to_string(), (grants, groups));
+        }
+        for group in out.group_detail_list() {
+            let grants = Grants {
+                attached: group.attached_managed_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect(),
+                inline: group.group_policy_list().iter().map(|p| (p.policy_name().unwrap_or_default().to_string(), decode_document(p.policy_document().unwrap_or_default()))).collect(),
+            };
+            details.groups.insert(group.group_name().unwrap_or_default().to_string(), grants);
+        }
+        for policy in out.policies() {
+            let Some(arn) = policy.arn() else { continue };
+            let default = policy.policy_version_list().iter().find(|v| v.is_default_version());
+            details.customer_policies.insert(
+                arn.to_string(),
+                CustomerPolicy {
+                    name: policy.policy_name().unwrap_or_default().to_string(),
+                    arn: arn.to_string(),
+                    document: default.and_then(|v| v.document()).map(decode_document).unwrap_or(Value::Null),
+                },
+            );
+        }
+        match (out.is_truncated(), out.marker()) {
+            (true, Some(next)) => marker = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    Ok(Arc::new(details))
+}
+
+/// The default version's document of a managed policy that is not a customer policy (an AWS managed
+/// one), read once per run per ARN.
+pub async fn managed_policy_document(aws: &Aws, arn: &str) -> Result<Value, AwsError> {
+    let (iam, arn_owned) = (aws.iam(), arn.to_string());
+    aws.memo()
+        .get_or_read(&format!("iam:GetPolicyVersion/{arn}"), move || async move {
+            let policy = iam.get_policy().policy_arn(&arn_owned).send().await.named("iam:GetPolicy")?;
+            let version = policy.policy().and_then(|p| p.default_version_id()).ok_or_else(|| AwsError::malformed("iam:GetPolicy", "no default version"))?;
+            let out = iam.get_policy_version().policy_arn(&arn_owned).version_id(version).send().await.named("iam:GetPolicyVersion")?;
+            Ok(out.policy_version().and_then(|v| v.document()).map(decode_document).unwrap_or(Value::Null))
+        })
+        .await
+}
+
+/// A policy document as IAM returns it (URL-encoded JSON), parsed; `null` when it is not JSON.
+pub fn decode_document(raw: &str) -> Value {
+    serde_json::from_str(raw).or_else(|_| serde_json::from_str(&percent_decode(raw))).unwrap_or(Value::Null)
+}
+
+fn percent_decode(raw: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push(high * 16 + low);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (other, _, _) => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// True when the document has an `Allow` statement for every action (`*` or `*:*`) on every
+/// resource (`*`), whatever its conditions: full administrator rights.
+pub fn grants_full_admin(document: &Value) -> bool {
+    let has_star = |value: Option<&Value>, stars: &[&str]| match value {
+        Some(Value::String(s)) => stars.contains(&s.as_str()),
+        Some(Value::Array(items)) => items.iter().any(|i| i.as_str().is_some_and(|s| stars.contains(&s))),
+        _ => false,
+    };
+    crate::policy::statements(document).iter().any(|statement| {
+        statement.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && has_star(statement.get("Action"), &["*", "*:*"])
+            && has_star(statement.get("Resource"), &["*"])
+    })
+}
+
+/// How a user gets full administrator rights: each grant that gives them, named for the finding
+/// (`policy AdministratorAccess`, `group admins: inline policy all`). Empty: not an administrator.
+pub async fn admin_grants(aws: &Aws, details: &Authorization, user: &str) -> Result<Vec<String>, AwsError> {
+    let Some((grants, groups)) = details.users.get(user) else { return Ok(Vec::new()) };
+    let mut via = Vec::new();
+    let check = |owner: String, grants: &Grants| {
+        let mut found = Vec::new();
+        for (name, document) in &grants.inline {
+            if grants_full_admin(document) {
+                found.push(format!("{owner}inline policy {name}"));
+            }
+        }
+        (found, grants.attached.iter().map(|arn| (owner.clone(), arn.clone())).collect::<Vec<_>>())
+    };
+    let mut attached = Vec::new();
+    let (found, user_attached) = check(String::new(), grants);
+    via.extend(found);
+    attached.extend(user_attached);
+    for group in groups {
+        if let Some(group_grants) = details.groups.get(group) {
+            let (found, group_attached) = check(format!("group {group}: "), group_grants);
+            via.extend(found);
+            attached.extend(group_attached);
+        }
+    }
+    for (owner, arn) in attached {
+        let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
+        let admin = match details.customer_policies.get(&arn) {
+            Some(policy) => grants_full_admin(&policy.document),
+            None => grants_full_admin(&managed_policy_document(aws, &arn).await?),
+        };
+        if admin {
+            via.push(format!("{owner}policy {name}"));
+        }
+    }
+    via.sort();
+    via.dedup();
+    Ok(via)
+}
+
+/// One part per key (`user/alice`), or, when the control covers nothing (no user has a console
+/// password, say), one passing part named `empty` so the report still shows the control was checked.
+pub fn parts_or_empty<V: Serialize>(prefix: &str, observed: &BTreeMap<String, V>, desired: &BTreeMap<String, V>, empty: &str) -> Vec<Part> {
+    let parts = Part::by_key(prefix, observed, desired);
+    if !parts.is_empty() {
+        return parts;
+    }
+    vec![Part {
+        resource: empty.to_string(),
+        observed: Value::Object(Default::default()),
+        desired: Value::Object(Default::default()),
+        action: crate::report::Action::Update,
+        fix: None,
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn full_admin_is_allow_star_on_star() {
+        assert!(grants_full_admin(&json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})));
+        assert!(grants_full_admin(&json!({"Statement": {"Effect": "Allow", "Action": ["s3:GetObject", "*:*"], "Resource": ["*"], "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}})));
+        assert!(!grants_full_admin(&json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})));
+        assert!(!grants_full_admin(&json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}]})));
+        assert!(!grants_full_admin(&json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})));
+        assert!(!grants_full_admin(&json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})));
+    }
+
+    #[test]
+    fn documents_are_url_decoded_when_needed() {
+        let encoded = "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D";
+        assert!(grants_full_admin(&decode_document(encoded)));
+        assert_eq!(decode_document(r#"{"a": 1}"#), json!({"a": 1}));
+        assert_eq!(decode_document("%zz"), Value::Null);
+    }
+}

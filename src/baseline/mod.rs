@@ -10,12 +10,15 @@ pub mod raw;
 pub mod region;
 pub mod template;
 pub mod values;
+pub mod vpc;
+mod endpoint_services;
 
 use std::path::{Path, PathBuf};
 
 pub use region::RegionName;
 pub use template::{Templates, Vars};
 pub use values::KeyAlias;
+pub use vpc::{Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
 
 /// A validated baseline.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +32,10 @@ pub struct Baseline {
     pub ebs_default_encryption: bool,
     pub s3_account_public_access_block: bool,
     pub password_policy: Option<PasswordPolicy>,
+    /// `vpc.endpoints`, when enabled.
+    pub vpc_endpoints: Option<VpcEndpoints>,
+    /// `vpc.s3-bucket-vpce-only`, when enabled.
+    pub vpce_only: Option<VpceOnly>,
     pub templates: Templates,
 }
 
@@ -91,7 +98,23 @@ impl Baseline {
             serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text))
         })
         .map_err(|e| yaml_error(path, text, &e))?;
-        Ok(Baseline::from_raw(path, raw))
+        let baseline = Baseline::from_raw(path, raw);
+        baseline.check_dependencies(path, text)?;
+        Ok(baseline)
+    }
+
+    /// Checks between sections that serde cannot see: endpoint-only buckets need the endpoints.
+    fn check_dependencies(&self, path: &Path, text: &str) -> Result<(), BaselineError> {
+        if self.vpce_only.is_some() && self.vpc_endpoints.is_none() {
+            let key = "vpc.s3_bucket_vpce_only";
+            return Err(BaselineError {
+                file: path.to_path_buf(),
+                position: locate::Positions::of(text).get(key),
+                key: Some(key.into()),
+                message: "needs vpc.endpoints enabled: the bucket policy names the S3 gateway endpoints that control manages".into(),
+            });
+        }
+        Ok(())
     }
 
     fn from_raw(path: &Path, raw: raw::RawBaseline) -> Baseline {
@@ -105,6 +128,13 @@ impl Baseline {
             }
         });
         let enabled = |toggle: Option<raw::Toggle>| toggle.is_some_and(|t| t.enabled);
+        let (vpc_endpoints, vpce_only) = match raw.vpc {
+            Some(vpc) => (
+                vpc.endpoints.filter(|e| e.enabled).map(vpc::RawVpcEndpoints::validated),
+                vpc.s3_bucket_vpce_only.filter(|b| b.enabled).map(vpc::RawVpceOnly::validated),
+            ),
+            None => (None, None),
+        };
         Baseline {
             name: raw.name.0,
             source: path.to_path_buf(),
@@ -122,6 +152,8 @@ impl Baseline {
                 reuse_prevention: p.reuse_prevention.map(|v| v.0 as i32),
                 max_age_days: p.max_age_days.map(|v| v.0 as i32),
             }),
+            vpc_endpoints,
+            vpce_only,
             templates,
         }
     }
@@ -175,9 +207,13 @@ fn yaml_error(path: &Path, text: &str, error: &serde_path_to_error::Error<serde_
         message = format!("invalid YAML: {message}");
     }
     // The exact value (or key) the path names; the parser's position of the enclosing node otherwise.
+    // A missing field has no position of its own: its parent's key is where it belongs.
+    let positions = locate::Positions::of(text);
+    let parent = key.as_deref().filter(|_| message.starts_with("missing field `")).and_then(|k| k.rsplit_once('.')).map(|(p, _)| p);
     let position = key
         .as_deref()
-        .and_then(|key| locate::Positions::of(text).get(key))
+        .and_then(|key| positions.get(key))
+        .or_else(|| parent.and_then(|p| positions.get(p)))
         .or_else(|| inner.location().map(|l| (l.line(), l.column())));
     BaselineError { file: path.to_path_buf(), position, key, message: std::mem::take(&mut message) }
 }

@@ -31,6 +31,8 @@ pub struct RawBaseline {
     pub s3: Option<RawS3>,
     #[serde(default)]
     pub iam: Option<RawIam>,
+    #[serde(default)]
+    pub vpc: Option<super::vpc::RawVpc>,
 }
 
 /// A non-empty list of distinct known regions.

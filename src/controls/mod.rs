@@ -8,6 +8,8 @@ pub mod ebs_encryption;
 pub mod kms_key;
 pub mod password_policy;
 pub mod s3_public_access_block;
+pub mod vpc_bucket_vpce_only;
+pub mod vpc_endpoints;
 
 use crate::engine::Reconciler;
 
@@ -18,6 +20,8 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &ebs_encryption::EbsDefaultEncryption,
         &s3_public_access_block::AccountPublicAccessBlock,
         &password_policy::PasswordPolicy,
+        &vpc_endpoints::VpcEndpointsControl,
+        &vpc_bucket_vpce_only::BucketVpceOnly,
     ]
 }
 
@@ -45,6 +49,7 @@ mod tests {
         };
         assert_eq!(ids(&["ebs.default-encryption"]), ["kms.baseline-key", "ebs.default-encryption"]);
         assert_eq!(ids(&["iam"]), ["iam.password-policy"]);
+        assert_eq!(ids(&["vpc.s3-bucket-vpce-only"]), ["vpc.endpoints", "vpc.s3-bucket-vpce-only"]);
         assert_eq!(selection::layers(&selection::select(&controls, &["ebs".into()]).unwrap()), [0, 1]);
         let unknown = selection::select(&controls, &["nope".into()]).err().expect("an unknown name is rejected");
         assert!(unknown.to_string().contains("--only nope"), "{unknown}");

@@ -134,6 +134,9 @@ impl Context<'_> {
 pub struct Facts {
     /// ARN of the baseline KMS key, by region, once it exists.
     pub baseline_key_arn: BTreeMap<RegionName, String>,
+    /// Ids of the S3 gateway endpoints of the VPCs `vpc.endpoints` covers, by region; a region is
+    /// present (possibly with no id) once it has been observed.
+    pub s3_gateway_endpoints: BTreeMap<RegionName, Vec<String>>,
 }
 
 /// Why `apply` could not do its work.

@@ -171,7 +171,10 @@ async fn the_standard_baseline_converges_in_two_regions() {
 
     let verify = account.run_in(Verb::Verify, &baseline, &[], &regions).await;
     assert_eq!(verify.report.exit_code(), 0, "{:#?}", verify.report);
-    assert_eq!(verify.report.summary.pass, 6, "two regional controls in two regions plus two account-wide ones");
+    assert_eq!(
+        verify.report.summary.pass, 8,
+        "three regional controls in two regions (vpc.endpoints: no VPC in scope) plus two account-wide ones"
+    );
     let again = account.run_in(Verb::Apply, &baseline, &[], &regions).await;
     assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
     assert!(again.calls.repeated().is_empty(), "no call repeated with identical parameters: {:?}", again.calls.repeated());

@@ -8,3 +8,4 @@ mod cli;
 mod controls;
 mod guard;
 mod harness;
+mod vpc;

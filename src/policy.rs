@@ -102,7 +102,7 @@ pub fn splice_statement(current: Option<&str>, wanted: &Value) -> Result<String,
             continue;
         }
         let raw = &text[value.clone()];
-        let items = if raw.trim_start().starts_with('[') { spans::array_items(raw)? } else { vec![0..raw.len()] };
+        let items = if raw.trim_start().starts_with('[') { spans::array_items(raw)? } else { vec![std::ops::Range { start: 0, end: raw.len() }] };
         let mut kept: Vec<String> = Vec::new();
         for item in items {
             let statement: Value = serde_json::from_str(&raw[item.clone()]).map_err(|e| format!("a statement is not JSON: {e}"))?;
@@ -196,8 +196,11 @@ mod spans {
         }
     }
 
-    /// (key span including quotes, value span) of each member of the object `text` holds.
-    pub fn object_members(text: &str) -> Result<Vec<(Range<usize>, Range<usize>)>, String> {
+    /// (key span including quotes, value span) of one object member.
+    pub type Member = (Range<usize>, Range<usize>);
+
+    /// The members of the object `text` holds.
+    pub fn object_members(text: &str) -> Result<Vec<Member>, String> {
         let bytes = text.as_bytes();
         let mut at = skip_ws(bytes, 0);
         if bytes.get(at) != Some(&b'{') {

@@ -262,10 +262,13 @@ impl Control for BucketVpceOnly {
                     "refusing to write the deny on {name}: the caller {caller} is not a break-glass principal ({}), and would lock itself out when it runs outside the VPC",
                     break_glass.join(", ")
                 ))
-            } else if let Some(missing) = wanted.statement.as_ref().map(|s| s.to_string()).filter(|s| s.contains("(no S3 gateway endpoint")) {
-                Some(format!("refusing to write the deny on {name}: its region has no S3 gateway endpoint in scope ({missing})"))
             } else {
-                None
+                wanted
+                    .statement
+                    .as_ref()
+                    .map(|s| s.to_string())
+                    .filter(|s| s.contains("(no S3 gateway endpoint"))
+                    .map(|_| format!("refusing to write the deny on {name}: its region has no S3 gateway endpoint in scope of vpc.endpoints"))
             };
             if let Some(refusal) = refusal {
                 failures.push(refusal);

@@ -616,14 +616,15 @@ async fn apply_vpc(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcSta
         let groups: BTreeSet<String> =
             wanted.security_groups.iter().map(|g| if g == SECURITY_GROUP { group_id.clone() } else { g.clone() }).collect();
         let service = &observed.services[short].name;
+        if wanted.subnets.is_empty() {
+            // Never create an endpoint nowhere, nor strip an existing one of all its subnets.
+            return Err(ControlError::Precondition(format!(
+                "{vpc_id} has no subnet that qualifies for the `{short}` interface endpoint (subnets: {:?})",
+                desired.subnets.iter().map(|s| &s.id).collect::<Vec<_>>()
+            )));
+        }
         match &current.endpoint_id {
             None => {
-                if wanted.subnets.is_empty() {
-                    return Err(ControlError::Precondition(format!(
-                        "{vpc_id} has no subnet that qualifies for the `{short}` interface endpoint (subnets: {:?})",
-                        desired.subnets.iter().map(|s| &s.id).collect::<Vec<_>>()
-                    )));
-                }
                 client
                     .create_vpc_endpoint()
                     .vpc_id(vpc_id)

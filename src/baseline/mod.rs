@@ -130,7 +130,12 @@ impl Baseline {
         let enabled = |toggle: Option<raw::Toggle>| toggle.is_some_and(|t| t.enabled);
         let (vpc_endpoints, vpce_only) = match raw.vpc {
             Some(vpc) => (
-                vpc.endpoints.filter(|e| e.enabled).map(vpc::RawVpcEndpoints::validated),
+                vpc.endpoints.filter(|e| e.enabled).map(|endpoints| {
+                    if let Some(policy) = &endpoints.s3_endpoint_policy {
+                        templates.insert(&policy.name, policy.text.clone());
+                    }
+                    endpoints.validated()
+                }),
                 vpc.s3_bucket_vpce_only.filter(|b| b.enabled).map(vpc::RawVpceOnly::validated),
             ),
             None => (None, None),

@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// The templates shipped with mamori, built into the binary.
-const BUILT_IN: &[(&str, &str)] = &[("kms-baseline-key-policy", include_str!("../../templates/kms-baseline-key-policy.json"))];
+const BUILT_IN: &[(&str, &str)] = &[
+    ("kms-baseline-key-policy", include_str!("../../templates/kms-baseline-key-policy.json")),
+    ("vpc-s3-endpoint-own-account", include_str!("../../templates/vpc-s3-endpoint-own-account.json")),
+    ("vpc-s3-endpoint-own-organization", include_str!("../../templates/vpc-s3-endpoint-own-organization.json")),
+];
 
 /// The variables a template may use.
 pub const VARIABLES: &[&str] = &["account_id", "region", "partition"];

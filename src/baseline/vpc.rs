@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::endpoint_services;
 use super::template::Vars;
+use super::values::TemplateRef;
 
 fn yes() -> bool {
     true
@@ -47,6 +48,10 @@ pub struct RawVpcEndpoints {
     /// Where interface endpoints go: one subnet per availability zone, chosen by this rule.
     #[serde(default)]
     pub subnets: SubnetPreference,
+    /// Endpoint policy for the S3 gateway endpoint (a template: `vpc-s3-endpoint-own-account`,
+    /// `vpc-s3-endpoint-own-organization` or your own). Absent: the endpoint policy is left alone.
+    #[serde(default)]
+    pub s3_endpoint_policy: Option<TemplateRef>,
 }
 
 /// The VPCs in scope. `ids` and `tags` combine (a VPC must match both when both are given).
@@ -387,6 +392,8 @@ pub struct VpcEndpoints {
     /// Interface endpoint services by short name, in the baseline's order.
     pub interface_services: Vec<String>,
     pub subnets: SubnetPreference,
+    /// Name of the S3 gateway endpoint policy template, when the baseline sets one.
+    pub s3_endpoint_policy: Option<String>,
 }
 
 /// Which VPCs `vpc.endpoints` covers in each region.
@@ -426,6 +433,7 @@ impl RawVpcEndpoints {
             },
             interface_services: self.interface_services.0,
             subnets: self.subnets,
+            s3_endpoint_policy: self.s3_endpoint_policy.map(|t| t.name),
         }
     }
 }

@@ -19,6 +19,11 @@
 //!   rules are left as they are: an interface endpoint never initiates connections.
 //! - the VPC attributes `enableDnsSupport` and `enableDnsHostnames` on, without which AWS refuses
 //!   private DNS on an interface endpoint.
+//! - optionally (`s3_endpoint_policy`, off by default), the S3 gateway endpoint's policy set to a
+//!   template: `vpc-s3-endpoint-own-account` (`aws:ResourceAccount`) or
+//!   `vpc-s3-endpoint-own-organization` (`aws:ResourceOrgID`), the exfiltration guard, both keeping the
+//!   AWS buckets SSM Agent and the package repositories need. The policy is replaced, not merged: an
+//!   endpoint policy is an allow-list, and a merged allow-all would keep everything open.
 //!
 //! Service names come from `ec2:DescribeVpcEndpointServices` (the service whose name ends in
 //! `.<region>.<short name>`, owned by Amazon, of the right type), never built from a template, so
@@ -115,10 +120,34 @@ pub struct SecurityGroup {
     pub ingress: BTreeSet<Rule>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Gateway {
     pub endpoint_id: Option<String>,
     pub route_tables: BTreeSet<String>,
+    /// The endpoint policy, normalized and without its `Version` (which `DescribeVpcEndpoints` does not
+    /// return on AWS); only read (and shown) when the baseline sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
+    /// In a desired state: the full document to write (with its `Version`). Not compared.
+    #[serde(skip)]
+    pub policy_text: Option<String>,
+}
+
+impl PartialEq for Gateway {
+    fn eq(&self, other: &Gateway) -> bool {
+        (&self.endpoint_id, &self.route_tables, &self.policy) == (&other.endpoint_id, &other.route_tables, &other.policy)
+    }
+}
+
+impl Eq for Gateway {}
+
+/// An endpoint policy as compared: normalized, without `Version`.
+fn comparable_policy(policy: &Value) -> Value {
+    let mut policy = crate::policy::normalize(policy);
+    if let Value::Object(map) = &mut policy {
+        map.remove("Version");
+    }
+    policy
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -203,8 +232,9 @@ fn settings<'a>(ctx: &Context<'a>) -> &'a VpcEndpoints {
     ctx.baseline.vpc_endpoints.as_ref().expect("the engine only runs enabled controls")
 }
 
-/// The desired state of one VPC, from what it is made of. Pure.
-pub fn desired_vpc(observed: &VpcState, settings: &VpcEndpoints) -> VpcState {
+/// The desired state of one VPC, from what it is made of; `s3_policy` is the rendered S3 endpoint
+/// policy when the baseline sets one. Pure.
+pub fn desired_vpc(observed: &VpcState, settings: &VpcEndpoints, s3_policy: Option<&Value>) -> VpcState {
     let group_ref = observed.security_group.group_id.clone().unwrap_or_else(|| SECURITY_GROUP.to_string());
     let covered_elsewhere: BTreeSet<&String> = observed.other_s3_gateways.iter().flat_map(|g| &g.route_tables).collect();
     let mut gateway_tables = observed.s3_gateway.route_tables.clone();
@@ -231,7 +261,12 @@ pub fn desired_vpc(observed: &VpcState, settings: &VpcEndpoints) -> VpcState {
             group_id: observed.security_group.group_id.clone(),
             ingress: observed.cidrs.iter().map(|c| Rule::https_from(c)).collect(),
         },
-        s3_gateway: Gateway { endpoint_id: observed.s3_gateway.endpoint_id.clone(), route_tables: gateway_tables },
+        s3_gateway: Gateway {
+            endpoint_id: observed.s3_gateway.endpoint_id.clone(),
+            route_tables: gateway_tables,
+            policy: s3_policy.map(comparable_policy),
+            policy_text: s3_policy.map(Value::to_string),
+        },
         interfaces,
         ..observed.clone()
     }
@@ -504,8 +539,18 @@ async fn observe_region(ctx: &Context<'_>, target: &Target) -> Result<EndpointsS
         let mut s3_gateways = live
             .iter()
             .filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway) && e.service_name() == Some(s3_name.as_str()))
-            .map(|e| Gateway { endpoint_id: e.vpc_endpoint_id().map(str::to_string), route_tables: e.route_table_ids().iter().cloned().collect() });
-        let s3_gateway = s3_gateways.next().unwrap_or_default();
+            .map(|e| Gateway {
+                endpoint_id: e.vpc_endpoint_id().map(str::to_string),
+                route_tables: e.route_table_ids().iter().cloned().collect(),
+                policy: None,
+                policy_text: None,
+            });
+        let read_policy = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok()).map(|p| comparable_policy(&p));
+        let mut s3_gateway = s3_gateways.next().unwrap_or_default();
+        if settings.s3_endpoint_policy.is_some() {
+            let current = live.iter().find(|e| e.vpc_endpoint_id().map(str::to_string) == s3_gateway.endpoint_id && s3_gateway.endpoint_id.is_some());
+            s3_gateway.policy = current.and_then(|e| read_policy(e.policy_document()));
+        }
         let other_s3_gateways: Vec<Gateway> = s3_gateways.collect();
 
         let mut interfaces = BTreeMap::new();
@@ -593,6 +638,7 @@ async fn apply_vpc(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcSta
 
     let s3 = &observed.services["s3"].name;
     let tables_to_add: Vec<String> = desired.s3_gateway.route_tables.difference(&observed.s3_gateway.route_tables).cloned().collect();
+    let policy = desired.s3_gateway.policy_text.clone().filter(|_| observed.s3_gateway.policy != desired.s3_gateway.policy);
     match &observed.s3_gateway.endpoint_id {
         None => {
             client
@@ -601,12 +647,20 @@ async fn apply_vpc(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcSta
                 .vpc_endpoint_type(VpcEndpointType::Gateway)
                 .service_name(s3)
                 .set_route_table_ids(Some(tables_to_add))
+                .set_policy_document(policy)
                 .send()
                 .await
                 .named("ec2:CreateVpcEndpoint")?;
         }
-        Some(id) if !tables_to_add.is_empty() => {
-            client.modify_vpc_endpoint().vpc_endpoint_id(id).set_add_route_table_ids(Some(tables_to_add)).send().await.named("ec2:ModifyVpcEndpoint")?;
+        Some(id) if !tables_to_add.is_empty() || policy.is_some() => {
+            client
+                .modify_vpc_endpoint()
+                .vpc_endpoint_id(id)
+                .set_add_route_table_ids((!tables_to_add.is_empty()).then_some(tables_to_add))
+                .set_policy_document(policy)
+                .send()
+                .await
+                .named("ec2:ModifyVpcEndpoint")?;
         }
         Some(_) => {}
     }
@@ -684,9 +738,10 @@ impl Control for VpcEndpointsControl {
         observe_region(ctx, target).await
     }
 
-    fn desired(&self, ctx: &Context<'_>, _target: &Target, observed: &EndpointsState, _facts: &Facts) -> EndpointsState {
+    fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &EndpointsState, _facts: &Facts) -> EndpointsState {
         let settings = settings(ctx);
-        EndpointsState { vpcs: observed.vpcs.iter().map(|(id, vpc)| (id.clone(), desired_vpc(vpc, settings))).collect() }
+        let s3_policy = settings.s3_endpoint_policy.as_ref().map(|name| ctx.baseline.templates.render(name, &ctx.vars(&target.region)));
+        EndpointsState { vpcs: observed.vpcs.iter().map(|(id, vpc)| (id.clone(), desired_vpc(vpc, settings, s3_policy.as_ref()))).collect() }
     }
 
     fn parts(&self, _ctx: &Context<'_>, _target: &Target, observed: &EndpointsState, desired: &EndpointsState) -> Vec<Part> {
@@ -739,7 +794,7 @@ mod tests {
             subnets: vec![subnet("subnet-1", "az-a", false), subnet("subnet-2", "az-a", true), subnet("subnet-3", "az-b", false), subnet("subnet-4", "az-b", true)],
             dns: Dns { enable_dns_support: true, enable_dns_hostnames: false },
             security_group: SecurityGroup::default(),
-            s3_gateway: Gateway { endpoint_id: Some("vpce-s3".into()), route_tables: BTreeSet::from(["rtb-1".to_string()]) },
+            s3_gateway: Gateway { endpoint_id: Some("vpce-s3".into()), route_tables: BTreeSet::from(["rtb-1".to_string()]), policy: None, policy_text: None },
             other_s3_gateways: vec![],
             interfaces: BTreeMap::new(),
             services: BTreeMap::from([("s3".to_string(), service("svc.s3")), ("ssm".to_string(), service("svc.ssm"))]),
@@ -747,7 +802,7 @@ mod tests {
     }
 
     fn settings(preference: SubnetPreference) -> VpcEndpoints {
-        VpcEndpoints { scope: VpcScope::default(), interface_services: vec!["ssm".into()], subnets: preference }
+        VpcEndpoints { scope: VpcScope::default(), interface_services: vec!["ssm".into()], subnets: preference, s3_endpoint_policy: None }
     }
 
     #[test]
@@ -774,7 +829,7 @@ mod tests {
     fn desired_extends_the_gateway_and_never_drops_a_route_table() {
         let mut observed = vpc();
         observed.s3_gateway.route_tables.insert("rtb-old".into());
-        let desired = desired_vpc(&observed, &settings(SubnetPreference::PreferPrivate));
+        let desired = desired_vpc(&observed, &settings(SubnetPreference::PreferPrivate), None);
         assert_eq!(desired.s3_gateway.route_tables, BTreeSet::from(["rtb-1".into(), "rtb-2".into(), "rtb-old".into()]));
         assert_eq!(desired.s3_gateway.endpoint_id.as_deref(), Some("vpce-s3"));
         assert!(desired.dns.enable_dns_hostnames && desired.dns.enable_dns_support);
@@ -783,21 +838,36 @@ mod tests {
         let ssm = &desired.interfaces["ssm"];
         assert!(ssm.private_dns && ssm.endpoint_id.is_none());
         assert_eq!(ssm.security_groups, BTreeSet::from([SECURITY_GROUP.to_string()]));
-        assert_eq!(desired_vpc(&desired, &settings(SubnetPreference::PreferPrivate)), desired, "desired is a fixed point");
+        assert_eq!(desired_vpc(&desired, &settings(SubnetPreference::PreferPrivate), None), desired, "desired is a fixed point");
+    }
+
+    #[test]
+    fn the_endpoint_policy_is_wanted_only_when_configured() {
+        let observed = vpc();
+        assert_eq!(desired_vpc(&observed, &settings(SubnetPreference::Any), None).s3_gateway.policy, None);
+        let policy = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"}]});
+        let desired = desired_vpc(&observed, &settings(SubnetPreference::Any), Some(&policy));
+        assert_eq!(desired.s3_gateway.policy, Some(crate::policy::normalize(&policy)));
+        let versioned = serde_json::json!({"Version": "2012-10-17", "Statement": policy["Statement"].clone()});
+        let desired = desired_vpc(&observed, &settings(SubnetPreference::Any), Some(&versioned));
+        assert_eq!(desired.s3_gateway.policy, Some(crate::policy::normalize(&policy)), "Version is not compared");
+        assert!(desired.s3_gateway.policy_text.as_deref().is_some_and(|t| t.contains("2012-10-17")), "but it is written");
+        let parts = vpc_parts("vpc-1", &observed, &desired);
+        assert!(parts[2].observed.get("policy").is_none() && parts[2].desired.get("policy").is_some());
     }
 
     #[test]
     fn route_tables_on_another_s3_gateway_count_as_covered() {
         let mut observed = vpc();
-        observed.other_s3_gateways.push(Gateway { endpoint_id: Some("vpce-other".into()), route_tables: BTreeSet::from(["rtb-2".to_string()]) });
-        let desired = desired_vpc(&observed, &settings(SubnetPreference::PreferPrivate));
+        observed.other_s3_gateways.push(Gateway { endpoint_id: Some("vpce-other".into()), route_tables: BTreeSet::from(["rtb-2".to_string()]), policy: None, policy_text: None });
+        let desired = desired_vpc(&observed, &settings(SubnetPreference::PreferPrivate), None);
         assert_eq!(desired.s3_gateway.route_tables, BTreeSet::from(["rtb-1".to_string()]));
     }
 
     #[test]
     fn parts_name_each_component_of_each_vpc() {
         let observed = vpc();
-        let desired = desired_vpc(&observed, &settings(SubnetPreference::PreferPrivate));
+        let desired = desired_vpc(&observed, &settings(SubnetPreference::PreferPrivate), None);
         let parts = vpc_parts("vpc-1", &observed, &desired);
         let names: Vec<&str> = parts.iter().map(|p| p.resource.as_str()).collect();
         assert_eq!(names, ["vpc-1/dns", "vpc-1/security-group/mamori-vpc-endpoints", "vpc-1/gateway/s3", "vpc-1/interface/ssm"]);

@@ -332,3 +332,30 @@ async fn the_deny_is_never_written_by_a_caller_that_would_lock_itself_out() {
     assert!(!apply.calls.sent().iter().any(|c| c.operation == "PutBucketPolicy"), "no policy written");
     assert_vpc_findings_pass(&apply, "vpc.endpoints");
 }
+
+#[tokio::test]
+async fn the_s3_endpoint_policy_is_set_from_its_template_when_the_baseline_asks() {
+    let account = Account::fresh().await;
+    let vpc = build_vpc(&account, "us-east-1", "policy").await;
+    // An existing gateway endpoint with the default (allow-all) policy: its policy is replaced.
+    let s3 = service_name(&account, "us-east-1", "s3", "Gateway").await;
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let first_table = vpc.route_tables.iter().next().unwrap();
+    ec2.create_vpc_endpoint().vpc_id(&vpc.id).vpc_endpoint_type(VpcEndpointType::Gateway).service_name(&s3).route_table_ids(first_table).send().await.unwrap();
+    let (_dir, path) = baseline_file(&format!(
+        "version: 1\nname: vpc-test\nregions: [us-east-1]\nvpc:\n  endpoints:\n    vpcs:\n      tags: {{{TAG}: policy}}\n    s3_endpoint_policy: vpc-s3-endpoint-own-account\n"
+    ));
+    let plan = account.run_in(Verb::Plan, &path, &["vpc.endpoints"], &[]).await;
+    let change = plan.report.changes.as_ref().unwrap().iter().find(|c| c.resource.ends_with("/gateway/s3")).cloned().expect("gateway change");
+    assert!(change.after.get("policy.Statement").is_some(), "the plan shows the new policy: {change:?}");
+    converge(&account, &path, &["vpc.endpoints"], &[]).await;
+
+    let gateways: Vec<_> =
+        endpoints(&account, "us-east-1", &vpc.id).await.into_iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway)).collect();
+    assert_eq!(gateways.len(), 1);
+    let policy: Value = serde_json::from_str(gateways[0].policy_document().unwrap()).unwrap();
+    let text = policy.to_string();
+    assert!(text.contains(&format!("\"aws:ResourceAccount\":\"{}\"", account.id)), "{text}");
+    assert!(text.contains("arn:aws:s3:::amazon-ssm-us-east-1/*"), "SSM Agent's buckets stay reachable: {text}");
+    assert!(!text.contains("\"Action\":\"*\""), "the allow-all default is gone: {text}");
+}

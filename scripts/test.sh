@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and the end-to-end suite against moto server, then the control,
-# guard, audit-trail, IAM-hygiene and CLI-contract tests again against LocalStack (all but the MFA
-# Delete flow, which needs the moto shim: LocalStack never reports MFADelete). Installs both emulators
-# (pinned, into the ignored .venv/) on first use; each test binary starts and stops its own emulator.
+# guard, audit-trail, IAM-hygiene, VPC and CLI-contract tests again against LocalStack (all but the
+# MFA Delete flow, which needs the moto shim: LocalStack never reports MFADelete). Installs both
+# emulators (pinned, into the ignored .venv/) on first use; each test binary starts and stops its own
+# emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,5 +11,5 @@ python3 localstack/emulator.py install moto >/dev/null
 python3 localstack/emulator.py install localstack >/dev/null
 
 cargo test --locked
-MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: \
+MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: vpc:: \
     --skip logs::mfa_delete_is_turned_on_with_the_operators_mfa_code

@@ -77,6 +77,187 @@ pub fn merge_statements(current: &Value, required: &Value) -> Value {
     Value::Object(document)
 }
 
+/// `current` (a policy document's text) with the statement whose `Sid` is `wanted`'s replaced by
+/// `wanted`, or `wanted` appended when there is none; `None` = no policy yet. Every other byte of every
+/// other statement is kept as it was written (the text is spliced, not re-serialized), so foreign
+/// statements survive byte for byte. Fails when `current` is not a JSON object.
+pub fn splice_statement(current: Option<&str>, wanted: &Value) -> Result<String, String> {
+    let wanted_text = wanted.to_string();
+    let sid = wanted.get("Sid").and_then(Value::as_str);
+    let Some(text) = current.filter(|t| !t.trim().is_empty()) else {
+        return Ok(format!("{{\"Version\":\"2012-10-17\",\"Statement\":[{wanted_text}]}}"));
+    };
+    let members = spans::object_members(text)?;
+    let mut out = String::from("{");
+    let mut placed = false;
+    for (i, (key, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&text[key.clone()]);
+        out.push(':');
+        let is_statement = serde_json::from_str::<String>(&text[key.clone()]).is_ok_and(|k| k == "Statement");
+        if !is_statement {
+            out.push_str(&text[value.clone()]);
+            continue;
+        }
+        let raw = &text[value.clone()];
+        let items = if raw.trim_start().starts_with('[') { spans::array_items(raw)? } else { vec![std::ops::Range { start: 0, end: raw.len() }] };
+        let mut kept: Vec<String> = Vec::new();
+        for item in items {
+            let statement: Value = serde_json::from_str(&raw[item.clone()]).map_err(|e| format!("a statement is not JSON: {e}"))?;
+            if sid.is_some() && statement.get("Sid").and_then(Value::as_str) == sid {
+                if !placed {
+                    kept.push(wanted_text.clone());
+                    placed = true;
+                }
+            } else {
+                kept.push(raw[item].to_string());
+            }
+        }
+        if !placed {
+            kept.push(wanted_text.clone());
+            placed = true;
+        }
+        out.push('[');
+        out.push_str(&kept.join(","));
+        out.push(']');
+    }
+    if !placed {
+        if !members.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&format!("\"Statement\":[{wanted_text}]"));
+    }
+    out.push('}');
+    serde_json::from_str::<Value>(&out).map_err(|e| format!("the spliced policy is not JSON: {e}"))?;
+    Ok(out)
+}
+
+/// The statement of `document` (text) whose `Sid` is `sid`.
+pub fn statement_with_sid(document: &Value, sid: &str) -> Option<Value> {
+    statements(document).into_iter().find(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))
+}
+
+/// Byte spans of JSON text: just enough of a scanner to cut a document into its members without
+/// re-serializing them.
+mod spans {
+    use std::ops::Range;
+
+    fn skip_ws(text: &[u8], mut at: usize) -> usize {
+        while at < text.len() && text[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        at
+    }
+
+    /// End (exclusive) of the JSON value that starts at `at`.
+    fn value_end(text: &[u8], at: usize) -> Result<usize, String> {
+        let mut depth = 0usize;
+        let mut i = at;
+        let mut in_string = false;
+        while i < text.len() {
+            let c = text[i];
+            if in_string {
+                match c {
+                    b'\\' => i += 1,
+                    b'"' => {
+                        in_string = false;
+                        if depth == 0 {
+                            return Ok(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                match c {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        if depth == 0 {
+                            return Ok(i);
+                        }
+                        depth -= 1;
+                        if depth == 0 {
+                            return Ok(i + 1);
+                        }
+                    }
+                    b',' if depth == 0 => return Ok(i),
+                    c if depth == 0 && c.is_ascii_whitespace() => return Ok(i),
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        if depth == 0 && !in_string {
+            Ok(i)
+        } else {
+            Err("unterminated JSON value".into())
+        }
+    }
+
+    /// (key span including quotes, value span) of one object member.
+    pub type Member = (Range<usize>, Range<usize>);
+
+    /// The members of the object `text` holds.
+    pub fn object_members(text: &str) -> Result<Vec<Member>, String> {
+        let bytes = text.as_bytes();
+        let mut at = skip_ws(bytes, 0);
+        if bytes.get(at) != Some(&b'{') {
+            return Err("the policy is not a JSON object".into());
+        }
+        at = skip_ws(bytes, at + 1);
+        let mut members = Vec::new();
+        if bytes.get(at) == Some(&b'}') {
+            return Ok(members);
+        }
+        loop {
+            if bytes.get(at) != Some(&b'"') {
+                return Err("expected a key in the policy object".into());
+            }
+            let key_end = value_end(bytes, at)?;
+            let key = at..key_end;
+            at = skip_ws(bytes, key_end);
+            if bytes.get(at) != Some(&b':') {
+                return Err("expected `:` in the policy object".into());
+            }
+            let value_start = skip_ws(bytes, at + 1);
+            let end = value_end(bytes, value_start)?;
+            members.push((key, value_start..end));
+            at = skip_ws(bytes, end);
+            match bytes.get(at) {
+                Some(b',') => at = skip_ws(bytes, at + 1),
+                Some(b'}') => return Ok(members),
+                _ => return Err("expected `,` or `}` in the policy object".into()),
+            }
+        }
+    }
+
+    /// The span of each item of the array `text` holds.
+    pub fn array_items(text: &str) -> Result<Vec<Range<usize>>, String> {
+        let bytes = text.as_bytes();
+        let mut at = skip_ws(bytes, 0);
+        if bytes.get(at) != Some(&b'[') {
+            return Err("expected a JSON array".into());
+        }
+        at = skip_ws(bytes, at + 1);
+        let mut items = Vec::new();
+        if bytes.get(at) == Some(&b']') {
+            return Ok(items);
+        }
+        loop {
+            let end = value_end(bytes, at)?;
+            items.push(at..end);
+            at = skip_ws(bytes, end);
+            match bytes.get(at) {
+                Some(b',') => at = skip_ws(bytes, at + 1),
+                Some(b']') => return Ok(items),
+                _ => return Err("expected `,` or `]` in the statement list".into()),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +288,26 @@ mod tests {
         let document = json!({"Statement": {"Sid": "Theirs", "Effect": "Allow", "Action": ["kms:*"], "Resource": "*"}});
         assert!(contains_statement(&document, &json!({"Sid": "Ours", "Effect": "Allow", "Action": "kms:*", "Resource": "*"})));
         assert!(!contains_statement(&document, &json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})));
+    }
+
+    #[test]
+    fn splicing_keeps_foreign_statements_byte_for_byte() {
+        let foreign = "{ \"Sid\" : \"Theirs\",\n  \"Effect\":\"Allow\", \"Principal\": {\"AWS\": \"arn:aws:iam::1:root\"}, \"Action\":\"s3:GetObject\", \"Resource\":\"arn:aws:s3:::b/*\" }";
+        let current = format!("{{\n \"Version\": \"2012-10-17\", \"Id\": \"x\",\n \"Statement\": [ {foreign} ,\n {{\"Sid\": \"Ours\", \"Effect\": \"Deny\"}} ] }}");
+        let ours = json!({"Sid": "Ours", "Effect": "Deny", "Action": "s3:*"});
+        let spliced = splice_statement(Some(&current), &ours).unwrap();
+        assert!(spliced.contains(foreign), "{spliced}");
+        let document: Value = serde_json::from_str(&spliced).unwrap();
+        assert_eq!(document["Id"], "x");
+        assert_eq!(statements(&document).len(), 2);
+        assert_eq!(statement_with_sid(&document, "Ours"), Some(ours.clone()));
+        assert_eq!(splice_statement(Some(&spliced), &ours).unwrap(), spliced, "splicing twice changes nothing");
+        let single = format!("{{\"Statement\": {foreign}}}");
+        let spliced = splice_statement(Some(&single), &ours).unwrap();
+        assert!(spliced.contains(foreign) && spliced.contains("\"Sid\":\"Ours\""), "{spliced}");
+        let fresh: Value = serde_json::from_str(&splice_statement(None, &ours).unwrap()).unwrap();
+        assert_eq!(statements(&fresh), vec![ours.clone()]);
+        assert!(splice_statement(Some("[1]"), &ours).is_err());
     }
 
     #[test]

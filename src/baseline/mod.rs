@@ -10,12 +10,15 @@ pub mod raw;
 pub mod region;
 pub mod template;
 pub mod values;
+pub mod vpc;
+mod endpoint_services;
 
 use std::path::{Path, PathBuf};
 
 pub use region::RegionName;
 pub use template::{Templates, Vars};
 pub use values::KeyAlias;
+pub use vpc::{Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
 
 /// A validated baseline.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +43,10 @@ pub struct Baseline {
     pub access_key_rotation: Option<AccessKeyRotation>,
     pub no_admin_keys: bool,
     pub no_star_policies: bool,
+    /// `vpc.endpoints`, when enabled.
+    pub vpc_endpoints: Option<VpcEndpoints>,
+    /// `vpc.s3-bucket-vpce-only`, when enabled.
+    pub vpce_only: Option<VpceOnly>,
     pub templates: Templates,
 }
 
@@ -161,7 +168,23 @@ impl Baseline {
             serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text))
         })
         .map_err(|e| yaml_error(path, text, &e))?;
-        Ok(Baseline::from_raw(path, raw))
+        let baseline = Baseline::from_raw(path, raw);
+        baseline.check_dependencies(path, text)?;
+        Ok(baseline)
+    }
+
+    /// Checks between sections that serde cannot see: endpoint-only buckets need the endpoints.
+    fn check_dependencies(&self, path: &Path, text: &str) -> Result<(), BaselineError> {
+        if self.vpce_only.is_some() && self.vpc_endpoints.is_none() {
+            let key = "vpc.s3_bucket_vpce_only";
+            return Err(BaselineError {
+                file: path.to_path_buf(),
+                position: locate::Positions::of(text).get(key),
+                key: Some(key.into()),
+                message: "needs vpc.endpoints enabled: the bucket policy names the S3 gateway endpoints that control manages".into(),
+            });
+        }
+        Ok(())
     }
 
     fn from_raw(path: &Path, raw: raw::RawBaseline) -> Baseline {
@@ -212,6 +235,18 @@ impl Baseline {
         let log_bucket_mfa_delete =
             logs.bucket_mfa_delete.filter(|m| m.enabled).map(|m| MfaDelete { mfa_serial: m.mfa_serial.map(|s| s.0) });
         let iam = raw.iam.unwrap_or_default();
+        let (vpc_endpoints, vpce_only) = match raw.vpc {
+            Some(vpc) => (
+                vpc.endpoints.filter(|e| e.enabled).map(|endpoints| {
+                    if let Some(policy) = &endpoints.s3_endpoint_policy {
+                        templates.insert(&policy.name, policy.text.clone());
+                    }
+                    endpoints.validated()
+                }),
+                vpc.s3_bucket_vpce_only.filter(|b| b.enabled).map(vpc::RawVpceOnly::validated),
+            ),
+            None => (None, None),
+        };
         Baseline {
             name: raw.name.0,
             source: path.to_path_buf(),
@@ -242,6 +277,8 @@ impl Baseline {
             trail,
             trail_name,
             trail_log_group,
+            vpc_endpoints,
+            vpce_only,
             templates,
         }
     }
@@ -295,9 +332,13 @@ fn yaml_error(path: &Path, text: &str, error: &serde_path_to_error::Error<serde_
         message = format!("invalid YAML: {message}");
     }
     // The exact value (or key) the path names; the parser's position of the enclosing node otherwise.
+    // A missing field has no position of its own: its parent's key is where it belongs.
+    let positions = locate::Positions::of(text);
+    let parent = key.as_deref().filter(|_| message.starts_with("missing field `")).and_then(|k| k.rsplit_once('.')).map(|(p, _)| p);
     let position = key
         .as_deref()
-        .and_then(|key| locate::Positions::of(text).get(key))
+        .and_then(|key| positions.get(key))
+        .or_else(|| parent.and_then(|p| positions.get(p)))
         .or_else(|| inner.location().map(|l| (l.line(), l.column())));
     BaselineError { file: path.to_path_buf(), position, key, message: std::mem::take(&mut message) }
 }

@@ -33,6 +33,7 @@ pub struct RawBaseline {
     pub iam: Option<RawIam>,
     #[serde(default)]
     pub logs: Option<RawLogs>,
+    pub vpc: Option<super::vpc::RawVpc>,
 }
 
 /// A non-empty list of distinct known regions.

@@ -19,6 +19,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("access-log-bucket-policy", include_str!("../../templates/access-log-bucket-policy.json")),
     ("cloudtrail-logs-role-trust", include_str!("../../templates/cloudtrail-logs-role-trust.json")),
     ("cloudtrail-logs-role-policy", include_str!("../../templates/cloudtrail-logs-role-policy.json")),
+    ("vpc-s3-endpoint-own-account", include_str!("../../templates/vpc-s3-endpoint-own-account.json")),
+    ("vpc-s3-endpoint-own-organization", include_str!("../../templates/vpc-s3-endpoint-own-organization.json")),
 ];
 
 /// The variables a template may use. `{trail}` and `{log_group}` are the baseline's trail name and

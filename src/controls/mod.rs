@@ -18,6 +18,8 @@ pub mod password_policy;
 pub mod s3_public_access_block;
 pub mod trail;
 pub mod unused_credentials;
+pub mod vpc_bucket_vpce_only;
+pub mod vpc_endpoints;
 
 use crate::engine::Reconciler;
 
@@ -36,6 +38,8 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &access_key_rotation::AccessKeyRotation,
         &no_admin_keys::NoAdminKeys,
         &no_star_policies::NoStarPolicies,
+        &vpc_endpoints::VpcEndpointsControl,
+        &vpc_bucket_vpce_only::BucketVpceOnly,
     ]
 }
 
@@ -66,6 +70,9 @@ mod tests {
             ids(&["iam"]),
             ["iam.password-policy", "iam.console-mfa", "iam.unused-credentials", "iam.access-key-rotation", "iam.no-admin-keys", "iam.no-star-policies"]
         );
+        assert_eq!(ids(&["s3"]), ["s3.account-public-access-block"]);
+        assert!(ids(&["iam"]).iter().all(|id| id.starts_with("iam.")));
+        assert_eq!(ids(&["vpc.s3-bucket-vpce-only"]), ["vpc.endpoints", "vpc.s3-bucket-vpce-only"]);
         assert_eq!(selection::layers(&selection::select(&controls, &["ebs".into()]).unwrap()), [0, 1]);
         let unknown = selection::select(&controls, &["nope".into()]).err().expect("an unknown name is rejected");
         assert!(unknown.to_string().contains("--only nope"), "{unknown}");

@@ -145,6 +145,9 @@ pub struct Facts {
     pub baseline_key_arn: BTreeMap<RegionName, String>,
     /// MFA Delete on the audit-log bucket, as `logs.bucket` read it: (bucket, enabled).
     pub log_bucket_mfa_delete: Option<(String, bool)>,
+    /// Ids of the S3 gateway endpoints of the VPCs `vpc.endpoints` covers, by region; a region is
+    /// present (possibly with no id) once it has been observed.
+    pub s3_gateway_endpoints: BTreeMap<RegionName, Vec<String>>,
 }
 
 /// Why `apply` could not do its work.

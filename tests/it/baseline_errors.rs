@@ -25,6 +25,43 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
         ("opt-in fix that is not a flag", format!("{VALID_HEAD}iam:\n  unused_credentials:\n    disable_unused: sometimes\n"), 6, "iam.unused_credentials.disable_unused"),
         ("key age that is not a number", format!("{VALID_HEAD}iam:\n  access_key_rotation:\n    max_age_days: ninety\n"), 6, "iam.access_key_rotation.max_age_days"),
         ("unknown console-mfa key", format!("{VALID_HEAD}iam:\n  console_mfa:\n    remove_login: true\n"), 6, "iam.console_mfa.remove_login"),
+        (
+            "vpce-only without a break-glass principal",
+            format!("{VALID_HEAD}vpc:\n  endpoints: {{}}\n  s3_bucket_vpce_only:\n    buckets:\n      - name: data-bucket\n        stage: vpce-only\n"),
+            6,
+            "vpc.s3_bucket_vpce_only.break_glass_principals",
+        ),
+        (
+            "an empty break-glass list",
+            format!("{VALID_HEAD}vpc:\n  endpoints: {{}}\n  s3_bucket_vpce_only:\n    break_glass_principals: []\n    buckets: [{{name: data-bucket}}]\n"),
+            7,
+            "vpc.s3_bucket_vpce_only.break_glass_principals",
+        ),
+        (
+            "a malformed CIDR",
+            format!("{VALID_HEAD}vpc:\n  endpoints: {{}}\n  s3_bucket_vpce_only:\n    break_glass_principals: [\"arn:aws:iam::123456789012:role/B\"]\n    buckets:\n      - name: data-bucket\n        stage: allow-ip-or-vpce\n        source_ips:\n          - 203.0.113.0/24\n          - 10.0.0/8\n"),
+            13,
+            "vpc.s3_bucket_vpce_only.buckets[0].source_ips[1]",
+        ),
+        (
+            "an unknown endpoint service",
+            format!("{VALID_HEAD}vpc:\n  endpoints:\n    interface_services: [ssm, ssn]\n"),
+            6,
+            "vpc.endpoints.interface_services[1]",
+        ),
+        ("a VPC id that is not one", format!("{VALID_HEAD}vpc:\n  endpoints:\n    vpcs:\n      ids: [vpc-12x]\n"), 7, "vpc.endpoints.vpcs.ids[0]"),
+        (
+            "stage 1 without source ranges",
+            format!("{VALID_HEAD}vpc:\n  endpoints: {{}}\n  s3_bucket_vpce_only:\n    break_glass_principals: [\"arn:aws:iam::123456789012:role/B\"]\n    buckets:\n      - name: data-bucket\n        stage: allow-ip-or-vpce\n"),
+            9,
+            "vpc.s3_bucket_vpce_only.buckets[0]",
+        ),
+        (
+            "endpoint-only buckets without vpc.endpoints",
+            format!("{VALID_HEAD}vpc:\n  s3_bucket_vpce_only:\n    break_glass_principals: [\"arn:aws:iam::123456789012:role/B\"]\n    buckets: [{{name: data-bucket}}]\n"),
+            5,
+            "vpc.s3_bucket_vpce_only",
+        ),
         ("maximum age of zero days", format!("{VALID_HEAD}iam:\n  password_policy:\n    max_age_days: 0\n"), 6, "iam.password_policy.max_age_days"),
     ]
 }

@@ -165,6 +165,8 @@ fn controls_lists_the_catalogue() {
             "iam.access-key-rotation",
             "iam.no-admin-keys",
             "iam.no-star-policies",
+            "vpc.endpoints",
+            "vpc.s3-bucket-vpce-only"
         ]
     );
     let text = stdout(&mamori(&["controls", "--output", "text"], &[]));

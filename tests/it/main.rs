@@ -10,3 +10,4 @@ mod guard;
 mod harness;
 mod iam_hygiene;
 mod logs;
+mod vpc;

@@ -1,0 +1,361 @@
+//! `vpc.endpoints` and `vpc.s3-bucket-vpce-only` end to end: VPCs are built with the SDK behind
+//! mamori's back (two availability zones, a public and a private subnet in each, a public and the main
+//! route table), selected by a tag so the emulator's default VPCs stay out of the way, then reconciled.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
+use mamori::app::Outcome;
+use mamori::aws::AccessMode;
+use mamori::report::{Status, Verb};
+use serde_json::Value;
+
+use crate::harness::{baseline_file, Account};
+
+const TAG: &str = "mamori-test";
+
+/// A VPC as the tests build it.
+struct TestVpc {
+    id: String,
+    public: Vec<String>,
+    private: Vec<String>,
+    route_tables: BTreeSet<String>,
+}
+
+fn tagged(kind: ResourceType, value: &str) -> TagSpecification {
+    TagSpecification::builder().resource_type(kind).tags(Tag::builder().key(TAG).value(value).build()).build()
+}
+
+/// A VPC with two zones, a public and a private subnet in each; the public subnets use a route table
+/// with a route to an internet gateway, the private ones the main route table.
+async fn build_vpc(account: &Account, region: &str, name: &str) -> TestVpc {
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2(region);
+    let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").tag_specifications(tagged(ResourceType::Vpc, name)).send().await.unwrap();
+    let id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let igw = ec2.create_internet_gateway().send().await.unwrap().internet_gateway.unwrap().internet_gateway_id.unwrap();
+    ec2.attach_internet_gateway().internet_gateway_id(&igw).vpc_id(&id).send().await.unwrap();
+    let public_table = ec2.create_route_table().vpc_id(&id).send().await.unwrap().route_table.unwrap().route_table_id.unwrap();
+    ec2.create_route().route_table_id(&public_table).destination_cidr_block("0.0.0.0/0").gateway_id(&igw).send().await.unwrap();
+    let (mut public, mut private) = (Vec::new(), Vec::new());
+    for (i, zone) in ["a", "b"].iter().enumerate() {
+        for (j, is_public) in [true, false].iter().enumerate() {
+            let cidr = format!("10.0.{}.0/24", i * 2 + j);
+            let subnet = ec2.create_subnet().vpc_id(&id).cidr_block(cidr).availability_zone(format!("{region}{zone}")).send().await.unwrap();
+            let subnet_id = subnet.subnet.unwrap().subnet_id.unwrap();
+            if *is_public {
+                ec2.associate_route_table().route_table_id(&public_table).subnet_id(&subnet_id).send().await.unwrap();
+                public.push(subnet_id);
+            } else {
+                private.push(subnet_id);
+            }
+        }
+    }
+    let tables = ec2.describe_route_tables().filters(Filter::builder().name("vpc-id").values(&id).build()).send().await.unwrap();
+    let route_tables: BTreeSet<String> = tables.route_tables().iter().filter_map(|t| t.route_table_id()).map(str::to_string).collect();
+    assert_eq!(route_tables.len(), 2, "main and public route table");
+    TestVpc { id, public, private, route_tables }
+}
+
+/// A baseline with `vpc.endpoints` over the VPCs tagged `mamori-test: <selector>`, plus `extra` lines
+/// under `vpc:`.
+fn baseline(selector: &str, extra: &str) -> (tempfile::TempDir, PathBuf) {
+    baseline_file(&format!(
+        "version: 1\nname: vpc-test\nregions: [us-east-1]\nvpc:\n  endpoints:\n    vpcs:\n      tags: {{{TAG}: {selector}}}\n{extra}"
+    ))
+}
+
+fn assert_vpc_findings_pass(outcome: &Outcome, control: &str) {
+    let findings = outcome.report.finding(control);
+    assert!(!findings.is_empty(), "no finding for {control}");
+    for finding in findings {
+        assert_eq!(finding.status, Status::Pass, "{finding:#?}");
+    }
+}
+
+/// Endpoints of `vpc`, live ones only.
+async fn endpoints(account: &Account, region: &str, vpc: &str) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
+    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2(region);
+    let all = ec2.describe_vpc_endpoints().send().await.unwrap();
+    all.vpc_endpoints().iter().filter(|e| e.vpc_id() == Some(vpc)).cloned().collect()
+}
+
+async fn service_name(account: &Account, region: &str, short: &str, kind: &str) -> String {
+    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2(region);
+    let services = ec2.describe_vpc_endpoint_services().send().await.unwrap();
+    services
+        .service_details()
+        .iter()
+        .find(|d| {
+            d.service_name().is_some_and(|n| n.ends_with(&format!(".{region}.{short}")))
+                && d.service_type().iter().any(|t| t.service_type().map(|t| t.as_str()) == Some(kind))
+        })
+        .and_then(|d| d.service_name())
+        .unwrap()
+        .to_string()
+}
+
+/// The full cycle on one region's VPCs: plan → apply → verify → apply again (no write) → verify.
+async fn converge(account: &Account, baseline: &std::path::Path, only: &[&str], regions: &[&str]) -> (Outcome, Outcome, Outcome) {
+    let plan = account.run_in(Verb::Plan, baseline, only, regions).await;
+    assert_eq!(plan.report.exit_code(), 2, "{:#?}", plan.report);
+    assert!(plan.calls.mutating_sent().is_empty());
+    let apply = account.run_in(Verb::Apply, baseline, only, regions).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let verify = account.run_in(Verb::Verify, baseline, only, regions).await;
+    assert_eq!(verify.report.exit_code(), 0, "{:#?}", verify.report);
+    assert!(verify.calls.records().iter().all(|c| !c.mutating), "verify attempted writes");
+    let again = account.run_in(Verb::Apply, baseline, only, regions).await;
+    assert_eq!(again.report.exit_code(), 0, "{:#?}", again.report);
+    assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
+    assert_eq!(again.report.changes.as_deref(), Some(&[][..]));
+    (apply, verify, again)
+}
+
+#[tokio::test]
+async fn a_two_zone_vpc_gets_gateway_interface_endpoints_and_the_security_group() {
+    let account = Account::fresh().await;
+    let vpc = build_vpc(&account, "us-east-1", "two-zones").await;
+    let (_dir, path) = baseline("two-zones", "");
+    let (apply, verify, _) = converge(&account, &path, &["vpc.endpoints"], &[]).await;
+    assert_vpc_findings_pass(&verify, "vpc.endpoints");
+    let resources: BTreeSet<&str> = apply.report.finding("vpc.endpoints").iter().map(|f| f.resource.as_str()).collect();
+    let expected: BTreeSet<String> = ["dns", "security-group/mamori-vpc-endpoints", "gateway/s3"]
+        .iter()
+        .map(|r| r.to_string())
+        .chain(["ssm", "ssmmessages", "ec2messages", "kms", "monitoring", "logs"].iter().map(|s| format!("interface/{s}")))
+        .map(|r| format!("{}/{r}", vpc.id))
+        .collect();
+    assert_eq!(resources, expected.iter().map(String::as_str).collect(), "one finding per VPC component");
+
+    let all = endpoints(&account, "us-east-1", &vpc.id).await;
+    let gateways: Vec<_> = all.iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway)).collect();
+    assert_eq!(gateways.len(), 1, "one S3 gateway endpoint");
+    assert_eq!(gateways[0].service_name().unwrap(), service_name(&account, "us-east-1", "s3", "Gateway").await);
+    let tables: BTreeSet<String> = gateways[0].route_table_ids().iter().cloned().collect();
+    assert_eq!(tables, vpc.route_tables, "on both route tables");
+
+    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
+    let groups = ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(&vpc.id).build())
+        .filters(Filter::builder().name("group-name").values("mamori-vpc-endpoints").build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.security_groups().len(), 1);
+    let group = &groups.security_groups()[0];
+    let inbound: Vec<(Option<&str>, Option<i32>, Option<i32>, Vec<&str>)> = group
+        .ip_permissions()
+        .iter()
+        .map(|p| (p.ip_protocol(), p.from_port(), p.to_port(), p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect()))
+        .collect();
+    assert_eq!(inbound, vec![(Some("tcp"), Some(443), Some(443), vec!["10.0.0.0/16"])], "exactly one inbound rule per VPC CIDR");
+
+    let interfaces: Vec<_> = all.iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Interface)).collect();
+    assert_eq!(interfaces.len(), 6);
+    let private: BTreeSet<String> = vpc.private.iter().cloned().collect();
+    for endpoint in interfaces {
+        assert_eq!(endpoint.private_dns_enabled(), Some(true), "{endpoint:?}");
+        assert_eq!(endpoint.subnet_ids().iter().cloned().collect::<BTreeSet<_>>(), private, "private subnets, one per zone");
+        let groups: Vec<&str> = endpoint.groups().iter().filter_map(|g| g.group_id()).collect();
+        assert_eq!(groups, [group.group_id().unwrap()]);
+    }
+    assert!(vpc.public.iter().all(|s| !private.contains(s)));
+    let hostnames = ec2.describe_vpc_attribute().vpc_id(&vpc.id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames).send().await.unwrap();
+    assert_eq!(hostnames.enable_dns_hostnames().and_then(|v| v.value()), Some(true), "private DNS needs DNS hostnames");
+}
+
+/// Sent calls of `outcome` by operation, as a sorted list for the report.
+fn counts(outcome: &Outcome) -> BTreeMap<String, usize> {
+    outcome.calls.by_operation()
+}
+
+#[tokio::test]
+async fn two_vpcs_in_two_regions_are_handled_in_one_run() {
+    let account = Account::fresh().await;
+    let regions = ["us-east-1", "eu-west-1"];
+    let east = build_vpc(&account, "us-east-1", "pair").await;
+    let west = build_vpc(&account, "eu-west-1", "pair").await;
+    let (_dir, path) = baseline("pair", "");
+    let (apply, verify, again) = converge(&account, &path, &["vpc"], &regions).await;
+    let regions_seen: BTreeSet<&str> = verify.report.finding("vpc.endpoints").iter().map(|f| f.region.as_str()).collect();
+    assert_eq!(regions_seen, BTreeSet::from(regions));
+    for (region, vpc) in [("us-east-1", &east), ("eu-west-1", &west)] {
+        let all = endpoints(&account, region, &vpc.id).await;
+        assert_eq!(all.len(), 7, "{region}: one gateway and six interface endpoints");
+    }
+    assert!(again.calls.repeated().is_empty(), "no call repeated with identical parameters: {:?}", again.calls.repeated());
+    eprintln!("two VPCs in two regions: apply (fresh) {:?}", counts(&apply));
+    eprintln!("two VPCs in two regions: verify --only vpc {:?} = {} calls", counts(&verify), verify.calls.sent().len());
+    eprintln!("two VPCs in two regions: converged apply {:?} = {} calls", counts(&again), again.calls.sent().len());
+
+    // One more VPC in one region: what a VPC adds to a run.
+    build_vpc(&account, "us-east-1", "pair").await;
+    account.run_in(Verb::Apply, &path, &["vpc"], &regions).await;
+    let verify3 = account.run_in(Verb::Verify, &path, &["vpc"], &regions).await;
+    assert_eq!(verify3.report.exit_code(), 0, "{:#?}", verify3.report);
+    eprintln!("three VPCs: verify --only vpc {:?} = {} calls", counts(&verify3), verify3.calls.sent().len());
+    assert_eq!(verify3.calls.sent().len(), verify.calls.sent().len() + 2, "a VPC costs two reads (its DNS attributes)");
+}
+
+#[tokio::test]
+async fn existing_endpoints_are_extended_and_corrected_not_duplicated() {
+    let account = Account::fresh().await;
+    let vpc = build_vpc(&account, "us-east-1", "existing").await;
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let main_table = vpc.route_tables.iter().next().unwrap().clone();
+    let s3 = service_name(&account, "us-east-1", "s3", "Gateway").await;
+    let gateway = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&vpc.id)
+        .vpc_endpoint_type(VpcEndpointType::Gateway)
+        .service_name(&s3)
+        .route_table_ids(&main_table)
+        .send()
+        .await
+        .unwrap()
+        .vpc_endpoint
+        .unwrap();
+    let ssm_name = service_name(&account, "us-east-1", "ssm", "Interface").await;
+    let ssm = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&vpc.id)
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .service_name(&ssm_name)
+        .subnet_ids(&vpc.private[0])
+        .private_dns_enabled(false)
+        .send()
+        .await
+        .unwrap()
+        .vpc_endpoint
+        .unwrap();
+
+    let (_dir, path) = baseline("existing", "");
+    let plan = account.run_in(Verb::Plan, &path, &["vpc.endpoints"], &[]).await;
+    let changes = plan.report.changes.clone().unwrap();
+    let gateway_change = changes.iter().find(|c| c.resource.ends_with("/gateway/s3")).expect("gateway change");
+    assert_eq!(gateway_change.action, mamori::report::Action::Update, "the existing gateway is reused");
+    let ssm_change = changes.iter().find(|c| c.resource.ends_with("/interface/ssm")).expect("ssm change");
+    assert_eq!(ssm_change.action, mamori::report::Action::Update);
+    assert_eq!(ssm_change.before["private_dns"], Value::Bool(false));
+
+    let (apply, _, _) = converge(&account, &path, &["vpc.endpoints"], &[]).await;
+    let creates = apply.calls.sent().iter().filter(|c| c.operation == "CreateVpcEndpoint").count();
+    assert_eq!(creates, 5, "only the five missing interface endpoints are created");
+
+    let all = endpoints(&account, "us-east-1", &vpc.id).await;
+    let gateways: Vec<_> = all.iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway)).collect();
+    assert_eq!(gateways.len(), 1, "still one gateway endpoint");
+    assert_eq!(gateways[0].vpc_endpoint_id(), gateway.vpc_endpoint_id());
+    assert_eq!(gateways[0].route_table_ids().iter().cloned().collect::<BTreeSet<_>>(), vpc.route_tables, "extended to both route tables");
+    let ssms: Vec<_> = all.iter().filter(|e| e.service_name() == Some(ssm_name.as_str())).collect();
+    assert_eq!(ssms.len(), 1, "the ssm endpoint is not duplicated");
+    assert_eq!(ssms[0].vpc_endpoint_id(), ssm.vpc_endpoint_id());
+    assert_eq!(ssms[0].private_dns_enabled(), Some(true), "private DNS corrected");
+    assert_eq!(ssms[0].subnet_ids().iter().cloned().collect::<BTreeSet<_>>(), vpc.private.iter().cloned().collect(), "second zone added");
+    assert_eq!(ssms[0].groups().len(), 1, "the endpoint security group attached");
+}
+
+/// A foreign statement with its own spacing and key order: it must come back byte for byte.
+const FOREIGN: &str = r#"{"Sid":"TheirReadAccess", "Principal" : {"AWS":"arn:aws:iam::111122223333:root"},"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::BUCKET/*"}"#;
+
+async fn bucket_policy(account: &Account, bucket: &str) -> String {
+    let s3 = account.aws(AccessMode::ReadOnly).await.s3("us-east-1");
+    s3.get_bucket_policy().bucket(bucket).send().await.unwrap().policy.unwrap()
+}
+
+fn ours(policy: &str) -> Value {
+    let document: Value = serde_json::from_str(policy).unwrap();
+    let statements = document["Statement"].as_array().unwrap().clone();
+    let ours: Vec<&Value> = statements.iter().filter(|s| s["Sid"] == "MamoriVpceOnly").collect();
+    assert_eq!(ours.len(), 1, "one mamori statement: {policy}");
+    ours[0].clone()
+}
+
+#[tokio::test]
+async fn data_buckets_move_to_endpoint_only_in_two_stages_keeping_foreign_statements() {
+    let account = Account::fresh().await;
+    build_vpc(&account, "us-east-1", "buckets").await;
+    let bucket = format!("{}-sensitive-data", account.id);
+    let s3 = account.aws(AccessMode::ReadWrite).await.s3("us-east-1");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let foreign = FOREIGN.replace("BUCKET", &bucket);
+    s3.put_bucket_policy().bucket(&bucket).policy(format!("{{\"Version\": \"2012-10-17\",\n \"Statement\": [{foreign}]}}")).send().await.unwrap();
+
+    // The break-glass principals include the test's caller (moto: the assumed role `mamori-test`;
+    // LocalStack: the account root), or mamori would refuse to write the deny.
+    let section = |stage: &str| {
+        format!(
+            "  s3_bucket_vpce_only:\n    break_glass_principals:\n      - \"arn:{{partition}}:iam::{{account_id}}:role/mamori-test\"\n      - \"arn:{{partition}}:iam::{{account_id}}:root\"\n    buckets:\n      - name: \"{{account_id}}-sensitive-data\"\n        stage: {stage}\n        source_ips: [203.0.113.0/24, 198.51.100.7/32]\n"
+        )
+    };
+
+    let (_dir, stage1) = baseline("buckets", &section("allow-ip-or-vpce"));
+    converge(&account, &stage1, &["vpc"], &[]).await;
+    let policy = bucket_policy(&account, &bucket).await;
+    assert!(policy.contains(&foreign), "stage 1 kept the foreign statement byte for byte:\n{policy}");
+    let statement = ours(&policy);
+    let condition = &statement["Condition"];
+    assert!(condition["StringNotEquals"]["aws:SourceVpce"].to_string().contains("vpce-"), "{statement}");
+    assert_eq!(condition["NotIpAddress"]["aws:SourceIp"], serde_json::json!(["198.51.100.7/32", "203.0.113.0/24"]), "both conditions in one statement");
+    let break_glass = serde_json::json!([format!("arn:aws:iam::{}:role/mamori-test", account.id), format!("arn:aws:iam::{}:root", account.id)]);
+    assert_eq!(condition["ArnNotLike"]["aws:PrincipalArn"], break_glass);
+    assert_eq!(statement["Effect"], "Deny");
+
+    let (_dir2, stage2) = baseline("buckets", &section("vpce-only"));
+    let (apply, verify, _) = converge(&account, &stage2, &["vpc.s3-bucket-vpce-only"], &[]).await;
+    assert_vpc_findings_pass(&verify, "vpc.s3-bucket-vpce-only");
+    assert_eq!(apply.calls.sent().iter().filter(|c| c.operation == "PutBucketPolicy").count(), 1);
+    let policy = bucket_policy(&account, &bucket).await;
+    assert!(policy.contains(&foreign), "stage 2 kept the foreign statement byte for byte:\n{policy}");
+    let statement = ours(&policy);
+    assert!(statement["Condition"].get("NotIpAddress").is_none(), "{statement}");
+    assert!(statement["Condition"].get("StringNotEquals").is_some(), "{statement}");
+}
+
+#[tokio::test]
+async fn the_deny_is_never_written_by_a_caller_that_would_lock_itself_out() {
+    let account = Account::fresh().await;
+    build_vpc(&account, "us-east-1", "lockout").await;
+    let bucket = format!("{}-locked", account.id);
+    account.aws(AccessMode::ReadWrite).await.s3("us-east-1").create_bucket().bucket(&bucket).send().await.unwrap();
+    let (_dir, path) = baseline(
+        "lockout",
+        "  s3_bucket_vpce_only:\n    break_glass_principals: [\"arn:{partition}:iam::{account_id}:role/BreakGlass\"]\n    buckets:\n      - name: \"{account_id}-locked\"\n",
+    );
+    let apply = account.run_in(Verb::Apply, &path, &["vpc"], &[]).await;
+    assert_eq!(apply.report.exit_code(), 1, "{:#?}", apply.report);
+    let finding = &apply.report.finding("vpc.s3-bucket-vpce-only")[0];
+    assert_eq!(finding.status, Status::Error);
+    assert!(finding.message.contains("not a break-glass principal"), "{}", finding.message);
+    assert!(!apply.calls.sent().iter().any(|c| c.operation == "PutBucketPolicy"), "no policy written");
+    assert_vpc_findings_pass(&apply, "vpc.endpoints");
+}
+
+#[tokio::test]
+async fn the_s3_endpoint_policy_is_set_from_its_template_when_the_baseline_asks() {
+    let account = Account::fresh().await;
+    let vpc = build_vpc(&account, "us-east-1", "policy").await;
+    // An existing gateway endpoint with the default (allow-all) policy: its policy is replaced.
+    let s3 = service_name(&account, "us-east-1", "s3", "Gateway").await;
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let first_table = vpc.route_tables.iter().next().unwrap();
+    ec2.create_vpc_endpoint().vpc_id(&vpc.id).vpc_endpoint_type(VpcEndpointType::Gateway).service_name(&s3).route_table_ids(first_table).send().await.unwrap();
+    let (_dir, path) = baseline_file(&format!(
+        "version: 1\nname: vpc-test\nregions: [us-east-1]\nvpc:\n  endpoints:\n    vpcs:\n      tags: {{{TAG}: policy}}\n    s3_endpoint_policy: vpc-s3-endpoint-own-account\n"
+    ));
+    let plan = account.run_in(Verb::Plan, &path, &["vpc.endpoints"], &[]).await;
+    let change = plan.report.changes.as_ref().unwrap().iter().find(|c| c.resource.ends_with("/gateway/s3")).cloned().expect("gateway change");
+    assert!(change.after.get("policy.Statement").is_some(), "the plan shows the new policy: {change:?}");
+    converge(&account, &path, &["vpc.endpoints"], &[]).await;
+
+    let gateways: Vec<_> =
+        endpoints(&account, "us-east-1", &vpc.id).await.into_iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway)).collect();
+    assert_eq!(gateways.len(), 1);
+    let policy: Value = serde_json::from_str(gateways[0].policy_document().unwrap()).unwrap();
+    let text = policy.to_string();
+    assert!(text.contains(&format!("\"aws:ResourceAccount\":\"{}\"", account.id)), "{text}");
+    assert!(text.contains("arn:aws:s3:::amazon-ssm-us-east-1/*"), "SSM Agent's buckets stay reachable: {text}");
+    assert!(!text.contains("\"Action\":\"*\""), "the allow-all default is gone: {text}");
+}

@@ -29,7 +29,39 @@ pub struct Baseline {
     pub ebs_default_encryption: bool,
     pub s3_account_public_access_block: bool,
     pub password_policy: Option<PasswordPolicy>,
+    /// `ec2.imdsv2` settings.
+    pub imdsv2: Option<Imdsv2>,
+    /// `ec2.no-open-admin-ports` settings.
+    pub open_admin_ports: Option<OpenAdminPorts>,
+    /// `ssm.session-preferences` settings.
+    pub session_preferences: Option<SessionPreferences>,
     pub templates: Templates,
+}
+
+/// `ssm.session-preferences` settings; names may hold template variables, rendered per region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionPreferences {
+    pub s3_bucket: Option<String>,
+    pub s3_key_prefix: Option<String>,
+    pub cloudwatch_log_group: Option<String>,
+    pub idle_session_timeout_minutes: i64,
+    pub max_session_duration_minutes: Option<i64>,
+    pub run_as_default_user: Option<String>,
+    pub shell_profile_linux: Option<String>,
+}
+
+/// `ec2.imdsv2` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Imdsv2 {
+    /// Also require IMDSv2 on each running instance, not only as the account default.
+    pub running_instances: bool,
+}
+
+/// `ec2.no-open-admin-ports` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenAdminPorts {
+    /// `apply` revokes the offending rules (opt-in); otherwise the finding is manual.
+    pub revoke: bool,
 }
 
 /// `kms.baseline-key` settings.
@@ -105,6 +137,7 @@ impl Baseline {
             }
         });
         let enabled = |toggle: Option<raw::Toggle>| toggle.is_some_and(|t| t.enabled);
+        let (imdsv2, no_open_admin_ports) = raw.ec2.map(|ec2| (ec2.imdsv2, ec2.no_open_admin_ports)).unwrap_or_default();
         Baseline {
             name: raw.name.0,
             source: path.to_path_buf(),
@@ -121,6 +154,17 @@ impl Baseline {
                 allow_users_to_change: p.allow_users_to_change,
                 reuse_prevention: p.reuse_prevention.map(|v| v.0 as i32),
                 max_age_days: p.max_age_days.map(|v| v.0 as i32),
+            }),
+            imdsv2: imdsv2.filter(|i| i.enabled).map(|i| Imdsv2 { running_instances: i.running_instances }),
+            open_admin_ports: no_open_admin_ports.filter(|p| p.enabled).map(|p| OpenAdminPorts { revoke: p.revoke_open_admin_ports }),
+            session_preferences: raw.ssm.and_then(|ssm| ssm.session_preferences).filter(|p| p.enabled).map(|p| SessionPreferences {
+                s3_bucket: p.s3_bucket.map(|v| v.0),
+                s3_key_prefix: p.s3_key_prefix.map(|v| v.0),
+                cloudwatch_log_group: p.cloudwatch_log_group.map(|v| v.0),
+                idle_session_timeout_minutes: p.idle_session_timeout_minutes.0,
+                max_session_duration_minutes: p.max_session_duration_minutes.map(|v| v.0),
+                run_as_default_user: p.run_as_default_user.map(|v| v.0),
+                shell_profile_linux: p.shell_profile_linux.map(|v| v.0),
             }),
             templates,
         }

@@ -10,7 +10,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer};
 
 use super::region::RegionName;
-use super::values::{Bounded, KeyAlias, NonEmpty, TemplateRef, Version};
+use super::values::{Bounded, KeyAlias, NameTemplate, NonEmpty, TemplateRef, Version};
 
 /// A mamori baseline, format version 1.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -31,6 +31,10 @@ pub struct RawBaseline {
     pub s3: Option<RawS3>,
     #[serde(default)]
     pub iam: Option<RawIam>,
+    #[serde(default)]
+    pub ec2: Option<RawEc2>,
+    #[serde(default)]
+    pub ssm: Option<RawSsm>,
 }
 
 /// A non-empty list of distinct known regions.
@@ -156,4 +160,78 @@ pub struct RawPasswordPolicy {
 
 fn default_minimum_length() -> Bounded<6, 128> {
     Bounded(14)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEc2 {
+    /// `ec2.imdsv2`: the account default (and optionally each running instance) requires IMDSv2.
+    #[serde(default)]
+    pub imdsv2: Option<RawImdsv2>,
+    /// `ec2.no-open-admin-ports`: no security group opens 22, 3389 or all ports to the world.
+    #[serde(default)]
+    pub no_open_admin_ports: Option<RawNoOpenAdminPorts>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawImdsv2 {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Also require IMDSv2 on every running instance (`ModifyInstanceMetadataOptions`). Instances
+    /// whose software still uses IMDSv1 lose metadata access: check them first.
+    #[serde(default)]
+    pub running_instances: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNoOpenAdminPorts {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Revoke exactly the ingress rules that open 22, 3389 or all ports to 0.0.0.0/0 or ::/0 (nothing
+    /// else). Without it the finding is `manual`.
+    #[serde(default)]
+    pub revoke_open_admin_ports: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSsm {
+    /// `ssm.session-preferences`: the `SSM-SessionManagerRunShell` document of each region.
+    #[serde(default)]
+    pub session_preferences: Option<RawSessionPreferences>,
+}
+
+/// Session Manager preferences. Session data is encrypted with the baseline key (`kms.baseline_key`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessionPreferences {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// S3 bucket session logs are written to, encrypted (the bucket is not created by this control).
+    #[serde(default)]
+    pub s3_bucket: Option<NameTemplate>,
+    /// Key prefix of the session logs in that bucket.
+    #[serde(default)]
+    pub s3_key_prefix: Option<NameTemplate>,
+    /// CloudWatch Logs group session logs are streamed to, encrypted (not created by this control).
+    #[serde(default)]
+    pub cloudwatch_log_group: Option<NameTemplate>,
+    /// Minutes of inactivity after which a session ends.
+    #[serde(default = "default_idle_session_timeout")]
+    pub idle_session_timeout_minutes: Bounded<1, 60>,
+    /// Maximum length of a session, in minutes (omit for no limit).
+    #[serde(default)]
+    pub max_session_duration_minutes: Option<Bounded<1, 1440>>,
+    /// Linux sessions run as this OS user (Run As); omit to keep `ssm-user`.
+    #[serde(default)]
+    pub run_as_default_user: Option<NonEmpty>,
+    /// Commands run at the start of every Linux session.
+    #[serde(default)]
+    pub shell_profile_linux: Option<NonEmpty>,
+}
+
+fn default_idle_session_timeout() -> Bounded<1, 60> {
+    Bounded(20)
 }

@@ -92,7 +92,7 @@ fn check(name: &str, text: &str) -> Result<(), String> {
 }
 
 /// Every `{identifier}` in `text` (lower-case letters and underscores between braces).
-fn placeholders(text: &str) -> Vec<String> {
+pub(crate) fn placeholders(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (start, _) in text.match_indices('{') {
         let rest = &text[start + 1..];

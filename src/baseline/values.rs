@@ -171,3 +171,34 @@ impl JsonSchema for NonEmpty {
         json_schema!({ "type": "string", "minLength": 1 })
     }
 }
+
+/// A resource name that may use the template variables (`mamori-sessions-{account_id}`): non-empty,
+/// no whitespace, and no variable other than `{account_id}`, `{region}`, `{partition}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NameTemplate(pub String);
+
+impl<'de> Deserialize<'de> for NameTemplate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        if value.is_empty() || value.chars().any(char::is_whitespace) {
+            return Err(serde::de::Error::custom("must be a non-empty name without spaces"));
+        }
+        if let Some(unknown) = template::placeholders(&value).into_iter().find(|p| !template::VARIABLES.contains(&p.as_str())) {
+            return Err(serde::de::Error::custom(format!(
+                "unknown variable `{{{unknown}}}` (known: {})",
+                template::VARIABLES.join(", ")
+            )));
+        }
+        Ok(NameTemplate(value))
+    }
+}
+
+impl JsonSchema for NameTemplate {
+    fn schema_name() -> Cow<'static, str> {
+        "NameTemplate".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^\\S+$", "description": "A name; may use {account_id}, {region} and {partition}." })
+    }
+}

@@ -5,9 +5,13 @@
 //! one line in the catalogue.
 
 pub mod ebs_encryption;
+pub mod ec2_imdsv2;
+mod ec2_instances;
+pub mod ec2_open_admin_ports;
 pub mod kms_key;
 pub mod password_policy;
 pub mod s3_public_access_block;
+pub mod ssm_session_preferences;
 
 use crate::engine::Reconciler;
 
@@ -18,6 +22,9 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &ebs_encryption::EbsDefaultEncryption,
         &s3_public_access_block::AccountPublicAccessBlock,
         &password_policy::PasswordPolicy,
+        &ec2_imdsv2::Imdsv2,
+        &ec2_open_admin_ports::NoOpenAdminPorts,
+        &ssm_session_preferences::SessionManagerPreferences,
     ]
 }
 

@@ -21,6 +21,10 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
         ("unknown template", format!("{VALID_HEAD}kms:\n  baseline_key:\n    policy: no-such-policy\n"), 6, "kms.baseline_key.policy"),
         ("wrong type for a flag", format!("{VALID_HEAD}ebs:\n  default_encryption:\n    enabled: maybe\n"), 6, "ebs.default_encryption.enabled"),
         ("empty name", "version: 1\nname: \"\"\nregions: [us-east-1]\n".into(), 2, "name"),
+        ("opt-in that is not a flag", format!("{VALID_HEAD}ec2:\n  no_open_admin_ports:\n    revoke_open_admin_ports: sometimes\n"), 6, "ec2.no_open_admin_ports.revoke_open_admin_ports"),
+        ("unknown IMDS setting", format!("{VALID_HEAD}ec2:\n  imdsv2:\n    running_instance: true\n"), 6, "ec2.imdsv2.running_instance"),
+        ("idle timeout of zero minutes", format!("{VALID_HEAD}ssm:\n  session_preferences:\n    idle_session_timeout_minutes: 0\n"), 6, "ssm.session_preferences.idle_session_timeout_minutes"),
+        ("unknown variable in a log bucket", format!("{VALID_HEAD}ssm:\n  session_preferences:\n    s3_bucket: logs-{{acount_id}}\n"), 6, "ssm.session_preferences.s3_bucket"),
         ("maximum age of zero days", format!("{VALID_HEAD}iam:\n  password_policy:\n    max_age_days: 0\n"), 6, "iam.password_policy.max_age_days"),
     ]
 }

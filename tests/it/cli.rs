@@ -147,7 +147,15 @@ fn controls_lists_the_catalogue() {
     assert_eq!(output.status.code(), Some(0));
     let rows: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let ids: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["kms.baseline-key", "ebs.default-encryption", "s3.account-public-access-block", "iam.password-policy"]);
+    assert_eq!(ids, [
+            "kms.baseline-key",
+            "ebs.default-encryption",
+            "s3.account-public-access-block",
+            "iam.password-policy",
+            "ec2.imdsv2",
+            "ec2.no-open-admin-ports",
+            "ssm.session-preferences"
+        ]);
     let text = stdout(&mamori(&["controls", "--output", "text"], &[]));
     assert!(text.contains("ebs.default-encryption") && text.contains("5.1.1") && text.contains("EC2.7"), "{text}");
 }

@@ -6,5 +6,6 @@
 mod baseline_errors;
 mod cli;
 mod controls;
+mod ec2_ssm;
 mod guard;
 mod harness;

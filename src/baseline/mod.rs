@@ -35,7 +35,26 @@ pub struct Baseline {
     pub open_admin_ports: Option<OpenAdminPorts>,
     /// `ssm.session-preferences` settings.
     pub session_preferences: Option<SessionPreferences>,
+    /// `ec2.instance-roles` settings.
+    pub instance_roles: Option<InstanceRoles>,
     pub templates: Templates,
+}
+
+/// `ec2.instance-roles` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceRoles {
+    /// Name of the trust policy template.
+    pub trust_template: String,
+    pub attach_to_unprofiled_instances: bool,
+    /// The roles in baseline order; the first is the default profile.
+    pub roles: Vec<InstanceRole>,
+}
+
+/// One instance role: its name (also its instance profile's) and its policy template names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceRole {
+    pub name: String,
+    pub policy_templates: Vec<String>,
 }
 
 /// `ssm.session-preferences` settings; names may hold template variables, rendered per region.
@@ -137,7 +156,23 @@ impl Baseline {
             }
         });
         let enabled = |toggle: Option<raw::Toggle>| toggle.is_some_and(|t| t.enabled);
-        let (imdsv2, no_open_admin_ports) = raw.ec2.map(|ec2| (ec2.imdsv2, ec2.no_open_admin_ports)).unwrap_or_default();
+        let (imdsv2, no_open_admin_ports, instance_roles) =
+            raw.ec2.map(|ec2| (ec2.imdsv2, ec2.no_open_admin_ports, ec2.instance_roles)).unwrap_or_default();
+        let instance_roles = instance_roles.filter(|r| r.enabled).map(|r| {
+            templates.insert(&r.trust_policy.name, r.trust_policy.text.clone());
+            let roles = r
+                .roles
+                .0
+                .into_iter()
+                .map(|role| {
+                    for policy in &role.policies {
+                        templates.insert(&policy.name, policy.text.clone());
+                    }
+                    InstanceRole { name: role.name.0, policy_templates: role.policies.into_iter().map(|p| p.name).collect() }
+                })
+                .collect();
+            InstanceRoles { trust_template: r.trust_policy.name, attach_to_unprofiled_instances: r.attach_to_unprofiled_instances, roles }
+        });
         Baseline {
             name: raw.name.0,
             source: path.to_path_buf(),
@@ -157,6 +192,7 @@ impl Baseline {
             }),
             imdsv2: imdsv2.filter(|i| i.enabled).map(|i| Imdsv2 { running_instances: i.running_instances }),
             open_admin_ports: no_open_admin_ports.filter(|p| p.enabled).map(|p| OpenAdminPorts { revoke: p.revoke_open_admin_ports }),
+            instance_roles,
             session_preferences: raw.ssm.and_then(|ssm| ssm.session_preferences).filter(|p| p.enabled).map(|p| SessionPreferences {
                 s3_bucket: p.s3_bucket.map(|v| v.0),
                 s3_key_prefix: p.s3_key_prefix.map(|v| v.0),

@@ -10,7 +10,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer};
 
 use super::region::RegionName;
-use super::values::{Bounded, KeyAlias, NameTemplate, NonEmpty, TemplateRef, Version};
+use super::values::{Bounded, KeyAlias, NameTemplate, NonEmpty, RoleName, TemplateRef, Version};
 
 /// A mamori baseline, format version 1.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -171,6 +171,66 @@ pub struct RawEc2 {
     /// `ec2.no-open-admin-ports`: no security group opens 22, 3389 or all ports to the world.
     #[serde(default)]
     pub no_open_admin_ports: Option<RawNoOpenAdminPorts>,
+    /// `ec2.instance-roles`: least-privilege instance roles and profiles from templates.
+    #[serde(default)]
+    pub instance_roles: Option<RawInstanceRoles>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstanceRoles {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Trust policy template of every role (EC2 assumes the role).
+    #[serde(default = "default_instance_trust")]
+    pub trust_policy: TemplateRef,
+    /// Give every instance without an instance profile the first role's profile.
+    #[serde(default)]
+    pub attach_to_unprofiled_instances: bool,
+    /// The roles; each gets an instance profile of the same name. The first is the default profile.
+    pub roles: InstanceRoleList,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstanceRole {
+    /// Role and instance profile name.
+    pub name: RoleName,
+    /// Policy templates, each written as an inline policy of the role named after the template.
+    pub policies: Vec<TemplateRef>,
+}
+
+fn default_instance_trust() -> TemplateRef {
+    TemplateRef::resolve("ec2-instance-trust").expect("the built-in trust policy template exists")
+}
+
+/// A non-empty list of roles with distinct names.
+#[derive(Debug)]
+pub struct InstanceRoleList(pub Vec<RawInstanceRole>);
+
+impl<'de> Deserialize<'de> for InstanceRoleList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let roles = Vec::<RawInstanceRole>::deserialize(deserializer)?;
+        if roles.is_empty() {
+            return Err(serde::de::Error::custom("at least one role is required"));
+        }
+        for (i, role) in roles.iter().enumerate() {
+            if roles[..i].iter().any(|other| other.name == role.name) {
+                return Err(serde::de::Error::custom(format!("role `{}` is listed twice", role.name.0)));
+            }
+        }
+        Ok(InstanceRoleList(roles))
+    }
+}
+
+impl JsonSchema for InstanceRoleList {
+    fn schema_name() -> Cow<'static, str> {
+        "InstanceRoleList".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let item = generator.subschema_for::<RawInstanceRole>();
+        json_schema!({ "type": "array", "items": item, "minItems": 1 })
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

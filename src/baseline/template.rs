@@ -13,7 +13,12 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// The templates shipped with mamori, built into the binary.
-const BUILT_IN: &[(&str, &str)] = &[("kms-baseline-key-policy", include_str!("../../templates/kms-baseline-key-policy.json"))];
+const BUILT_IN: &[(&str, &str)] = &[
+    ("kms-baseline-key-policy", include_str!("../../templates/kms-baseline-key-policy.json")),
+    ("ec2-instance-trust", include_str!("../../templates/ec2-instance-trust.json")),
+    ("ssm-session-instance", include_str!("../../templates/ssm-session-instance.json")),
+    ("ses-send-from-identity", include_str!("../../templates/ses-send-from-identity.json")),
+];
 
 /// The variables a template may use.
 pub const VARIABLES: &[&str] = &["account_id", "region", "partition"];

@@ -6,6 +6,7 @@
 
 pub mod ebs_encryption;
 pub mod ec2_imdsv2;
+pub mod ec2_instance_roles;
 mod ec2_instances;
 pub mod ec2_open_admin_ports;
 pub mod kms_key;
@@ -22,6 +23,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &ebs_encryption::EbsDefaultEncryption,
         &s3_public_access_block::AccountPublicAccessBlock,
         &password_policy::PasswordPolicy,
+        &ec2_instance_roles::InstanceRoles,
         &ec2_imdsv2::Imdsv2,
         &ec2_open_admin_ports::NoOpenAdminPorts,
         &ssm_session_preferences::SessionManagerPreferences,

@@ -152,6 +152,7 @@ fn controls_lists_the_catalogue() {
             "ebs.default-encryption",
             "s3.account-public-access-block",
             "iam.password-policy",
+            "ec2.instance-roles",
             "ec2.imdsv2",
             "ec2.no-open-admin-ports",
             "ssm.session-preferences"

@@ -267,8 +267,11 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     // SSH open to the world.
     let group = legacy_security_group(&ec2, "legacy-ssh").await;
     let before = inventory(&aws).await;
+    let profiled = profile_of_all(&ec2).await;
 
-    let baseline = standard_baseline();
+    let standard = std::fs::read_to_string(standard_baseline()).unwrap();
+    assert!(standard.contains("attach_to_unprofiled_instances: false"));
+    let (_dir, baseline) = baseline_file(&standard.replace("attach_to_unprofiled_instances: false", "attach_to_unprofiled_instances: true"));
     let only = ["ec2", "ssm"];
     let verify = account.run(Verb::Verify, &baseline, &only).await;
     assert_eq!(verify.report.exit_code(), 2);
@@ -279,6 +282,9 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     assert_eq!(status(&verify, "ec2.imdsv2", "account-setting/instance-metadata-defaults"), Status::Fail);
     assert_eq!(status(&verify, "ec2.no-open-admin-ports", &format!("security-group/{group}")), Status::Manual);
     assert_eq!(status(&verify, "ssm.session-preferences", &format!("document/{DOCUMENT_NAME}")), Status::Fail);
+    assert_eq!(status(&verify, "ec2.instance-roles", "role/mamori-ssm-session-instance"), Status::Fail);
+    assert_eq!(status(&verify, "ec2.instance-roles", &format!("instance/us-east-1/{unprofiled}")), Status::Fail);
+    assert_eq!(verify.report.finding("ec2.instance-roles").len(), 2, "the instance with a profile is not a finding");
     eprintln!("verify --only ec2 --only ssm on the legacy account: {} calls {:?}", verify.calls.sent().len(), verify.calls.by_operation());
 
     let apply = account.run(Verb::Apply, &baseline, &only).await;
@@ -286,10 +292,16 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     assert_eq!(status(&apply, "ec2.imdsv2", "account-setting/instance-metadata-defaults"), Status::Pass);
     assert_eq!(status(&apply, "ssm.session-preferences", &format!("document/{DOCUMENT_NAME}")), Status::Pass);
     assert_eq!(status(&apply, "ec2.no-open-admin-ports", &format!("security-group/{group}")), Status::Manual);
+    assert_eq!(status(&apply, "ec2.instance-roles", "role/mamori-ssm-session-instance"), Status::Pass);
+    assert_eq!(profile_of(&ec2, &unprofiled).await.as_deref(), Some("mamori-ssm-session-instance"), "the profile was attached");
 
     let again = account.run(Verb::Apply, &baseline, &only).await;
     assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
     assert_eq!(inventory(&aws).await, before, "nothing was deleted");
+    let after_profiles = profile_of_all(&ec2).await;
+    for (instance, profile) in profiled.iter().filter(|(_, p)| p.is_some()) {
+        assert_eq!(after_profiles.get(instance), Some(profile), "an instance that had a profile keeps it");
+    }
     assert!(ec2.describe_instances().instance_ids(&unprofiled).send().await.is_ok());
 
     // The binary at -vv, verify and apply: the secret never shows, on stdout or stderr.
@@ -303,4 +315,91 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
             assert!(!text.contains(FAKE_SECRET), "the secret leaked in `mamori {}`", verb[0]);
         }
     }
+}
+
+/// The instance profile name of an instance, if it has one.
+async fn profile_of(ec2: &aws_sdk_ec2::Client, instance: &str) -> Option<String> {
+    let out = ec2.describe_instances().instance_ids(instance).send().await.unwrap();
+    let arn = out.reservations()[0].instances()[0].iam_instance_profile()?.arn()?.to_string();
+    arn.rsplit('/').next().map(str::to_string)
+}
+
+async fn profile_of_all(ec2: &aws_sdk_ec2::Client) -> std::collections::BTreeMap<String, Option<String>> {
+    let out = ec2.describe_instances().send().await.unwrap();
+    let mut profiles = std::collections::BTreeMap::new();
+    for instance in out.reservations().iter().flat_map(|r| r.instances()) {
+        let id = instance.instance_id().unwrap().to_string();
+        profiles.insert(id.clone(), profile_of(ec2, &id).await);
+    }
+    profiles
+}
+
+const ROLES_BASELINE: &str = "ec2:
+  instance_roles:
+    attach_to_unprofiled_instances: true
+    roles:
+      - name: mamori-ssm-session-instance
+        policies: [ssm-session-instance]
+      - name: app-mailer
+        policies: [ses-send-from-identity]
+";
+
+const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+
+#[tokio::test]
+async fn instance_roles_converge_and_unprofiled_instances_get_the_default_profile() {
+    let account = Account::fresh().await;
+    let aws = account.aws(AccessMode::ReadWrite).await;
+    let (iam, ec2) = (aws.iam(), aws.ec2("us-east-1"));
+    iam.create_role().role_name("legacy-app").assume_role_policy_document(TRUST).send().await.unwrap();
+    iam.create_instance_profile().instance_profile_name("legacy-app").send().await.unwrap();
+    iam.add_role_to_instance_profile().instance_profile_name("legacy-app").role_name("legacy-app").send().await.unwrap();
+    let unprofiled = launch(&ec2).await;
+    let profiled = launch_with(&ec2, None, Some("legacy-app")).await;
+    let (_dir, baseline) = baseline_file(&format!("{HEAD}{ROLES_BASELINE}"));
+
+    let apply = assert_converges_with(&account, &baseline, "ec2.instance-roles", &[]).await;
+    let created: Vec<String> = apply.report.changes.iter().flatten().filter(|c| c.action == Action::Create).map(|c| c.resource.clone()).collect();
+    assert_eq!(created, ["role/app-mailer", "role/mamori-ssm-session-instance"]);
+
+    for (role, template) in [("mamori-ssm-session-instance", "ssm-session-instance"), ("app-mailer", "ses-send-from-identity")] {
+        let policy = iam.get_role_policy().role_name(role).policy_name(template).send().await.unwrap();
+        let document = mamori::controls::ec2_instance_roles::parse_document(policy.policy_document()).unwrap();
+        assert!(document.to_string().contains(&account.id), "{role}: rendered for the account: {document}");
+        let profile = iam.get_instance_profile().instance_profile_name(role).send().await.unwrap();
+        assert_eq!(profile.instance_profile().unwrap().roles()[0].role_name(), role);
+    }
+    let ssm_policy = iam.get_role_policy().role_name("mamori-ssm-session-instance").policy_name("ssm-session-instance").send().await.unwrap();
+    let text = mamori::controls::ec2_instance_roles::parse_document(ssm_policy.policy_document()).unwrap().to_string();
+    assert!(text.contains("ssmmessages:OpenDataChannel") && !text.contains("ssm:*") && !text.contains("\"*:*\""), "least privilege: {text}");
+    assert_eq!(profile_of(&ec2, &unprofiled).await.as_deref(), Some("mamori-ssm-session-instance"));
+    assert_eq!(profile_of(&ec2, &profiled).await.as_deref(), Some("legacy-app"), "an existing profile is never replaced");
+}
+
+#[tokio::test]
+async fn a_drifted_role_policy_is_updated_and_foreign_policies_are_kept() {
+    let account = Account::fresh().await;
+    let iam = account.aws(AccessMode::ReadWrite).await.iam();
+    iam.create_role().role_name("mamori-ssm-session-instance").assume_role_policy_document(TRUST).send().await.unwrap();
+    let broad = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:*", "Resource": "*"}]}"#;
+    iam.put_role_policy().role_name("mamori-ssm-session-instance").policy_name("ssm-session-instance").policy_document(broad).send().await.unwrap();
+    iam.put_role_policy().role_name("mamori-ssm-session-instance").policy_name("their-own").policy_document(broad).send().await.unwrap();
+    let only_session_role = "ec2:\n  instance_roles:\n    roles:\n      - name: mamori-ssm-session-instance\n        policies: [ssm-session-instance]\n";
+    let (_dir, baseline) = baseline_file(&format!("{HEAD}{only_session_role}"));
+
+    let plan = account.run(Verb::Plan, &baseline, &["ec2.instance-roles"]).await;
+    let change = plan.report.changes.iter().flatten().find(|c| c.resource == "role/mamori-ssm-session-instance").expect("a change");
+    assert_eq!(change.action, Action::Update);
+
+    let apply = account.run(Verb::Apply, &baseline, &["ec2.instance-roles"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let writes: Vec<String> = apply.calls.mutating_sent().iter().map(|c| c.operation.clone()).collect();
+    assert!(!writes.iter().any(|w| w == "CreateRole" || w.starts_with("Delete") || w.starts_with("Detach")), "{writes:?}");
+    assert!(writes.iter().any(|w| w == "PutRolePolicy"), "{writes:?}");
+    let names = iam.list_role_policies().role_name("mamori-ssm-session-instance").send().await.unwrap().policy_names;
+    assert!(names.contains(&"their-own".to_string()), "foreign policy kept: {names:?}");
+
+    let again = account.run(Verb::Apply, &baseline, &["ec2.instance-roles"]).await;
+    assert_eq!(again.report.exit_code(), 0);
+    assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
 }

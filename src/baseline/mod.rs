@@ -37,7 +37,16 @@ pub struct Baseline {
     pub session_preferences: Option<SessionPreferences>,
     /// `ec2.instance-roles` settings.
     pub instance_roles: Option<InstanceRoles>,
+    /// `ec2.embedded-keys` settings.
+    pub embedded_keys: Option<EmbeddedKeys>,
     pub templates: Templates,
+}
+
+/// `ec2.embedded-keys` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmbeddedKeys {
+    /// The role named in findings; `None` = the first instance role.
+    pub replacement_role: Option<String>,
 }
 
 /// `ec2.instance-roles` settings.
@@ -156,8 +165,8 @@ impl Baseline {
             }
         });
         let enabled = |toggle: Option<raw::Toggle>| toggle.is_some_and(|t| t.enabled);
-        let (imdsv2, no_open_admin_ports, instance_roles) =
-            raw.ec2.map(|ec2| (ec2.imdsv2, ec2.no_open_admin_ports, ec2.instance_roles)).unwrap_or_default();
+        let (imdsv2, no_open_admin_ports, instance_roles, embedded_keys) =
+            raw.ec2.map(|ec2| (ec2.imdsv2, ec2.no_open_admin_ports, ec2.instance_roles, ec2.embedded_keys)).unwrap_or_default();
         let instance_roles = instance_roles.filter(|r| r.enabled).map(|r| {
             templates.insert(&r.trust_policy.name, r.trust_policy.text.clone());
             let roles = r
@@ -193,6 +202,7 @@ impl Baseline {
             imdsv2: imdsv2.filter(|i| i.enabled).map(|i| Imdsv2 { running_instances: i.running_instances }),
             open_admin_ports: no_open_admin_ports.filter(|p| p.enabled).map(|p| OpenAdminPorts { revoke: p.revoke_open_admin_ports }),
             instance_roles,
+            embedded_keys: embedded_keys.filter(|e| e.enabled).map(|e| EmbeddedKeys { replacement_role: e.replacement_role.map(|r| r.0) }),
             session_preferences: raw.ssm.and_then(|ssm| ssm.session_preferences).filter(|p| p.enabled).map(|p| SessionPreferences {
                 s3_bucket: p.s3_bucket.map(|v| v.0),
                 s3_key_prefix: p.s3_key_prefix.map(|v| v.0),

@@ -174,6 +174,19 @@ pub struct RawEc2 {
     /// `ec2.instance-roles`: least-privilege instance roles and profiles from templates.
     #[serde(default)]
     pub instance_roles: Option<RawInstanceRoles>,
+    /// `ec2.embedded-keys`: report keys in user data and users that act as applications.
+    #[serde(default)]
+    pub embedded_keys: Option<RawEmbeddedKeys>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmbeddedKeys {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The role findings tell applications to use instead of keys (default: the first instance role).
+    #[serde(default)]
+    pub replacement_role: Option<RoleName>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -5,6 +5,7 @@
 //! one line in the catalogue.
 
 pub mod ebs_encryption;
+pub mod ec2_embedded_keys;
 pub mod ec2_imdsv2;
 pub mod ec2_instance_roles;
 mod ec2_instances;
@@ -13,6 +14,7 @@ pub mod kms_key;
 pub mod password_policy;
 pub mod s3_public_access_block;
 pub mod ssm_session_preferences;
+pub mod user_data_scan;
 
 use crate::engine::Reconciler;
 
@@ -24,6 +26,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &s3_public_access_block::AccountPublicAccessBlock,
         &password_policy::PasswordPolicy,
         &ec2_instance_roles::InstanceRoles,
+        &ec2_embedded_keys::EmbeddedKeys,
         &ec2_imdsv2::Imdsv2,
         &ec2_open_admin_ports::NoOpenAdminPorts,
         &ssm_session_preferences::SessionManagerPreferences,

@@ -28,6 +28,7 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
         ("no instance roles", format!("{VALID_HEAD}ec2:\n  instance_roles:\n    roles: []\n"), 6, "ec2.instance_roles.roles"),
         ("invalid role name", format!("{VALID_HEAD}ec2:\n  instance_roles:\n    roles:\n      - name: bad/name\n        policies: [ssm-session-instance]\n"), 7, "ec2.instance_roles.roles[0].name"),
         ("unknown role policy template", format!("{VALID_HEAD}ec2:\n  instance_roles:\n    roles:\n      - name: app\n        policies: [no-such-policy]\n"), 8, "ec2.instance_roles.roles[0].policies[0]"),
+        ("invalid replacement role", format!("{VALID_HEAD}ec2:\n  embedded_keys:\n    replacement_role: \"my role\"\n"), 6, "ec2.embedded_keys.replacement_role"),
         ("maximum age of zero days", format!("{VALID_HEAD}iam:\n  password_policy:\n    max_age_days: 0\n"), 6, "iam.password_policy.max_age_days"),
     ]
 }

@@ -153,6 +153,7 @@ fn controls_lists_the_catalogue() {
             "s3.account-public-access-block",
             "iam.password-policy",
             "ec2.instance-roles",
+            "ec2.embedded-keys",
             "ec2.imdsv2",
             "ec2.no-open-admin-ports",
             "ssm.session-preferences"

@@ -211,7 +211,7 @@ async fn an_existing_session_document_with_other_content_is_updated_not_recreate
 }
 
 /// A fake secret access key (40 characters) that the legacy account's user data holds.
-const FAKE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKESECRET1";
+const FAKE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKESECRET";
 
 /// Everything that must never be deleted, counted: users, access keys, customer policies, groups,
 /// instances, security groups and their ingress sources.
@@ -285,6 +285,17 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     assert_eq!(status(&verify, "ec2.instance-roles", "role/mamori-ssm-session-instance"), Status::Fail);
     assert_eq!(status(&verify, "ec2.instance-roles", &format!("instance/us-east-1/{unprofiled}")), Status::Fail);
     assert_eq!(verify.report.finding("ec2.instance-roles").len(), 2, "the instance with a profile is not a finding");
+    let embedded = verify.report.finding("ec2.embedded-keys");
+    let leaked = embedded.iter().find(|f| f.resource == format!("instance/us-east-1/{unprofiled}")).expect("the instance with a key");
+    assert_eq!(leaked.status, Status::Manual);
+    assert!(leaked.message.contains("AKIA************ACY1"), "names the masked key id: {}", leaked.message);
+    let admin = embedded.iter().find(|f| f.resource == "user/legacy-admin").expect("the admin user acts as an application");
+    assert_eq!(admin.status, Status::Manual);
+    assert!(admin.message.contains("mamori-ssm-session-instance"), "names the replacing role: {}", admin.message);
+    assert!(!embedded.iter().any(|f| f.resource == "user/legacy-console"), "a console user is not an application identity");
+    assert_eq!(embedded.iter().filter(|f| f.status == Status::Pass).count(), 1, "the other instance is clean");
+    let json = serde_json::to_string(&verify.report).unwrap();
+    assert!(!json.contains(FAKE_SECRET) && !json.contains("AKIAIOSFODNN7LEGACY1"), "no secret and no full key id in the report");
     eprintln!("verify --only ec2 --only ssm on the legacy account: {} calls {:?}", verify.calls.sent().len(), verify.calls.by_operation());
 
     let apply = account.run(Verb::Apply, &baseline, &only).await;

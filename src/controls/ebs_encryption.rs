@@ -13,6 +13,8 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
 
+use super::baseline_key_ref;
+
 static META: ControlMeta = ControlMeta {
     id: "ebs.default-encryption",
     title: "EBS encryption by default, with the baseline key, in every region",
@@ -59,19 +61,15 @@ impl Control for EbsDefaultEncryption {
     }
 
     fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &EbsEncryptionState, facts: &Facts) -> EbsEncryptionState {
-        let default_kms_key = match (&ctx.baseline.baseline_key, facts.baseline_key_arn.get(&target.region)) {
-            (Some(_), Some(arn)) => arn.clone(),
-            (Some(key), None) => format!("{} (to be created by kms.baseline-key)", key.alias.qualified()),
-            // Without a baseline key the default key is left as it is.
-            (None, _) => observed.default_kms_key.clone(),
-        };
+        // Without a baseline key the default key is left as it is.
+        let default_kms_key = baseline_key_ref::wanted_key(ctx, &target.region, facts).unwrap_or_else(|| observed.default_kms_key.clone());
         EbsEncryptionState { encryption_by_default: true, default_kms_key }
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &EbsEncryptionState, desired: &EbsEncryptionState) -> Result<(), ControlError> {
         let client = ctx.aws.ec2(target.region.as_str());
         if observed.default_kms_key != desired.default_kms_key {
-            if !desired.default_kms_key.starts_with("arn:") {
+            if !baseline_key_ref::is_key_arn(&desired.default_kms_key) {
                 return Err(ControlError::Precondition(format!(
                     "the baseline key does not exist in {}: kms.baseline-key must be applied first",
                     target.region

@@ -11,6 +11,10 @@
 //!
 //! IAM is global, so this is an account-wide control; the instances it looks at are those of every
 //! baseline region.
+//!
+//! # Caveats
+//! On AWS a profile created in this run may take seconds before EC2 accepts it; an association that
+//! fails for that reason is an `error` finding, and the next `apply` makes it (the profile then exists).
 
 use std::collections::BTreeMap;
 

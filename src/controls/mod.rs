@@ -4,6 +4,7 @@
 //! the engine relies on that order, and a unit test checks it. Adding a control = one module here and
 //! one line in the catalogue.
 
+mod baseline_key_ref;
 pub mod ebs_encryption;
 pub mod ec2_embedded_keys;
 pub mod ec2_imdsv2;

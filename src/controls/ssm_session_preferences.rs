@@ -24,6 +24,8 @@ use crate::baseline::{Baseline, SessionPreferences};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
 use crate::report::Action;
 
+use super::baseline_key_ref;
+
 static META: ControlMeta = ControlMeta {
     id: "ssm.session-preferences",
     title: "Session Manager preferences: KMS-encrypted sessions, encrypted session logs, idle timeout",
@@ -104,15 +106,6 @@ pub fn meaning(document: &Value) -> SessionDocument {
     SessionDocument { session_type: document.get("sessionType").and_then(Value::as_str).unwrap_or_default().to_string(), inputs }
 }
 
-/// The KMS key the document should name: the baseline key's ARN once it exists.
-fn wanted_key(ctx: &Context<'_>, target: &Target, facts: &Facts) -> String {
-    match (&ctx.baseline.baseline_key, facts.baseline_key_arn.get(&target.region)) {
-        (Some(_), Some(arn)) => arn.clone(),
-        (Some(key), None) => format!("{} (to be created by kms.baseline-key)", key.alias.qualified()),
-        (None, _) => String::new(),
-    }
-}
-
 #[async_trait]
 impl Control for SessionManagerPreferences {
     type State = SessionState;
@@ -141,7 +134,8 @@ impl Control for SessionManagerPreferences {
     }
 
     fn desired(&self, ctx: &Context<'_>, target: &Target, _observed: &SessionState, facts: &Facts) -> SessionState {
-        let document = session_document(settings(ctx), &ctx.vars(&target.region), &wanted_key(ctx, target, facts));
+        let kms_key = baseline_key_ref::wanted_key(ctx, &target.region, facts).unwrap_or_default();
+        let document = session_document(settings(ctx), &ctx.vars(&target.region), &kms_key);
         Some(meaning(&document))
     }
 
@@ -156,7 +150,7 @@ impl Control for SessionManagerPreferences {
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &SessionState, desired: &SessionState) -> Result<(), ControlError> {
         // The key desired named from what kms.baseline-key published after it was applied.
         let kms_key = desired.as_ref().and_then(|d| d.inputs.get("kmsKeyId")).and_then(Value::as_str).unwrap_or_default().to_string();
-        if ctx.baseline.baseline_key.is_some() && !kms_key.starts_with("arn:") {
+        if ctx.baseline.baseline_key.is_some() && !baseline_key_ref::is_key_arn(&kms_key) {
             return Err(ControlError::Precondition(format!(
                 "the baseline key does not exist in {}: kms.baseline-key must be applied first",
                 target.region

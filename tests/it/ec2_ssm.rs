@@ -1,5 +1,6 @@
 //! EC2 and Session Manager controls end to end on moto: `ec2.imdsv2`, `ec2.no-open-admin-ports`,
-//! `ssm.session-preferences`, and a legacy account that has all their problems at once.
+//! `ssm.session-preferences`, `ec2.instance-roles`, `ec2.embedded-keys`, and a legacy account that has
+//! all their problems at once (nothing may be deleted, the fake secret may never be printed).
 
 use aws_sdk_ec2::types::{Filter, IamInstanceProfileSpecification, InstanceType, IpPermission, IpRange, Ipv6Range};
 use mamori::aws::AccessMode;
@@ -297,6 +298,9 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     let json = serde_json::to_string(&verify.report).unwrap();
     assert!(!json.contains(FAKE_SECRET) && !json.contains("AKIAIOSFODNN7LEGACY1"), "no secret and no full key id in the report");
     eprintln!("verify --only ec2 --only ssm on the legacy account: {} calls {:?}", verify.calls.sent().len(), verify.calls.by_operation());
+    // ec2.instance-roles and ec2.embedded-keys each list the instances; nothing else is read twice.
+    let repeated = verify.calls.repeated();
+    assert!(repeated.keys().all(|op| op == "EC2:DescribeInstances"), "no other call repeated with identical parameters: {repeated:?}");
 
     let apply = account.run(Verb::Apply, &baseline, &only).await;
     assert_eq!(apply.report.exit_code(), 2, "the open SSH rule stays a manual finding: {:#?}", apply.report);

@@ -10,7 +10,8 @@
 //! empty default do not count. When the document is missing it is created; when it exists with other
 //! content it is updated in place (`UpdateDocument` then `UpdateDocumentDefaultVersion`), never
 //! deleted and recreated — creating over an existing one is the `DocumentAlreadyExists` trap. If the
-//! wanted content is already an older version, that version is made the default again.
+//! wanted content is already an older version (UpdateDocument answers `DuplicateDocumentContent`),
+//! that version is made the default again.
 
 use std::collections::BTreeMap;
 
@@ -202,14 +203,20 @@ impl Control for SessionManagerPreferences {
 }
 
 /// The version of the document whose content means `wanted` (UpdateDocument refuses to add a version
-/// whose content an older version already has).
+/// whose content an older version already has). Versions are numbered 1 to the latest; a version
+/// deleted by hand is skipped. Newest first.
 async fn version_with_meaning(client: &aws_sdk_ssm::Client, wanted: &SessionDocument) -> Result<Option<String>, AwsError> {
-    let versions: Vec<_> = client.list_document_versions().name(DOCUMENT_NAME).into_paginator().items().send().try_collect().await.named("ssm:ListDocumentVersions")?;
-    for version in versions.iter().filter_map(|v| v.document_version()) {
-        let out = client.get_document().name(DOCUMENT_NAME).document_version(version).document_format(DocumentFormat::Json).send().await.named("ssm:GetDocument")?;
+    let described = client.describe_document().name(DOCUMENT_NAME).send().await.named("ssm:DescribeDocument")?;
+    let latest: u32 = described.document().and_then(|d| d.latest_version()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    for version in (1..=latest).rev().map(|v| v.to_string()) {
+        let out = match client.get_document().name(DOCUMENT_NAME).document_version(&version).document_format(DocumentFormat::Json).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_document_version()) => continue,
+            Err(e) => return Err(AwsError::from_sdk("ssm:GetDocument", e)),
+        };
         let content: Value = out.content().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(Value::Null);
         if &meaning(&content) == wanted {
-            return Ok(Some(version.to_string()));
+            return Ok(Some(version));
         }
     }
     Ok(None)

@@ -418,3 +418,22 @@ async fn a_drifted_role_policy_is_updated_and_foreign_policies_are_kept() {
     assert_eq!(again.report.exit_code(), 0);
     assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
 }
+
+#[tokio::test]
+async fn session_preferences_reverted_by_hand_make_the_earlier_version_default_again() {
+    let account = Account::fresh().await;
+    let first = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
+    assert_eq!(first.report.exit_code(), 0, "{:#?}", first.report);
+    // Someone edits the preferences by hand: version 2 with other content becomes the default.
+    let ssm = account.aws(AccessMode::ReadWrite).await.ssm("us-east-1");
+    let theirs = r#"{"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": {"idleSessionTimeout": "60"}}"#;
+    ssm.update_document().name(DOCUMENT_NAME).document_version("$LATEST").content(theirs).document_format(aws_sdk_ssm::types::DocumentFormat::Json).send().await.unwrap();
+    ssm.update_document_default_version().name(DOCUMENT_NAME).document_version("2").send().await.unwrap();
+
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let described = ssm.describe_document().name(DOCUMENT_NAME).send().await.unwrap().document.unwrap();
+    assert_eq!((described.default_version(), described.latest_version()), (Some("1"), Some("2")), "version 1 is the default again, no version 3");
+    let again = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
+}

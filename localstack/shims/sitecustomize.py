@@ -50,6 +50,14 @@ resolves the key and stores its ARN, as AWS does) but not its read-back:
       patched when LocalStack imports its EC2 provider (an import hook: the module is not imported at
       interpreter start).
 
+  ec2:GetInstanceMetadataDefaults / ec2:ModifyInstanceMetadataDefaults
+      moto: HTTP 500 (not implemented). Added here: the account-level IMDS defaults (HttpTokens,
+      HttpPutResponseHopLimit, HttpEndpoint, InstanceMetadataTags) are stored on the EC2 backend, which
+      moto keeps per account and region, as AWS does. `no-preference` clears a setting, and
+      GetInstanceMetadataDefaults returns only the settings that are set (AWS omits the others).
+      Only the defaults are stored: like moto's other settings, they do not change how RunInstances
+      launches instances.
+
 mamori itself has no emulator special case for these calls. Remove an entry once the pinned emulator
 implements it.
 """
@@ -67,6 +75,40 @@ def _get_ebs_default_kms_key_id(self):
     self.error_on_dryrun()
     stored = getattr(self.ec2_backend, "default_kms_key_id", "") or AWS_MANAGED_EBS_KEY
     return ActionResult({"KmsKeyId": stored})
+
+
+IMDS_DEFAULT_SETTINGS = ("HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint", "InstanceMetadataTags")
+
+
+def _imds_defaults(backend):
+    if not hasattr(backend, "mamori_imds_defaults"):
+        backend.mamori_imds_defaults = {}
+    return backend.mamori_imds_defaults
+
+
+def _get_instance_metadata_defaults(self):
+    from moto.core.responses import ActionResult
+
+    self.error_on_dryrun()
+    return ActionResult({"AccountLevel": dict(_imds_defaults(self.ec2_backend))})
+
+
+def _modify_instance_metadata_defaults(self):
+    from moto.core.responses import ActionResult
+
+    self.error_on_dryrun()
+    defaults = _imds_defaults(self.ec2_backend)
+    for name in IMDS_DEFAULT_SETTINGS:
+        value = self._get_param(name)
+        if value is None:
+            continue
+        if str(value) in ("no-preference", "-1"):
+            defaults.pop(name, None)
+        elif name == "HttpPutResponseHopLimit":
+            defaults[name] = int(value)
+        else:
+            defaults[name] = value
+    return ActionResult({"Return": True})
 
 
 def _accepting_foreign_key_arns(modify):
@@ -279,6 +321,10 @@ def _close_gaps():
         return
     if not hasattr(Settings, "get_ebs_default_kms_key_id"):
         Settings.get_ebs_default_kms_key_id = _get_ebs_default_kms_key_id
+    if not hasattr(Settings, "get_instance_metadata_defaults"):
+        Settings.get_instance_metadata_defaults = _get_instance_metadata_defaults
+    if not hasattr(Settings, "modify_instance_metadata_defaults"):
+        Settings.modify_instance_metadata_defaults = _modify_instance_metadata_defaults
     EBSBackend.modify_ebs_default_kms_key_id = _accepting_foreign_key_arns(EBSBackend.modify_ebs_default_kms_key_id)
     VPCs.modify_vpc_endpoint = _modify_vpc_endpoint_with_private_dns(VPCs.modify_vpc_endpoint)
     _close_s3_gaps()

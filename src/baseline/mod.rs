@@ -47,7 +47,67 @@ pub struct Baseline {
     pub vpc_endpoints: Option<VpcEndpoints>,
     /// `vpc.s3-bucket-vpce-only`, when enabled.
     pub vpce_only: Option<VpceOnly>,
+    /// `ec2.imdsv2` settings.
+    pub imdsv2: Option<Imdsv2>,
+    /// `ec2.no-open-admin-ports` settings.
+    pub open_admin_ports: Option<OpenAdminPorts>,
+    /// `ssm.session-preferences` settings.
+    pub session_preferences: Option<SessionPreferences>,
+    /// `ec2.instance-roles` settings.
+    pub instance_roles: Option<InstanceRoles>,
+    /// `ec2.embedded-keys` settings.
+    pub embedded_keys: Option<EmbeddedKeys>,
     pub templates: Templates,
+}
+
+/// `ec2.embedded-keys` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmbeddedKeys {
+    /// The role named in findings; `None` = the first instance role.
+    pub replacement_role: Option<String>,
+}
+
+/// `ec2.instance-roles` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceRoles {
+    /// Name of the trust policy template.
+    pub trust_template: String,
+    pub attach_to_unprofiled_instances: bool,
+    /// The roles in baseline order; the first is the default profile.
+    pub roles: Vec<InstanceRole>,
+}
+
+/// One instance role: its name (also its instance profile's) and its policy template names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceRole {
+    pub name: String,
+    pub policy_templates: Vec<String>,
+}
+
+/// `ssm.session-preferences` settings; names may hold template variables, rendered per region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionPreferences {
+    pub s3_bucket: Option<String>,
+    pub s3_key_prefix: Option<String>,
+    pub cloudwatch_log_group: Option<String>,
+    pub idle_session_timeout_minutes: i64,
+    pub max_session_duration_minutes: Option<i64>,
+    pub run_as_default_user: Option<String>,
+    pub shell_profile_linux: Option<String>,
+}
+
+/// `ec2.imdsv2` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Imdsv2 {
+    /// Also require IMDSv2 on each running instance, not only as the account default.
+    pub running_instances: bool,
+}
+
+/// `ec2.no-open-admin-ports` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenAdminPorts {
+    /// `apply` revokes the offending rules (opt-in); otherwise the finding is manual.
+    pub revoke: bool,
 }
 
 /// `logs.bucket` settings.
@@ -198,6 +258,23 @@ impl Baseline {
             }
         });
         let enabled = |toggle: Option<raw::Toggle>| toggle.is_some_and(|t| t.enabled);
+        let (imdsv2, no_open_admin_ports, instance_roles, embedded_keys) =
+            raw.ec2.map(|ec2| (ec2.imdsv2, ec2.no_open_admin_ports, ec2.instance_roles, ec2.embedded_keys)).unwrap_or_default();
+        let instance_roles = instance_roles.filter(|r| r.enabled).map(|r| {
+            templates.insert(&r.trust_policy.name, r.trust_policy.text.clone());
+            let roles = r
+                .roles
+                .0
+                .into_iter()
+                .map(|role| {
+                    for policy in &role.policies {
+                        templates.insert(&policy.name, policy.text.clone());
+                    }
+                    InstanceRole { name: role.name.0, policy_templates: role.policies.into_iter().map(|p| p.name).collect() }
+                })
+                .collect();
+            InstanceRoles { trust_template: r.trust_policy.name, attach_to_unprofiled_instances: r.attach_to_unprofiled_instances, roles }
+        });
         let logs = raw.logs.unwrap_or(raw::RawLogs { bucket: None, bucket_mfa_delete: None, trail: None });
         let log_bucket = logs.bucket.filter(|b| b.enabled).map(|b| {
             templates.insert(&b.policy.name, b.policy.text.clone());
@@ -279,6 +356,19 @@ impl Baseline {
             trail_log_group,
             vpc_endpoints,
             vpce_only,
+            imdsv2: imdsv2.filter(|i| i.enabled).map(|i| Imdsv2 { running_instances: i.running_instances }),
+            open_admin_ports: no_open_admin_ports.filter(|p| p.enabled).map(|p| OpenAdminPorts { revoke: p.revoke_open_admin_ports }),
+            instance_roles,
+            embedded_keys: embedded_keys.filter(|e| e.enabled).map(|e| EmbeddedKeys { replacement_role: e.replacement_role.map(|r| r.0) }),
+            session_preferences: raw.ssm.and_then(|ssm| ssm.session_preferences).filter(|p| p.enabled).map(|p| SessionPreferences {
+                s3_bucket: p.s3_bucket.map(|v| v.0),
+                s3_key_prefix: p.s3_key_prefix.map(|v| v.0),
+                cloudwatch_log_group: p.cloudwatch_log_group.map(|v| v.0),
+                idle_session_timeout_minutes: p.idle_session_timeout_minutes.0,
+                max_session_duration_minutes: p.max_session_duration_minutes.map(|v| v.0),
+                run_as_default_user: p.run_as_default_user.map(|v| v.0),
+                shell_profile_linux: p.shell_profile_linux.map(|v| v.0),
+            }),
             templates,
         }
     }

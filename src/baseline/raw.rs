@@ -10,7 +10,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer};
 
 use super::region::RegionName;
-use super::values::{Bounded, BucketNameTemplate, KeyAlias, NonEmpty, RetentionDays, TemplateRef, Version};
+use super::values::{Bounded, BucketNameTemplate, KeyAlias, NameTemplate, NonEmpty, RetentionDays, RoleName, TemplateRef, Version};
 
 /// A mamori baseline, format version 1.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -33,6 +33,11 @@ pub struct RawBaseline {
     pub iam: Option<RawIam>,
     #[serde(default)]
     pub logs: Option<RawLogs>,
+    #[serde(default)]
+    pub ec2: Option<RawEc2>,
+    #[serde(default)]
+    pub ssm: Option<RawSsm>,
+    #[serde(default)]
     pub vpc: Option<super::vpc::RawVpc>,
 }
 
@@ -368,4 +373,151 @@ fn default_trail_log_group() -> NonEmpty {
 
 fn default_retention() -> RetentionDays {
     RetentionDays(365)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEc2 {
+    /// `ec2.imdsv2`: the account default (and optionally each running instance) requires IMDSv2.
+    #[serde(default)]
+    pub imdsv2: Option<RawImdsv2>,
+    /// `ec2.no-open-admin-ports`: no security group opens 22, 3389 or all ports to the world.
+    #[serde(default)]
+    pub no_open_admin_ports: Option<RawNoOpenAdminPorts>,
+    /// `ec2.instance-roles`: least-privilege instance roles and profiles from templates.
+    #[serde(default)]
+    pub instance_roles: Option<RawInstanceRoles>,
+    /// `ec2.embedded-keys`: report keys in user data and users that act as applications.
+    #[serde(default)]
+    pub embedded_keys: Option<RawEmbeddedKeys>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmbeddedKeys {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The role findings tell applications to use instead of keys (default: the first instance role).
+    #[serde(default)]
+    pub replacement_role: Option<RoleName>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstanceRoles {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Trust policy template of every role (EC2 assumes the role).
+    #[serde(default = "default_instance_trust")]
+    pub trust_policy: TemplateRef,
+    /// Give every instance without an instance profile the first role's profile.
+    #[serde(default)]
+    pub attach_to_unprofiled_instances: bool,
+    /// The roles; each gets an instance profile of the same name. The first is the default profile.
+    pub roles: InstanceRoleList,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstanceRole {
+    /// Role and instance profile name.
+    pub name: RoleName,
+    /// Policy templates, each written as an inline policy of the role named after the template.
+    pub policies: Vec<TemplateRef>,
+}
+
+fn default_instance_trust() -> TemplateRef {
+    TemplateRef::resolve("ec2-instance-trust").expect("the built-in trust policy template exists")
+}
+
+/// A non-empty list of roles with distinct names.
+#[derive(Debug)]
+pub struct InstanceRoleList(pub Vec<RawInstanceRole>);
+
+impl<'de> Deserialize<'de> for InstanceRoleList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let roles = Vec::<RawInstanceRole>::deserialize(deserializer)?;
+        if roles.is_empty() {
+            return Err(serde::de::Error::custom("at least one role is required"));
+        }
+        for (i, role) in roles.iter().enumerate() {
+            if roles[..i].iter().any(|other| other.name == role.name) {
+                return Err(serde::de::Error::custom(format!("role `{}` is listed twice", role.name.0)));
+            }
+        }
+        Ok(InstanceRoleList(roles))
+    }
+}
+
+impl JsonSchema for InstanceRoleList {
+    fn schema_name() -> Cow<'static, str> {
+        "InstanceRoleList".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let item = generator.subschema_for::<RawInstanceRole>();
+        json_schema!({ "type": "array", "items": item, "minItems": 1 })
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawImdsv2 {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Also require IMDSv2 on every running instance (`ModifyInstanceMetadataOptions`). Instances
+    /// whose software still uses IMDSv1 lose metadata access: check them first.
+    #[serde(default)]
+    pub running_instances: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNoOpenAdminPorts {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Revoke exactly the ingress rules that open 22, 3389 or all ports to 0.0.0.0/0 or ::/0 (nothing
+    /// else). Without it the finding is `manual`.
+    #[serde(default)]
+    pub revoke_open_admin_ports: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSsm {
+    /// `ssm.session-preferences`: the `SSM-SessionManagerRunShell` document of each region.
+    #[serde(default)]
+    pub session_preferences: Option<RawSessionPreferences>,
+}
+
+/// Session Manager preferences. Session data is encrypted with the baseline key (`kms.baseline_key`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessionPreferences {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// S3 bucket session logs are written to, encrypted (the bucket is not created by this control).
+    #[serde(default)]
+    pub s3_bucket: Option<NameTemplate>,
+    /// Key prefix of the session logs in that bucket.
+    #[serde(default)]
+    pub s3_key_prefix: Option<NameTemplate>,
+    /// CloudWatch Logs group session logs are streamed to, encrypted (not created by this control).
+    #[serde(default)]
+    pub cloudwatch_log_group: Option<NameTemplate>,
+    /// Minutes of inactivity after which a session ends.
+    #[serde(default = "default_idle_session_timeout")]
+    pub idle_session_timeout_minutes: Bounded<1, 60>,
+    /// Maximum length of a session, in minutes (omit for no limit).
+    #[serde(default)]
+    pub max_session_duration_minutes: Option<Bounded<1, 1440>>,
+    /// Linux sessions run as this OS user (Run As); omit to keep `ssm-user`.
+    #[serde(default)]
+    pub run_as_default_user: Option<NonEmpty>,
+    /// Commands run at the start of every Linux session.
+    #[serde(default)]
+    pub shell_profile_linux: Option<NonEmpty>,
+}
+
+fn default_idle_session_timeout() -> Bounded<1, 60> {
+    Bounded(20)
 }

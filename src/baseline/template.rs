@@ -21,6 +21,9 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("cloudtrail-logs-role-policy", include_str!("../../templates/cloudtrail-logs-role-policy.json")),
     ("vpc-s3-endpoint-own-account", include_str!("../../templates/vpc-s3-endpoint-own-account.json")),
     ("vpc-s3-endpoint-own-organization", include_str!("../../templates/vpc-s3-endpoint-own-organization.json")),
+    ("ec2-instance-trust", include_str!("../../templates/ec2-instance-trust.json")),
+    ("ssm-session-instance", include_str!("../../templates/ssm-session-instance.json")),
+    ("ses-send-from-identity", include_str!("../../templates/ses-send-from-identity.json")),
 ];
 
 /// The variables a template may use. `{trail}` and `{log_group}` are the baseline's trail name and
@@ -122,7 +125,7 @@ fn check(name: &str, text: &str) -> Result<(), String> {
 }
 
 /// Every `{identifier}` in `text` (lower-case letters and underscores between braces).
-fn placeholders(text: &str) -> Vec<String> {
+pub(crate) fn placeholders(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (start, _) in text.match_indices('{') {
         let rest = &text[start + 1..];

@@ -243,3 +243,61 @@ impl JsonSchema for RetentionDays {
         json_schema!({ "type": "integer", "enum": RETENTION_DAYS })
     }
 }
+
+/// A resource name that may use the template variables (`mamori-sessions-{account_id}`): non-empty,
+/// no whitespace, and no variable other than `{account_id}`, `{region}`, `{partition}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NameTemplate(pub String);
+
+impl<'de> Deserialize<'de> for NameTemplate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        if value.is_empty() || value.chars().any(char::is_whitespace) {
+            return Err(serde::de::Error::custom("must be a non-empty name without spaces"));
+        }
+        if let Some(unknown) = template::placeholders(&value).into_iter().find(|p| !template::VARIABLES.contains(&p.as_str())) {
+            return Err(serde::de::Error::custom(format!(
+                "unknown variable `{{{unknown}}}` (known: {})",
+                template::VARIABLES.join(", ")
+            )));
+        }
+        Ok(NameTemplate(value))
+    }
+}
+
+impl JsonSchema for NameTemplate {
+    fn schema_name() -> Cow<'static, str> {
+        "NameTemplate".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^\\S+$", "description": "A name; may use {account_id}, {region} and {partition}." })
+    }
+}
+
+/// An IAM role (and instance profile) name: 1 to 64 of letters, digits and `+=,.@_-`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RoleName(pub String);
+
+impl<'de> Deserialize<'de> for RoleName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        if name.is_empty() || name.len() > 64 {
+            return Err(serde::de::Error::custom("an IAM role name must have 1 to 64 characters"));
+        }
+        if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))) {
+            return Err(serde::de::Error::custom(format!("invalid character `{bad}` in role name `{name}` (allowed: letters, digits, +=,.@_-)")));
+        }
+        Ok(RoleName(name))
+    }
+}
+
+impl JsonSchema for RoleName {
+    fn schema_name() -> Cow<'static, str> {
+        "RoleName".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[A-Za-z0-9+=,.@_-]{1,64}$" })
+    }
+}

@@ -14,6 +14,7 @@ use crate::baseline::Baseline;
 use crate::controls::kms_key;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
 
+
 static META: ControlMeta = ControlMeta {
     id: "ebs.default-encryption",
     title: "EBS encryption by default, with the baseline key, in every region",
@@ -68,7 +69,7 @@ impl Control for EbsDefaultEncryption {
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &EbsEncryptionState, desired: &EbsEncryptionState) -> Result<(), ControlError> {
         let client = ctx.aws.ec2(target.region.as_str());
         if observed.default_kms_key != desired.default_kms_key {
-            if !desired.default_kms_key.starts_with("arn:") {
+            if !kms_key::is_key_arn(&desired.default_kms_key) {
                 return Err(kms_key::key_missing(&target.region));
             }
             client.modify_ebs_default_kms_key_id().kms_key_id(&desired.default_kms_key).send().await.named("ec2:ModifyEbsDefaultKmsKeyId")?;

@@ -217,6 +217,12 @@ pub fn key_reference(ctx: &Context<'_>, facts: &Facts, region: &crate::baseline:
     })
 }
 
+/// True when `reference` (from [`key_reference`]) is a real key ARN, not the placeholder of a key
+/// still to be created.
+pub fn is_key_arn(reference: &str) -> bool {
+    reference.starts_with("arn:")
+}
+
 /// The error `apply` returns when the key it needs does not exist (yet) in `region`.
 pub fn key_missing(region: &crate::baseline::RegionName) -> ControlError {
     ControlError::Precondition(format!("the baseline key does not exist in {region}: kms.baseline-key must be configured and applied first"))

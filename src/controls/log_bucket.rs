@@ -404,7 +404,7 @@ async fn converge_bucket(
         let by_default = match role {
             Role::Audit => {
                 let key = wanted.default_encryption.trim_start_matches("aws:kms ");
-                if !key.starts_with("arn:") {
+                if !kms_key::is_key_arn(key) {
                     return Err(kms_key::key_missing(&target.region));
                 }
                 ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(key)

@@ -9,6 +9,11 @@ pub mod bucket_mfa_delete;
 pub mod console_mfa;
 pub mod credential_report;
 pub mod ebs_encryption;
+pub mod ec2_embedded_keys;
+pub mod ec2_imdsv2;
+pub mod ec2_instance_roles;
+mod ec2_instances;
+pub mod ec2_open_admin_ports;
 pub mod iam_inventory;
 pub mod kms_key;
 pub mod log_bucket;
@@ -16,8 +21,10 @@ pub mod no_admin_keys;
 pub mod no_star_policies;
 pub mod password_policy;
 pub mod s3_public_access_block;
+pub mod ssm_session_preferences;
 pub mod trail;
 pub mod unused_credentials;
+pub mod user_data_scan;
 pub mod vpc_bucket_vpce_only;
 pub mod vpc_endpoints;
 
@@ -40,6 +47,11 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &no_star_policies::NoStarPolicies,
         &vpc_endpoints::VpcEndpointsControl,
         &vpc_bucket_vpce_only::BucketVpceOnly,
+        &ec2_instance_roles::InstanceRoles,
+        &ec2_embedded_keys::EmbeddedKeys,
+        &ec2_imdsv2::Imdsv2,
+        &ec2_open_admin_ports::NoOpenAdminPorts,
+        &ssm_session_preferences::SessionManagerPreferences,
     ]
 }
 

@@ -269,7 +269,7 @@ impl Control for Trail {
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &TrailState, desired: &TrailState) -> Result<(), ControlError> {
         let settings = settings(ctx);
         let region = target.region.as_str();
-        let key = desired.kms_key.clone().filter(|k| k.starts_with("arn:")).ok_or_else(|| kms_key::key_missing(&target.region))?;
+        let key = desired.kms_key.clone().filter(|k| kms_key::is_key_arn(k)).ok_or_else(|| kms_key::key_missing(&target.region))?;
         let bucket = desired.s3_bucket.clone().ok_or_else(|| ControlError::Precondition("logs.trail writes to the audit-log bucket: configure logs.bucket".into()))?;
 
         let logs = ctx.aws.logs(region);

@@ -166,7 +166,12 @@ fn controls_lists_the_catalogue() {
             "iam.no-admin-keys",
             "iam.no-star-policies",
             "vpc.endpoints",
-            "vpc.s3-bucket-vpce-only"
+            "vpc.s3-bucket-vpce-only",
+            "ec2.instance-roles",
+            "ec2.embedded-keys",
+            "ec2.imdsv2",
+            "ec2.no-open-admin-ports",
+            "ssm.session-preferences",
         ]
     );
     let text = stdout(&mamori(&["controls", "--output", "text"], &[]));

@@ -15,7 +15,7 @@ fn operations(outcome: &Outcome) -> BTreeSet<String> {
     outcome.calls.sent().iter().map(|c| c.name()).collect()
 }
 
-fn assert_all_pass(outcome: &Outcome, control: &str) {
+pub(crate) fn assert_all_pass(outcome: &Outcome, control: &str) {
     let findings = outcome.report.finding(control);
     assert!(!findings.is_empty(), "no finding for {control}");
     for finding in findings {
@@ -25,7 +25,12 @@ fn assert_all_pass(outcome: &Outcome, control: &str) {
 
 /// The whole cycle for `control`; returns the first apply's outcome for control-specific checks.
 async fn assert_converges(account: &Account, control: &str, regions: &[&str]) -> Outcome {
-    let baseline = standard_baseline();
+    assert_converges_with(account, &standard_baseline(), control, regions).await
+}
+
+/// [`assert_converges`] with another baseline file.
+pub(crate) async fn assert_converges_with(account: &Account, baseline: &std::path::Path, control: &str, regions: &[&str]) -> Outcome {
+    let baseline = baseline.to_path_buf();
     let only = [control];
 
     let plan = account.run_in(Verb::Plan, &baseline, &only, regions).await;

@@ -6,6 +6,7 @@
 mod baseline_errors;
 mod cli;
 mod controls;
+mod ec2_ssm;
 mod guard;
 mod harness;
 mod iam_hygiene;

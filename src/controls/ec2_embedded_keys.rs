@@ -1,0 +1,150 @@
+//! `ec2.embedded-keys`: no access key material in EC2 user data, and IAM users that act as
+//! application identities reported with the role that should replace them.
+//!
+//! Every instance of the baseline regions (terminated ones aside) is one finding: its user data is
+//! decoded and scanned (`super::user_data_scan`); a finding names the instance and the masked key id,
+//! never the secret. IAM users with an active access key and no console password are programmatic
+//! identities, typically an application's: each is one finding naming the instance role that should
+//! replace it. Both are `manual`: rotating a leaked key and moving an application to a role are for
+//! the team that owns it. This control reads only; it never changes a user, a key or an instance.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::InstanceAttributeName;
+
+use crate::aws::{AwsError, NameCall};
+use crate::baseline::Baseline;
+use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+
+use super::ec2_instances;
+use super::user_data_scan;
+
+static META: ControlMeta = ControlMeta {
+    id: "ec2.embedded-keys",
+    title: "No access keys in EC2 user data; application users are replaced by instance roles",
+    fix: Fix::Manual,
+    scope: Scope::Account,
+    cis_v5: &[],
+    fsbp: &[],
+    depends_on: &[],
+};
+
+const INSTANCE_STATES: &[&str] = &["pending", "running", "stopping", "stopped"];
+
+pub struct EmbeddedKeys;
+
+/// Problems by resource (`instance/REGION/ID`, `user/NAME`); an empty list is compliant.
+pub type Problems = BTreeMap<String, Vec<String>>;
+
+/// The role the baseline offers applications instead of keys.
+fn replacement_role(baseline: &Baseline) -> String {
+    let configured = baseline.embedded_keys.as_ref().and_then(|settings| settings.replacement_role.clone());
+    let first_instance_role = baseline.instance_roles.as_ref().map(|roles| roles.roles[0].name.clone());
+    configured.or(first_instance_role).unwrap_or_else(|| "an instance role (ec2.instance-roles)".to_string())
+}
+
+async fn application_users(ctx: &Context<'_>, role: &str) -> Result<Problems, AwsError> {
+    let iam = ctx.aws.iam();
+    let users: Vec<_> = iam.list_users().into_paginator().items().send().try_collect().await.named("iam:ListUsers")?;
+    let mut problems = Problems::new();
+    for user in &users {
+        let name = user.user_name();
+        let keys: Vec<_> = iam.list_access_keys().user_name(name).into_paginator().items().send().try_collect().await.named("iam:ListAccessKeys")?;
+        let active: Vec<String> = keys
+            .iter()
+            .filter(|k| k.status().is_some_and(|s| s.as_str() == "Active"))
+            .filter_map(|k| k.access_key_id())
+            .map(user_data_scan::mask_key_id)
+            .collect();
+        if active.is_empty() {
+            continue;
+        }
+        let console = match iam.get_login_profile().user_name(name).send().await {
+            Ok(_) => true,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => false,
+            Err(e) => return Err(AwsError::from_sdk("iam:GetLoginProfile", e)),
+        };
+        if !console {
+            problems.insert(
+                format!("user/{name}"),
+                vec![format!("application identity: active access key(s) {} and no console password; replace with role {role}", active.join(", "))],
+            );
+        }
+    }
+    Ok(problems)
+}
+
+#[async_trait]
+impl Control for EmbeddedKeys {
+    type State = Problems;
+
+    fn meta(&self) -> &'static ControlMeta {
+        &META
+    }
+
+    fn enabled(&self, baseline: &Baseline) -> bool {
+        baseline.embedded_keys.is_some()
+    }
+
+    fn resource(&self, _ctx: &Context<'_>, _target: &Target) -> String {
+        "instances-and-users".into()
+    }
+
+    async fn observe(&self, ctx: &Context<'_>, _target: &Target) -> Result<Problems, AwsError> {
+        let mut problems = Problems::new();
+        for region in &ctx.baseline.regions {
+            let client = ctx.aws.ec2(region.as_str());
+            for instance in ec2_instances::instances_in(&client, INSTANCE_STATES).await? {
+                let Some(id) = instance.instance_id() else { continue };
+                let attribute = client
+                    .describe_instance_attribute()
+                    .instance_id(id)
+                    .attribute(InstanceAttributeName::UserData)
+                    .send()
+                    .await
+                    .named("ec2:DescribeInstanceAttribute")?;
+                let encoded = attribute.user_data().and_then(|u| u.value()).unwrap_or_default();
+                problems.insert(format!("instance/{region}/{id}"), user_data_scan::scan_user_data(encoded).describe());
+            }
+        }
+        problems.extend(application_users(ctx, &replacement_role(ctx.baseline)).await?);
+        Ok(problems)
+    }
+
+    fn desired(&self, _ctx: &Context<'_>, _target: &Target, observed: &Problems, _facts: &Facts) -> Problems {
+        observed.keys().map(|key| (key.clone(), Vec::new())).collect()
+    }
+
+    /// One finding per instance and per application user; one passing finding when there is none.
+    fn parts(&self, ctx: &Context<'_>, target: &Target, observed: &Problems, desired: &Problems) -> Vec<Part> {
+        let parts = Part::by_key("", observed, desired);
+        if !parts.is_empty() {
+            return parts;
+        }
+        let none = serde_json::json!([]);
+        vec![Part { resource: self.resource(ctx, target), observed: none.clone(), desired: none, action: crate::report::Action::Update, fix: None }]
+    }
+
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
+        let role = replacement_role(ctx.baseline);
+        if let Some(user) = resource.strip_prefix("user/") {
+            return Some(format!(
+                "move the application that uses {user}'s keys to the instance role {role} (ec2.instance-roles), then \
+                 deactivate the keys: aws iam list-access-keys --user-name {user}; aws iam update-access-key --user-name {user} \
+                 --access-key-id <id> --status Inactive"
+            ));
+        }
+        let (region, instance) = resource.strip_prefix("instance/")?.split_once('/')?;
+        Some(format!(
+            "treat the key as leaked: deactivate and rotate it (aws iam update-access-key --status Inactive), give {instance} \
+             the instance profile {role} instead, and remove the key from its user data (stop it, then aws ec2 \
+             modify-instance-attribute --region {region} --instance-id {instance} --user-data file://clean-user-data)"
+        ))
+    }
+
+    async fn apply(&self, _ctx: &Context<'_>, _target: &Target, _observed: &Problems, _desired: &Problems) -> Result<(), ControlError> {
+        // Manual only: the engine never asks for a fix, and this control never changes anything.
+        Ok(())
+    }
+}

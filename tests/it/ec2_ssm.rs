@@ -1,0 +1,439 @@
+//! EC2 and Session Manager controls end to end on moto: `ec2.imdsv2`, `ec2.no-open-admin-ports`,
+//! `ssm.session-preferences`, `ec2.instance-roles`, `ec2.embedded-keys`, and a legacy account that has
+//! all their problems at once (nothing may be deleted, the fake secret may never be printed).
+
+use aws_sdk_ec2::types::{Filter, IamInstanceProfileSpecification, InstanceType, IpPermission, IpRange, Ipv6Range};
+use mamori::aws::AccessMode;
+use mamori::report::{Action, Status, Verb};
+
+use crate::controls::{assert_all_pass, assert_converges_with};
+use mamori::controls::ssm_session_preferences::DOCUMENT_NAME;
+use crate::harness::{baseline_file, mamori, standard_baseline, stderr, stdout, Account};
+
+const HEAD: &str = "version: 1\nname: t\nregions: [us-east-1]\n";
+
+/// Launches one instance from an AMI the emulator knows; returns its id.
+async fn launch(ec2: &aws_sdk_ec2::Client) -> String {
+    launch_with(ec2, None, None).await
+}
+
+/// [`launch`] with user data (plain text, base64-encoded here) and an instance profile.
+async fn launch_with(ec2: &aws_sdk_ec2::Client, user_data: Option<&str>, profile: Option<&str>) -> String {
+    let images = ec2.describe_images().send().await.unwrap();
+    let image = images.images()[0].image_id().unwrap().to_string();
+    let profile = profile.map(|name| IamInstanceProfileSpecification::builder().name(name).build());
+    let out = ec2
+        .run_instances()
+        .image_id(image)
+        .instance_type(InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .set_user_data(user_data.map(aws_smithy_types::base64::encode))
+        .set_iam_instance_profile(profile)
+        .send()
+        .await
+        .unwrap();
+    out.instances()[0].instance_id().unwrap().to_string()
+}
+
+async fn default_vpc(ec2: &aws_sdk_ec2::Client) -> String {
+    let filter = Filter::builder().name("is-default").values("true").build();
+    ec2.describe_vpcs().filters(filter).send().await.unwrap().vpcs()[0].vpc_id().unwrap().to_string()
+}
+
+/// A group with SSH open to the world (and from 10/8 in the same permission), HTTPS open to the world,
+/// and RDP open to `::/0`.
+async fn legacy_security_group(ec2: &aws_sdk_ec2::Client, name: &str) -> String {
+    let vpc = default_vpc(ec2).await;
+    let group = ec2.create_security_group().group_name(name).description("legacy").vpc_id(vpc).send().await.unwrap();
+    let group_id = group.group_id().unwrap().to_string();
+    let ssh = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+        .build();
+    let https = IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build();
+    let rdp = IpPermission::builder().ip_protocol("tcp").from_port(3389).to_port(3389).ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build()).build();
+    ec2.authorize_security_group_ingress().group_id(&group_id).ip_permissions(ssh).ip_permissions(https).ip_permissions(rdp).send().await.unwrap();
+    group_id
+}
+
+/// (protocol, port, source) of every ingress source of a group.
+async fn ingress(ec2: &aws_sdk_ec2::Client, group_id: &str) -> Vec<(String, i32, String)> {
+    let groups = ec2.describe_security_groups().group_ids(group_id).send().await.unwrap();
+    let mut sources = Vec::new();
+    for permission in groups.security_groups()[0].ip_permissions() {
+        let protocol = permission.ip_protocol().unwrap_or_default().to_string();
+        let port = permission.from_port().unwrap_or(-1);
+        for range in permission.ip_ranges() {
+            sources.push((protocol.clone(), port, range.cidr_ip().unwrap().to_string()));
+        }
+        for range in permission.ipv6_ranges() {
+            sources.push((protocol.clone(), port, range.cidr_ipv6().unwrap().to_string()));
+        }
+    }
+    sources.sort();
+    sources
+}
+
+#[tokio::test]
+async fn imdsv2_is_required_by_default_and_on_running_instances() {
+    let account = Account::fresh().await;
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let instance = launch(&ec2).await;
+    let (_dir, baseline) = baseline_file(&format!("{HEAD}ec2:\n  imdsv2:\n    running_instances: true\n"));
+
+    let plan = account.run(Verb::Plan, &baseline, &["ec2.imdsv2"]).await;
+    let resources: Vec<&str> = plan.report.changes.iter().flatten().map(|c| c.resource.as_str()).collect();
+    assert_eq!(resources, ["account-setting/instance-metadata-defaults".to_string(), format!("instance/{instance}")]);
+
+    assert_converges_with(&account, &baseline, "ec2.imdsv2", &[]).await;
+    let defaults = ec2.get_instance_metadata_defaults().send().await.unwrap();
+    assert_eq!(defaults.account_level().and_then(|l| l.http_tokens()).map(|t| t.as_str()), Some("required"));
+    let described = ec2.describe_instances().instance_ids(&instance).send().await.unwrap();
+    let options = described.reservations()[0].instances()[0].metadata_options().unwrap().clone();
+    assert_eq!(options.http_tokens().map(|t| t.as_str()), Some("required"));
+}
+
+#[tokio::test]
+async fn imdsv2_leaves_running_instances_alone_unless_the_baseline_says_so() {
+    let account = Account::fresh().await;
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let instance = launch(&ec2).await;
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["ec2.imdsv2"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    assert_eq!(apply.report.finding("ec2.imdsv2").len(), 1, "only the account default is managed");
+    let sent: Vec<String> = apply.calls.mutating_sent().iter().map(|c| c.operation.clone()).collect();
+    assert_eq!(sent, ["ModifyInstanceMetadataDefaults"]);
+    let described = ec2.describe_instances().instance_ids(&instance).send().await.unwrap();
+    let tokens = described.reservations()[0].instances()[0].metadata_options().and_then(|o| o.http_tokens()).map(|t| t.as_str().to_string());
+    assert_eq!(tokens.as_deref(), Some("optional"), "the running instance was not touched");
+}
+
+#[tokio::test]
+async fn open_admin_ports_are_manual_without_the_opt_in() {
+    let account = Account::fresh().await;
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let group = legacy_security_group(&ec2, "legacy-manual").await;
+    let before = ingress(&ec2, &group).await;
+
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["ec2.no-open-admin-ports"]).await;
+    assert_eq!(verify.report.exit_code(), 2);
+    let findings = verify.report.finding("ec2.no-open-admin-ports");
+    let resource = format!("security-group/{group}");
+    let finding = findings.iter().find(|f| f.resource == resource).expect("a finding for the group");
+    assert_eq!(finding.status, Status::Manual, "{finding:?}");
+    assert!(finding.remediation.as_deref().is_some_and(|r| r.contains(&group) && r.contains("revoke-security-group-ingress")), "{finding:?}");
+    assert!(findings.iter().filter(|f| f.resource != resource).all(|f| f.status == Status::Pass), "other groups pass: {findings:?}");
+
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["ec2.no-open-admin-ports"]).await;
+    assert_eq!(apply.report.exit_code(), 2, "still manual");
+    assert!(apply.calls.mutating_sent().is_empty(), "nothing revoked without the opt-in: {:?}", apply.calls.mutating_sent());
+    assert_eq!(ingress(&ec2, &group).await, before);
+}
+
+#[tokio::test]
+async fn open_admin_ports_are_revoked_exactly_with_the_opt_in() {
+    let account = Account::fresh().await;
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let group = legacy_security_group(&ec2, "legacy-revoke").await;
+    let (_dir, baseline) = baseline_file(&format!("{HEAD}ec2:\n  no_open_admin_ports:\n    revoke_open_admin_ports: true\n"));
+
+    let apply = assert_converges_with(&account, &baseline, "ec2.no-open-admin-ports", &[]).await;
+    let sent: Vec<String> = apply.calls.mutating_sent().iter().map(|c| c.operation.clone()).collect();
+    assert_eq!(sent, ["RevokeSecurityGroupIngress"], "one call for the one open group");
+    let expected = vec![("tcp".to_string(), 22, "10.0.0.0/8".to_string()), ("tcp".to_string(), 443, "0.0.0.0/0".to_string())];
+    assert_eq!(ingress(&ec2, &group).await, expected, "exactly the world-open SSH and RDP sources are gone");
+    let groups = ec2.describe_security_groups().group_ids(&group).send().await.unwrap();
+    assert_eq!(groups.security_groups().len(), 1, "the group itself is kept");
+}
+
+/// The default Session document's content, as JSON.
+async fn session_document(ssm: &aws_sdk_ssm::Client) -> serde_json::Value {
+    let out = ssm.get_document().name(DOCUMENT_NAME).document_format(aws_sdk_ssm::types::DocumentFormat::Json).send().await.unwrap();
+    serde_json::from_str(out.content().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn session_preferences_converge_with_the_baseline_key() {
+    let account = Account::fresh().await;
+    let apply = assert_converges_with(&account, &standard_baseline(), "ssm.session-preferences", &[]).await;
+    assert_all_pass(&apply, "kms.baseline-key");
+
+    let aws = account.aws(AccessMode::ReadOnly).await;
+    let key_arn = aws.kms("us-east-1").describe_key().key_id("alias/mamori-baseline").send().await.unwrap().key_metadata.unwrap().arn.unwrap();
+    let document = session_document(&aws.ssm("us-east-1")).await;
+    let inputs = &document["inputs"];
+    assert_eq!(inputs["kmsKeyId"], key_arn.as_str(), "sessions are encrypted with the baseline key");
+    assert_eq!(inputs["s3BucketName"], format!("mamori-session-logs-{}", account.id).as_str());
+    assert_eq!(inputs["s3KeyPrefix"], "session-logs/us-east-1");
+    assert_eq!(inputs["s3EncryptionEnabled"], true);
+    assert_eq!(inputs["cloudWatchEncryptionEnabled"], true);
+    assert_eq!(inputs["idleSessionTimeout"], "20");
+    let described = aws.ssm("us-east-1").describe_document().name(DOCUMENT_NAME).send().await.unwrap();
+    assert_eq!(described.document().and_then(|d| d.document_type()).map(|t| t.as_str()), Some("Session"));
+}
+
+#[tokio::test]
+async fn an_existing_session_document_with_other_content_is_updated_not_recreated() {
+    let account = Account::fresh().await;
+    let ssm = account.aws(AccessMode::ReadWrite).await.ssm("us-east-1");
+    let theirs = r#"{"schemaVersion": "1.0", "description": "set by hand", "sessionType": "Standard_Stream",
+        "inputs": {"idleSessionTimeout": "60", "s3BucketName": "", "kmsKeyId": ""}}"#;
+    ssm.create_document()
+        .name(DOCUMENT_NAME)
+        .document_type(aws_sdk_ssm::types::DocumentType::Session)
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .content(theirs)
+        .send()
+        .await
+        .unwrap();
+
+    let plan = account.run(Verb::Plan, &standard_baseline(), &["ssm.session-preferences"]).await;
+    let change = plan.report.changes.iter().flatten().find(|c| c.control == "ssm.session-preferences").expect("a planned change");
+    assert_eq!(change.action, Action::Update, "{change:?}");
+
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let ssm_writes: Vec<String> =
+        apply.calls.mutating_sent().iter().filter(|c| c.service.eq_ignore_ascii_case("ssm")).map(|c| c.operation.clone()).collect();
+    assert_eq!(ssm_writes, ["UpdateDocument", "UpdateDocumentDefaultVersion"], "updated in place, not recreated");
+    let described = ssm.describe_document().name(DOCUMENT_NAME).send().await.unwrap().document.unwrap();
+    assert_eq!((described.default_version(), described.latest_version()), (Some("2"), Some("2")));
+    assert_eq!(session_document(&ssm).await["inputs"]["idleSessionTimeout"], "20");
+
+    let again = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
+    assert_eq!(again.report.exit_code(), 0);
+    assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
+    let described = ssm.describe_document().name(DOCUMENT_NAME).send().await.unwrap().document.unwrap();
+    assert_eq!(described.latest_version(), Some("2"), "no new version");
+}
+
+/// A fake secret access key (40 characters) that the legacy account's user data holds.
+const FAKE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKESECRET";
+
+/// Everything that must never be deleted, counted: users, access keys, customer policies, groups,
+/// instances, security groups and their ingress sources.
+async fn inventory(aws: &mamori::aws::Aws) -> Vec<(&'static str, usize)> {
+    let iam = aws.iam();
+    let ec2 = aws.ec2("us-east-1");
+    let users = iam.list_users().send().await.unwrap().users;
+    let mut keys = 0;
+    for user in &users {
+        keys += iam.list_access_keys().user_name(user.user_name()).send().await.unwrap().access_key_metadata.len();
+    }
+    let policies = iam.list_policies().scope(aws_sdk_iam::types::PolicyScopeType::Local).send().await.unwrap().policies().len();
+    let groups = iam.list_groups().send().await.unwrap().groups.len();
+    let instances: usize = ec2.describe_instances().send().await.unwrap().reservations().iter().map(|r| r.instances().len()).sum();
+    let security_groups = ec2.describe_security_groups().send().await.unwrap().security_groups.unwrap_or_default();
+    let sources: usize = security_groups.iter().flat_map(|g| g.ip_permissions()).map(|p| p.ip_ranges().len() + p.ipv6_ranges().len()).sum();
+    vec![
+        ("users", users.len()),
+        ("access keys", keys),
+        ("customer policies", policies),
+        ("groups", groups),
+        ("instances", instances),
+        ("security groups", security_groups.len()),
+        ("ingress sources", sources),
+    ]
+}
+
+#[tokio::test]
+async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
+    let account = Account::fresh().await;
+    let aws = account.aws(AccessMode::ReadWrite).await;
+    let iam = aws.iam();
+    let ec2 = aws.ec2("us-east-1");
+    // An administrator with access keys, in an admins group, and a customer `*:*` policy.
+    let star = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+    let policy = iam.create_policy().policy_name("legacy-full-access").policy_document(star).send().await.unwrap().policy.unwrap();
+    iam.create_group().group_name("admins").send().await.unwrap();
+    iam.create_user().user_name("legacy-admin").send().await.unwrap();
+    iam.add_user_to_group().group_name("admins").user_name("legacy-admin").send().await.unwrap();
+    iam.attach_group_policy().group_name("admins").policy_arn(policy.arn().unwrap()).send().await.unwrap();
+    iam.create_access_key().user_name("legacy-admin").send().await.unwrap();
+    // A console user without MFA.
+    iam.create_user().user_name("legacy-console").send().await.unwrap();
+    iam.create_login_profile().user_name("legacy-console").password("Legacy-Passw0rd!").send().await.unwrap();
+    // An instance without a profile whose user data holds a key, and a second one with a profile.
+    let user_data = format!("#!/bin/bash\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7LEGACY1\nexport AWS_SECRET_ACCESS_KEY={FAKE_SECRET}\n");
+    let unprofiled = launch_with(&ec2, Some(&user_data), None).await;
+    let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+    iam.create_role().role_name("legacy-app").assume_role_policy_document(trust).send().await.unwrap();
+    iam.create_instance_profile().instance_profile_name("legacy-app").send().await.unwrap();
+    iam.add_role_to_instance_profile().instance_profile_name("legacy-app").role_name("legacy-app").send().await.unwrap();
+    launch_with(&ec2, None, Some("legacy-app")).await;
+    // SSH open to the world.
+    let group = legacy_security_group(&ec2, "legacy-ssh").await;
+    let before = inventory(&aws).await;
+    let profiled = profile_of_all(&ec2).await;
+
+    let standard = std::fs::read_to_string(standard_baseline()).unwrap();
+    assert!(standard.contains("attach_to_unprofiled_instances: false"));
+    let (_dir, baseline) = baseline_file(&standard.replace("attach_to_unprofiled_instances: false", "attach_to_unprofiled_instances: true"));
+    let only = ["ec2", "ssm"];
+    let verify = account.run(Verb::Verify, &baseline, &only).await;
+    assert_eq!(verify.report.exit_code(), 2);
+    assert!(verify.calls.mutating_sent().is_empty());
+    let status = |outcome: &mamori::app::Outcome, control: &str, resource: &str| {
+        outcome.report.finding(control).iter().find(|f| f.resource == resource).map(|f| f.status).unwrap_or_else(|| panic!("no {control} finding for {resource}"))
+    };
+    assert_eq!(status(&verify, "ec2.imdsv2", "account-setting/instance-metadata-defaults"), Status::Fail);
+    assert_eq!(status(&verify, "ec2.no-open-admin-ports", &format!("security-group/{group}")), Status::Manual);
+    assert_eq!(status(&verify, "ssm.session-preferences", &format!("document/{DOCUMENT_NAME}")), Status::Fail);
+    assert_eq!(status(&verify, "ec2.instance-roles", "role/mamori-ssm-session-instance"), Status::Fail);
+    assert_eq!(status(&verify, "ec2.instance-roles", &format!("instance/us-east-1/{unprofiled}")), Status::Fail);
+    assert_eq!(verify.report.finding("ec2.instance-roles").len(), 2, "the instance with a profile is not a finding");
+    let embedded = verify.report.finding("ec2.embedded-keys");
+    let leaked = embedded.iter().find(|f| f.resource == format!("instance/us-east-1/{unprofiled}")).expect("the instance with a key");
+    assert_eq!(leaked.status, Status::Manual);
+    assert!(leaked.message.contains("AKIA************ACY1"), "names the masked key id: {}", leaked.message);
+    let admin = embedded.iter().find(|f| f.resource == "user/legacy-admin").expect("the admin user acts as an application");
+    assert_eq!(admin.status, Status::Manual);
+    assert!(admin.message.contains("mamori-ssm-session-instance"), "names the replacing role: {}", admin.message);
+    assert!(!embedded.iter().any(|f| f.resource == "user/legacy-console"), "a console user is not an application identity");
+    assert_eq!(embedded.iter().filter(|f| f.status == Status::Pass).count(), 1, "the other instance is clean");
+    let json = serde_json::to_string(&verify.report).unwrap();
+    assert!(!json.contains(FAKE_SECRET) && !json.contains("AKIAIOSFODNN7LEGACY1"), "no secret and no full key id in the report");
+    eprintln!("verify --only ec2 --only ssm on the legacy account: {} calls {:?}", verify.calls.sent().len(), verify.calls.by_operation());
+    // ec2.instance-roles and ec2.embedded-keys each list the instances; nothing else is read twice.
+    let repeated = verify.calls.repeated();
+    assert!(repeated.keys().all(|op| op == "EC2:DescribeInstances"), "no other call repeated with identical parameters: {repeated:?}");
+
+    let apply = account.run(Verb::Apply, &baseline, &only).await;
+    assert_eq!(apply.report.exit_code(), 2, "the open SSH rule stays a manual finding: {:#?}", apply.report);
+    assert_eq!(status(&apply, "ec2.imdsv2", "account-setting/instance-metadata-defaults"), Status::Pass);
+    assert_eq!(status(&apply, "ssm.session-preferences", &format!("document/{DOCUMENT_NAME}")), Status::Pass);
+    assert_eq!(status(&apply, "ec2.no-open-admin-ports", &format!("security-group/{group}")), Status::Manual);
+    assert_eq!(status(&apply, "ec2.instance-roles", "role/mamori-ssm-session-instance"), Status::Pass);
+    assert_eq!(profile_of(&ec2, &unprofiled).await.as_deref(), Some("mamori-ssm-session-instance"), "the profile was attached");
+
+    let again = account.run(Verb::Apply, &baseline, &only).await;
+    assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
+    assert_eq!(inventory(&aws).await, before, "nothing was deleted");
+    let after_profiles = profile_of_all(&ec2).await;
+    for (instance, profile) in profiled.iter().filter(|(_, p)| p.is_some()) {
+        assert_eq!(after_profiles.get(instance), Some(profile), "an instance that had a profile keeps it");
+    }
+    assert!(ec2.describe_instances().instance_ids(&unprofiled).send().await.is_ok());
+
+    // The binary at -vv, verify and apply: the secret never shows, on stdout or stderr.
+    let path = baseline.to_str().unwrap();
+    for verb in [&["verify"][..], &["apply", "--yes"][..]] {
+        let mut args = verb.to_vec();
+        args.extend(["--baseline", path, "--only", "ec2", "--only", "ssm", "-vv", "--output", "json"]);
+        let output = mamori(&args, &account.env());
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        for text in [stdout(&output), stderr(&output)] {
+            assert!(!text.contains(FAKE_SECRET), "the secret leaked in `mamori {}`", verb[0]);
+        }
+    }
+}
+
+/// The instance profile name of an instance, if it has one.
+async fn profile_of(ec2: &aws_sdk_ec2::Client, instance: &str) -> Option<String> {
+    let out = ec2.describe_instances().instance_ids(instance).send().await.unwrap();
+    let arn = out.reservations()[0].instances()[0].iam_instance_profile()?.arn()?.to_string();
+    arn.rsplit('/').next().map(str::to_string)
+}
+
+async fn profile_of_all(ec2: &aws_sdk_ec2::Client) -> std::collections::BTreeMap<String, Option<String>> {
+    let out = ec2.describe_instances().send().await.unwrap();
+    let mut profiles = std::collections::BTreeMap::new();
+    for instance in out.reservations().iter().flat_map(|r| r.instances()) {
+        let id = instance.instance_id().unwrap().to_string();
+        profiles.insert(id.clone(), profile_of(ec2, &id).await);
+    }
+    profiles
+}
+
+const ROLES_BASELINE: &str = "ec2:
+  instance_roles:
+    attach_to_unprofiled_instances: true
+    roles:
+      - name: mamori-ssm-session-instance
+        policies: [ssm-session-instance]
+      - name: app-mailer
+        policies: [ses-send-from-identity]
+";
+
+const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+
+#[tokio::test]
+async fn instance_roles_converge_and_unprofiled_instances_get_the_default_profile() {
+    let account = Account::fresh().await;
+    let aws = account.aws(AccessMode::ReadWrite).await;
+    let (iam, ec2) = (aws.iam(), aws.ec2("us-east-1"));
+    iam.create_role().role_name("legacy-app").assume_role_policy_document(TRUST).send().await.unwrap();
+    iam.create_instance_profile().instance_profile_name("legacy-app").send().await.unwrap();
+    iam.add_role_to_instance_profile().instance_profile_name("legacy-app").role_name("legacy-app").send().await.unwrap();
+    let unprofiled = launch(&ec2).await;
+    let profiled = launch_with(&ec2, None, Some("legacy-app")).await;
+    let (_dir, baseline) = baseline_file(&format!("{HEAD}{ROLES_BASELINE}"));
+
+    let apply = assert_converges_with(&account, &baseline, "ec2.instance-roles", &[]).await;
+    let created: Vec<String> = apply.report.changes.iter().flatten().filter(|c| c.action == Action::Create).map(|c| c.resource.clone()).collect();
+    assert_eq!(created, ["role/app-mailer", "role/mamori-ssm-session-instance"]);
+
+    for (role, template) in [("mamori-ssm-session-instance", "ssm-session-instance"), ("app-mailer", "ses-send-from-identity")] {
+        let policy = iam.get_role_policy().role_name(role).policy_name(template).send().await.unwrap();
+        let document = mamori::controls::ec2_instance_roles::parse_document(policy.policy_document()).unwrap();
+        assert!(document.to_string().contains(&account.id), "{role}: rendered for the account: {document}");
+        let profile = iam.get_instance_profile().instance_profile_name(role).send().await.unwrap();
+        assert_eq!(profile.instance_profile().unwrap().roles()[0].role_name(), role);
+    }
+    let ssm_policy = iam.get_role_policy().role_name("mamori-ssm-session-instance").policy_name("ssm-session-instance").send().await.unwrap();
+    let text = mamori::controls::ec2_instance_roles::parse_document(ssm_policy.policy_document()).unwrap().to_string();
+    assert!(text.contains("ssmmessages:OpenDataChannel") && !text.contains("ssm:*") && !text.contains("\"*:*\""), "least privilege: {text}");
+    assert_eq!(profile_of(&ec2, &unprofiled).await.as_deref(), Some("mamori-ssm-session-instance"));
+    assert_eq!(profile_of(&ec2, &profiled).await.as_deref(), Some("legacy-app"), "an existing profile is never replaced");
+}
+
+#[tokio::test]
+async fn a_drifted_role_policy_is_updated_and_foreign_policies_are_kept() {
+    let account = Account::fresh().await;
+    let iam = account.aws(AccessMode::ReadWrite).await.iam();
+    iam.create_role().role_name("mamori-ssm-session-instance").assume_role_policy_document(TRUST).send().await.unwrap();
+    let broad = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:*", "Resource": "*"}]}"#;
+    iam.put_role_policy().role_name("mamori-ssm-session-instance").policy_name("ssm-session-instance").policy_document(broad).send().await.unwrap();
+    iam.put_role_policy().role_name("mamori-ssm-session-instance").policy_name("their-own").policy_document(broad).send().await.unwrap();
+    let only_session_role = "ec2:\n  instance_roles:\n    roles:\n      - name: mamori-ssm-session-instance\n        policies: [ssm-session-instance]\n";
+    let (_dir, baseline) = baseline_file(&format!("{HEAD}{only_session_role}"));
+
+    let plan = account.run(Verb::Plan, &baseline, &["ec2.instance-roles"]).await;
+    let change = plan.report.changes.iter().flatten().find(|c| c.resource == "role/mamori-ssm-session-instance").expect("a change");
+    assert_eq!(change.action, Action::Update);
+
+    let apply = account.run(Verb::Apply, &baseline, &["ec2.instance-roles"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let writes: Vec<String> = apply.calls.mutating_sent().iter().map(|c| c.operation.clone()).collect();
+    assert!(!writes.iter().any(|w| w == "CreateRole" || w.starts_with("Delete") || w.starts_with("Detach")), "{writes:?}");
+    assert!(writes.iter().any(|w| w == "PutRolePolicy"), "{writes:?}");
+    let names = iam.list_role_policies().role_name("mamori-ssm-session-instance").send().await.unwrap().policy_names;
+    assert!(names.contains(&"their-own".to_string()), "foreign policy kept: {names:?}");
+
+    let again = account.run(Verb::Apply, &baseline, &["ec2.instance-roles"]).await;
+    assert_eq!(again.report.exit_code(), 0);
+    assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
+}
+
+#[tokio::test]
+async fn session_preferences_reverted_by_hand_make_the_earlier_version_default_again() {
+    let account = Account::fresh().await;
+    let first = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
+    assert_eq!(first.report.exit_code(), 0, "{:#?}", first.report);
+    // Someone edits the preferences by hand: version 2 with other content becomes the default.
+    let ssm = account.aws(AccessMode::ReadWrite).await.ssm("us-east-1");
+    let theirs = r#"{"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": {"idleSessionTimeout": "60"}}"#;
+    ssm.update_document().name(DOCUMENT_NAME).document_version("$LATEST").content(theirs).document_format(aws_sdk_ssm::types::DocumentFormat::Json).send().await.unwrap();
+    ssm.update_document_default_version().name(DOCUMENT_NAME).document_version("2").send().await.unwrap();
+
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let described = ssm.describe_document().name(DOCUMENT_NAME).send().await.unwrap().document.unwrap();
+    assert_eq!((described.default_version(), described.latest_version()), (Some("1"), Some("2")), "version 1 is the default again, no version 3");
+    let again = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
+}

@@ -3,11 +3,11 @@
 //! Only the root user, with its MFA device, can turn MFA Delete on: the finding is `manual` and carries
 //! the exact commands, unless the operator runs `apply --mfa "SERIAL CODE"` with root credentials, in
 //! which case mamori sends `PutBucketVersioning` with the `x-amz-mfa` header itself. The setting is
-//! read from the versioning status that `logs.bucket` already fetched (published as a fact), so a run
-//! reads it once; right after its own apply it reads it afresh. MFA Delete is never turned off.
+//! read with the bucket's versioning status, which `logs.bucket` reads too: the read goes through the
+//! run's memo, so one run sends it once. MFA Delete is never turned off.
 
 use async_trait::async_trait;
-use aws_sdk_s3::types::{BucketVersioningStatus, MfaDelete, MfaDeleteStatus, VersioningConfiguration};
+use aws_sdk_s3::types::{BucketVersioningStatus, MfaDelete, VersioningConfiguration};
 use serde::Serialize;
 
 use crate::aws::{AwsError, NameCall};
@@ -53,22 +53,11 @@ impl Control for BucketMfaDelete {
     }
 
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<MfaDeleteState, AwsError> {
-        let out = ctx.aws.s3(target.region.as_str()).get_bucket_versioning().bucket(bucket(ctx, target)).send().await;
-        match out {
-            Ok(out) => Ok(MfaDeleteState { mfa_delete: out.mfa_delete() == Some(&MfaDeleteStatus::Enabled) }),
+        match log_bucket::read_versioning(ctx, target, &bucket(ctx, target)).await {
+            Ok(versioning) => Ok(MfaDeleteState { mfa_delete: versioning.mfa_delete }),
             // No bucket yet (a plan on a fresh account): MFA Delete is not on.
-            Err(e) if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e) == Some("NoSuchBucket") => {
-                Ok(MfaDeleteState { mfa_delete: false })
-            }
-            Err(e) => Err(AwsError::from_sdk("s3:GetBucketVersioning", e)),
-        }
-    }
-
-    async fn observe_with_facts(&self, ctx: &Context<'_>, target: &Target, facts: Option<&Facts>) -> Result<MfaDeleteState, AwsError> {
-        let wanted = bucket(ctx, target);
-        match facts.and_then(|f| f.log_bucket_mfa_delete.as_ref()) {
-            Some((name, enabled)) if *name == wanted => Ok(MfaDeleteState { mfa_delete: *enabled }),
-            _ => self.observe(ctx, target).await,
+            Err(e) if e.has_code("NoSuchBucket") => Ok(MfaDeleteState { mfa_delete: false }),
+            Err(e) => Err(e),
         }
     }
 
@@ -119,6 +108,7 @@ impl Control for BucketMfaDelete {
             .send()
             .await
             .named("s3:PutBucketVersioning")?;
+        log_bucket::forget_versioning(ctx, &bucket(ctx, target));
         Ok(())
     }
 }

@@ -85,9 +85,6 @@ pub struct BucketState {
     /// Lifecycle rules already on the bucket, kept when mamori writes its own.
     #[serde(skip)]
     pub lifecycle_rules: Vec<LifecycleRule>,
-    /// MFA Delete, read with the versioning status (audit bucket only; `logs.bucket-mfa-delete` owns it).
-    #[serde(skip)]
-    pub mfa_delete: Option<bool>,
 }
 
 impl BucketState {
@@ -105,7 +102,6 @@ impl BucketState {
             locked: false,
             policy: None,
             lifecycle_rules: Vec::new(),
-            mfa_delete: None,
         }
     }
 }
@@ -135,6 +131,38 @@ fn policy_template(ctx: &Context<'_>, target: &Target, bucket: &str, role: Role)
     ctx.baseline.templates.render(name, &ctx.vars(&target.region).for_bucket(bucket))
 }
 
+/// A bucket's versioning status, as `GetBucketVersioning` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Versioning {
+    pub enabled: bool,
+    pub mfa_delete: bool,
+}
+
+fn versioning_key(bucket: &str) -> String {
+    format!("s3:GetBucketVersioning/{bucket}")
+}
+
+/// `GetBucketVersioning`, read once per run (`logs.bucket` and `logs.bucket-mfa-delete` both need it).
+pub async fn read_versioning(ctx: &Context<'_>, target: &Target, bucket: &str) -> Result<Versioning, AwsError> {
+    let s3 = ctx.aws.s3(target.region.as_str());
+    let bucket = bucket.to_string();
+    ctx.aws
+        .memo()
+        .get_or_read(&versioning_key(&bucket), move || async move {
+            let out = s3.get_bucket_versioning().bucket(bucket).send().await.named("s3:GetBucketVersioning")?;
+            Ok(Versioning {
+                enabled: out.status() == Some(&BucketVersioningStatus::Enabled),
+                mfa_delete: out.mfa_delete() == Some(&MfaDeleteStatus::Enabled),
+            })
+        })
+        .await
+}
+
+/// Forgets the run's versioning read of `bucket` after a write changed it.
+pub fn forget_versioning(ctx: &Context<'_>, bucket: &str) {
+    ctx.aws.memo().forget(&versioning_key(bucket));
+}
+
 fn has_code<T, E: ProvideErrorMetadata, R>(result: &Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>, code: &str) -> bool {
     matches!(result, Err(e) if e.code() == Some(code))
 }
@@ -148,15 +176,13 @@ async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: 
     }
     let audit = role == Role::Audit;
     let (versioning, encryption, public_access, policy_text, logging) = futures::join!(
-        s3.get_bucket_versioning().bucket(bucket).send(),
+        read_versioning(ctx, target, bucket),
         s3.get_bucket_encryption().bucket(bucket).send(),
         s3.get_public_access_block().bucket(bucket).send(),
         s3.get_bucket_policy().bucket(bucket).send(),
         async { if audit { Some(s3.get_bucket_logging().bucket(bucket).send().await) } else { None } },
     );
-    let versioning = versioning.named("s3:GetBucketVersioning")?;
-    let mfa_delete = audit.then(|| versioning.mfa_delete() == Some(&MfaDeleteStatus::Enabled));
-    let versioning = versioning.status() == Some(&BucketVersioningStatus::Enabled);
+    let versioning = versioning?.enabled;
 
     let (default_encryption, bucket_key) = if has_code(&encryption, "ServerSideEncryptionConfigurationNotFoundError") {
         ("none".to_string(), false)
@@ -234,7 +260,6 @@ async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: 
         locked,
         policy,
         lifecycle_rules,
-        mfa_delete,
     })
 }
 
@@ -331,13 +356,6 @@ impl Control for LogBucket {
             .collect()
     }
 
-    fn publish(&self, _target: &Target, observed: &Self::State, facts: &mut Facts) {
-        // Only the audit bucket carries an MFA Delete reading.
-        if let Some((name, enabled)) = observed.iter().find_map(|(name, state)| Some((name, state.mfa_delete?))) {
-            facts.log_bucket_mfa_delete = Some((name.clone(), enabled));
-        }
-    }
-
     fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
         Some(root_procedure(resource.trim_start_matches("bucket/")))
     }
@@ -399,6 +417,7 @@ async fn converge_bucket(
     if !current.versioning {
         let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
         s3.put_bucket_versioning().bucket(bucket).versioning_configuration(enabled).send().await.named("s3:PutBucketVersioning")?;
+        forget_versioning(ctx, bucket);
     }
     if (&current.default_encryption, current.bucket_key) != (&wanted.default_encryption, wanted.bucket_key) {
         let by_default = match role {

@@ -143,8 +143,6 @@ impl Context<'_> {
 pub struct Facts {
     /// ARN of the baseline KMS key, by region, once it exists.
     pub baseline_key_arn: BTreeMap<RegionName, String>,
-    /// MFA Delete on the audit-log bucket, as `logs.bucket` read it: (bucket, enabled).
-    pub log_bucket_mfa_delete: Option<(String, bool)>,
     /// Ids of the S3 gateway endpoints of the VPCs `vpc.endpoints` covers, by region; a region is
     /// present (possibly with no id) once it has been observed.
     pub s3_gateway_endpoints: BTreeMap<RegionName, Vec<String>>,
@@ -220,15 +218,6 @@ pub trait Control: Send + Sync + 'static {
     /// Reads the live state. Read-only calls only.
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Self::State, AwsError>;
 
-    /// Reads the live state given what the controls this one depends on published, so that one run
-    /// never sends the same call twice (a dependency may already have read what this control needs).
-    /// `facts` is `None` right after this control's own `apply`, when only a fresh read will do.
-    /// Default: [`Control::observe`].
-    async fn observe_with_facts(&self, ctx: &Context<'_>, target: &Target, facts: Option<&Facts>) -> Result<Self::State, AwsError> {
-        let _ = facts;
-        self.observe(ctx, target).await
-    }
-
     /// What the state should be. Pure.
     fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, facts: &Facts) -> Self::State;
 
@@ -285,7 +274,7 @@ pub trait Reconciler: Send + Sync {
     fn meta(&self) -> &'static ControlMeta;
     fn enabled(&self, baseline: &Baseline) -> bool;
     fn resource(&self, ctx: &Context<'_>, target: &Target) -> String;
-    async fn observe(&self, ctx: &Context<'_>, target: &Target, facts: Option<&Facts>) -> Result<Observed, AwsError>;
+    async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Observed, AwsError>;
     fn assess(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Assessment;
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Result<(), ControlError>;
     fn publish(&self, target: &Target, observed: &Observed, facts: &mut Facts);
@@ -309,8 +298,8 @@ impl<C: Control> Reconciler for C {
         Control::resource(self, ctx, target)
     }
 
-    async fn observe(&self, ctx: &Context<'_>, target: &Target, facts: Option<&Facts>) -> Result<Observed, AwsError> {
-        Ok(Arc::new(Control::observe_with_facts(self, ctx, target, facts).await?))
+    async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Observed, AwsError> {
+        Ok(Arc::new(Control::observe(self, ctx, target).await?))
     }
 
     fn assess(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Assessment {

@@ -122,10 +122,9 @@ fn targets(ctx: &Context<'_>, scope: Scope) -> Vec<Target> {
 /// Observes every unit of `layer` concurrently, then publishes their facts.
 async fn observe_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, facts: &mut Facts, progress: &dyn Progress) {
     let pending: Vec<&mut Unit> = units.iter_mut().filter(|u| u.layer == layer).collect();
-    let known = &*facts;
     stream::iter(pending)
         .map(|unit| async move {
-            unit.observed = Some(observe(ctx, unit, Some(known)).await);
+            unit.observed = Some(observe(ctx, unit).await);
             progress.advance();
         })
         .buffer_unordered(CONCURRENCY)
@@ -134,9 +133,9 @@ async fn observe_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, 
     publish(units, layer, facts);
 }
 
-async fn observe(ctx: &Context<'_>, unit: &Unit<'_>, facts: Option<&Facts>) -> Result<Observed, String> {
+async fn observe(ctx: &Context<'_>, unit: &Unit<'_>) -> Result<Observed, String> {
     let span = tracing::info_span!("observe", control = unit.control.meta().id, region = unit.target.label());
-    unit.control.observe(ctx, &unit.target, facts).instrument(span).await.map_err(|e| e.to_string())
+    unit.control.observe(ctx, &unit.target).instrument(span).await.map_err(|e| e.to_string())
 }
 
 fn publish(units: &[Unit<'_>], layer: usize, facts: &mut Facts) {
@@ -168,8 +167,7 @@ async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, fa
             let outcome = unit.control.apply(ctx, &unit.target, &observed, current).instrument(span).await;
             tracing::info!(control = unit.control.meta().id, region = unit.target.label(), ok = outcome.is_ok(), "applied");
             unit.applied = Some(outcome.map(|()| changes).map_err(|e| e.to_string()));
-            // A fresh read: facts published before this apply may describe what it just changed.
-            unit.observed = Some(observe(ctx, unit, None).await);
+            unit.observed = Some(observe(ctx, unit).await);
             progress.advance();
         })
         .buffer_unordered(CONCURRENCY)

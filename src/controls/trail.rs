@@ -83,6 +83,37 @@ pub struct TrailState {
     pub role_policy: Option<Value>,
 }
 
+impl TrailState {
+    /// What `CreateTrail`/`UpdateTrail` write, for comparing an existing trail.
+    fn trail_settings(&self) -> impl PartialEq + '_ {
+        (
+            self.organization_trail,
+            self.multi_region,
+            self.global_service_events,
+            self.log_file_validation,
+            &self.s3_bucket,
+            &self.kms_key,
+            &self.cloudwatch_logs_group,
+            &self.cloudwatch_logs_role,
+        )
+    }
+}
+
+/// Applies the settings `CreateTrail` and `UpdateTrail` share to either builder (distinct types).
+macro_rules! trail_settings {
+    ($builder:expr, $bucket:expr, $key:expr, $organization:expr, $ctx:expr, $target:expr) => {
+        $builder
+            .s3_bucket_name($bucket)
+            .is_multi_region_trail(true)
+            .include_global_service_events(true)
+            .enable_log_file_validation(true)
+            .is_organization_trail($organization)
+            .kms_key_id($key)
+            .cloud_watch_logs_log_group_arn(log_group_arn($ctx, $target))
+            .cloud_watch_logs_role_arn(role_arn($ctx))
+    };
+}
+
 fn settings<'a>(ctx: &Context<'a>) -> &'a Settings {
     ctx.baseline.trail.as_ref().expect("the engine only runs enabled controls")
 }
@@ -302,53 +333,13 @@ impl Control for Trail {
         }
 
         let cloudtrail = ctx.aws.cloudtrail(region);
-        let trail_fields = (
-            &observed.organization_trail,
-            &observed.multi_region,
-            &observed.global_service_events,
-            &observed.log_file_validation,
-            &observed.s3_bucket,
-            &observed.kms_key,
-            &observed.cloudwatch_logs_group,
-            &observed.cloudwatch_logs_role,
-        );
-        let wanted_fields = (
-            &desired.organization_trail,
-            &desired.multi_region,
-            &desired.global_service_events,
-            &desired.log_file_validation,
-            &desired.s3_bucket,
-            &desired.kms_key,
-            &desired.cloudwatch_logs_group,
-            &desired.cloudwatch_logs_role,
-        );
         if !observed.exists {
-            cloudtrail
-                .create_trail()
-                .name(&settings.name)
-                .s3_bucket_name(&bucket)
-                .is_multi_region_trail(true)
-                .include_global_service_events(true)
-                .enable_log_file_validation(true)
-                .is_organization_trail(desired.organization_trail)
-                .kms_key_id(&key)
-                .cloud_watch_logs_log_group_arn(log_group_arn(ctx, target))
-                .cloud_watch_logs_role_arn(role_arn(ctx))
+            trail_settings!(cloudtrail.create_trail().name(&settings.name), &bucket, &key, desired.organization_trail, ctx, target)
                 .send()
                 .await
                 .named("cloudtrail:CreateTrail")?;
-        } else if trail_fields != wanted_fields {
-            cloudtrail
-                .update_trail()
-                .name(trail_arn(ctx, target))
-                .s3_bucket_name(&bucket)
-                .is_multi_region_trail(true)
-                .include_global_service_events(true)
-                .enable_log_file_validation(true)
-                .is_organization_trail(desired.organization_trail)
-                .kms_key_id(&key)
-                .cloud_watch_logs_log_group_arn(log_group_arn(ctx, target))
-                .cloud_watch_logs_role_arn(role_arn(ctx))
+        } else if observed.trail_settings() != desired.trail_settings() {
+            trail_settings!(cloudtrail.update_trail().name(trail_arn(ctx, target)), &bucket, &key, desired.organization_trail, ctx, target)
                 .send()
                 .await
                 .named("cloudtrail:UpdateTrail")?;

@@ -123,12 +123,10 @@ fn targets(ctx: &Context<'_>, scope: Scope) -> Vec<Target> {
 async fn observe_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, facts: &mut Facts, progress: &dyn Progress) {
     let pending: Vec<&mut Unit> = units.iter_mut().filter(|u| u.layer == layer).collect();
     stream::iter(pending)
-        .map(|unit| async move {
+        .for_each_concurrent(CONCURRENCY, |unit| async move {
             unit.observed = Some(observe(ctx, unit).await);
             progress.advance();
         })
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<()>>()
         .await;
     publish(units, layer, facts);
 }
@@ -161,7 +159,7 @@ async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, fa
         .collect();
     let current = &current;
     stream::iter(to_apply)
-        .map(|(unit, changes)| async move {
+        .for_each_concurrent(CONCURRENCY, |(unit, changes)| async move {
             let span = tracing::info_span!("apply", control = unit.control.meta().id, region = unit.target.label());
             let observed = unit.observed.clone().expect("filtered on observed").expect("filtered on ok");
             let outcome = unit.control.apply(ctx, &unit.target, &observed, current).instrument(span).await;
@@ -170,8 +168,6 @@ async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, fa
             unit.observed = Some(observe(ctx, unit).await);
             progress.advance();
         })
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<()>>()
         .await;
     publish(units, layer, facts);
 }

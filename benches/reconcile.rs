@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use harness::{standard_baseline, Account};
 use mamori::app::Outcome;
+use mamori::aws::Mfa;
 use mamori::report::Verb;
 
 const RUNS: usize = 7;
@@ -60,7 +61,10 @@ async fn main() {
     println!("mamori reconcile benchmark: standard baseline against moto server ({})\n", harness::emulator().endpoint);
     for regions in REGION_SETS {
         let account = Account::fresh().await;
-        let converge = account.run_in(Verb::Apply, &standard_baseline(), &[], regions).await;
+        account.run_in(Verb::Apply, &standard_baseline(), &[], regions).await;
+        // The root user's step, so that the account is fully compliant (the emulator accepts any code).
+        let mfa = Mfa::parse(&format!("arn:aws:iam::{}:mfa/root-account-mfa-device 123456", account.id)).expect("valid");
+        let converge = account.run_with_mfa(Verb::Apply, &standard_baseline(), &["logs.bucket-mfa-delete"], mfa).await;
         assert_eq!(converge.report.exit_code(), 0, "{:#?}", converge.report);
         let verify = measure(&account, Verb::Verify, regions).await;
         let apply = measure(&account, Verb::Apply, regions).await;

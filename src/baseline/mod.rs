@@ -35,6 +35,7 @@ pub struct Baseline {
     pub log_bucket: Option<LogBucket>,
     pub log_bucket_mfa_delete: Option<MfaDelete>,
     pub trail: Option<Trail>,
+    pub alarms: Option<Alarms>,
     /// The trail's name and log group, also when `logs.trail` is off (templates name them).
     pub trail_name: String,
     pub trail_log_group: String,
@@ -135,6 +136,14 @@ pub struct ObjectLock {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MfaDelete {
     pub mfa_serial: Option<String>,
+}
+
+/// `logs.alarms` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alarms {
+    pub topic: String,
+    /// (protocol, endpoint): `("email", "security@example.com")`.
+    pub subscriptions: Vec<(String, String)>,
 }
 
 /// `logs.trail` settings.
@@ -275,7 +284,21 @@ impl Baseline {
                 .collect();
             InstanceRoles { trust_template: r.trust_policy.name, attach_to_unprofiled_instances: r.attach_to_unprofiled_instances, roles }
         });
-        let logs = raw.logs.unwrap_or(raw::RawLogs { bucket: None, bucket_mfa_delete: None, trail: None });
+        let logs = raw.logs.unwrap_or(raw::RawLogs { bucket: None, bucket_mfa_delete: None, trail: None, alarms: None });
+        let alarms = logs.alarms.filter(|a| a.enabled).map(|a| Alarms {
+            topic: a.topic.0,
+            subscriptions: a
+                .subscriptions
+                .into_iter()
+                .map(|s| {
+                    let protocol = match s.protocol {
+                        raw::SubscriptionProtocol::Email => "email",
+                        raw::SubscriptionProtocol::Https => "https",
+                    };
+                    (protocol.to_string(), s.endpoint.0)
+                })
+                .collect(),
+        });
         let log_bucket = logs.bucket.filter(|b| b.enabled).map(|b| {
             templates.insert(&b.policy.name, b.policy.text.clone());
             templates.insert(&b.access_log_policy.name, b.access_log_policy.text.clone());
@@ -352,6 +375,7 @@ impl Baseline {
             log_bucket,
             log_bucket_mfa_delete,
             trail,
+            alarms,
             trail_name,
             trail_log_group,
             vpc_endpoints,

@@ -236,6 +236,41 @@ pub struct RawLogs {
     /// `logs.trail`: the organization or multi-region trail into the audit-log bucket.
     #[serde(default)]
     pub trail: Option<RawTrail>,
+    /// `logs.alarms`: CIS metric filters and alarms on the trail's log group.
+    #[serde(default)]
+    pub alarms: Option<RawAlarms>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarms {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// SNS topic the alarms notify (encrypted with the baseline key).
+    #[serde(default = "default_alarm_topic")]
+    pub topic: NonEmpty,
+    /// Who is told: added to the topic, never removed.
+    #[serde(default)]
+    pub subscriptions: Vec<RawSubscription>,
+}
+
+fn default_alarm_topic() -> NonEmpty {
+    NonEmpty("mamori-security-alarms".into())
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubscription {
+    pub protocol: SubscriptionProtocol,
+    /// An e-mail address, or an `https://` URL.
+    pub endpoint: NonEmpty,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriptionProtocol {
+    Email,
+    Https,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

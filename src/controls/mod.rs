@@ -6,6 +6,7 @@
 
 pub mod access_key_rotation;
 pub mod bucket_mfa_delete;
+pub mod cis_filters;
 pub mod console_mfa;
 pub mod credential_report;
 pub mod ebs_encryption;
@@ -14,8 +15,10 @@ pub mod ec2_imdsv2;
 pub mod ec2_instance_roles;
 mod ec2_instances;
 pub mod ec2_open_admin_ports;
+pub mod filter_pattern;
 pub mod iam_inventory;
 pub mod kms_key;
+pub mod log_alarms;
 pub mod log_bucket;
 pub mod no_admin_keys;
 pub mod no_star_policies;
@@ -40,6 +43,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &log_bucket::LogBucket,
         &bucket_mfa_delete::BucketMfaDelete,
         &trail::Trail,
+        &log_alarms::LogAlarms,
         &console_mfa::ConsoleMfa,
         &unused_credentials::UnusedCredentials,
         &access_key_rotation::AccessKeyRotation,

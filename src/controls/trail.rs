@@ -12,6 +12,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_cloudtrail::types::{EventSelector, ReadWriteType};
+use aws_sdk_cloudwatchlogs::types::LogGroup;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use serde_json::Value;
@@ -148,6 +149,23 @@ fn contains_all(current: Option<&Value>, wanted: &Value) -> bool {
     current.is_some_and(|current| policy::statements(wanted).iter().all(|s| policy::contains_statement(current, s)))
 }
 
+/// The trail's log group, read once per run (`logs.alarms` needs it too) through the run's memo.
+pub async fn read_log_group(ctx: &Context<'_>, target: &Target) -> Result<Option<LogGroup>, AwsError> {
+    let name = ctx.baseline.trail_log_group.clone();
+    let logs = ctx.aws.logs(target.region.as_str());
+    ctx.aws
+        .memo()
+        .get_or_read(&log_group_key(&name), move || async move {
+            let groups = logs.describe_log_groups().log_group_name_prefix(&name).send().await.named("logs:DescribeLogGroups")?;
+            Ok(groups.log_groups().iter().find(|g| g.log_group_name() == Some(name.as_str())).cloned())
+        })
+        .await
+}
+
+fn log_group_key(name: &str) -> String {
+    format!("logs:DescribeLogGroups/{name}")
+}
+
 async fn org_position(ctx: &Context<'_>) -> Result<OrgPosition, AwsError> {
     match ctx.aws.organizations().describe_organization().send().await {
         Ok(out) => {
@@ -207,8 +225,8 @@ impl Control for Trail {
             None => (false, "none".to_string()),
         };
 
-        let groups = ctx.aws.logs(region).describe_log_groups().log_group_name_prefix(&settings.log_group).send().await.named("logs:DescribeLogGroups")?;
-        let group = groups.log_groups().iter().find(|g| g.log_group_name() == Some(settings.log_group.as_str()));
+        let group = read_log_group(ctx, target).await?;
+        let group = group.as_ref();
 
         let iam = ctx.aws.iam();
         let (role_exists, role_trust) = match iam.get_role().role_name(&settings.delivery_role).send().await {
@@ -309,6 +327,7 @@ impl Control for Trail {
         } else if observed.log_group_kms_key != desired.log_group_kms_key {
             logs.associate_kms_key().log_group_name(&settings.log_group).kms_key_id(&key).send().await.named("logs:AssociateKmsKey")?;
         }
+        ctx.aws.memo().forget(&log_group_key(&settings.log_group));
         if observed.log_group_retention_days != desired.log_group_retention_days {
             logs.put_retention_policy()
                 .log_group_name(&settings.log_group)

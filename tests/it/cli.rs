@@ -160,6 +160,7 @@ fn controls_lists_the_catalogue() {
             "logs.bucket",
             "logs.bucket-mfa-delete",
             "logs.trail",
+            "logs.alarms",
             "iam.console-mfa",
             "iam.unused-credentials",
             "iam.access-key-rotation",

@@ -56,8 +56,10 @@ async fn the_audit_trail_converges_on_a_fresh_account() {
     assert!(steps.contains("mamori apply --only logs.bucket-mfa-delete --mfa"), "{steps}");
     if moto {
         assert_eq!(statuses(&verify, "logs.trail"), [Status::Pass]);
+        assert_eq!(statuses(&verify, "logs.alarms"), vec![Status::Pass; 16], "the topic and fifteen CIS alarms");
         assert_eq!(verify.report.exit_code(), 2, "only the manual MFA Delete step is left");
     } else {
+        assert!(statuses(&verify, "logs.alarms").iter().all(|s| *s != Status::Pass), "no log group without the trail");
         let trail = &verify.report.finding("logs.trail")[0];
         assert_eq!(trail.status, Status::Error);
         assert!(trail.message.contains("cloudtrail is not available at this endpoint"), "{}", trail.message);
@@ -78,6 +80,16 @@ async fn the_audit_trail_converges_on_a_fresh_account() {
     assert!(lock["NotAction"].as_array().unwrap().iter().any(|a| a == "s3:PutObject"), "the log flow may still write");
     let versioning = s3.get_bucket_versioning().bucket(audit_bucket(&account)).send().await.unwrap();
     assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    if moto {
+        let filters = aws.logs("us-east-1").describe_metric_filters().log_group_name("/mamori/cloudtrail").send().await.unwrap();
+        assert_eq!(filters.metric_filters().len(), 15);
+        let alarms = aws.cloudwatch("us-east-1").describe_alarms().alarm_name_prefix("mamori-cis-").send().await.unwrap();
+        let topic = format!("arn:aws:sns:us-east-1:{}:mamori-security-alarms", account.id);
+        assert_eq!(alarms.metric_alarms().len(), 15);
+        assert!(alarms.metric_alarms().iter().all(|a| a.alarm_actions() == [topic.clone()]), "every alarm notifies the topic");
+        let attributes = aws.sns("us-east-1").get_topic_attributes().topic_arn(&topic).send().await.unwrap();
+        assert!(attributes.attributes().unwrap()["KmsMasterKeyId"].starts_with("arn:aws:kms:"), "the topic is encrypted with the baseline key");
+    }
 }
 
 /// moto only: the harness shim makes moto read MFA Delete back; LocalStack accepts the header but never
@@ -153,6 +165,13 @@ async fn a_weakened_trail_is_updated_in_place() {
     let arn = format!("arn:aws:cloudtrail:us-east-1:{}:trail/mamori-trail", account.id);
     cloudtrail.stop_logging().name(&arn).send().await.unwrap();
     cloudtrail.update_trail().name(&arn).enable_log_file_validation(false).send().await.unwrap();
+    let logs = account.aws(AccessMode::ReadWrite).await.logs("us-east-1");
+    logs.delete_metric_filter().log_group_name("/mamori/cloudtrail").filter_name("mamori-cis-root-usage").send().await.unwrap();
+
+    let alarms_plan = account.run(Verb::Plan, &standard_baseline(), &["logs.alarms"]).await;
+    let restored = alarms_plan.report.changes.iter().flatten().filter(|c| c.control == "logs.alarms").collect::<Vec<_>>();
+    assert_eq!(restored.len(), 1, "only the deleted filter: {restored:?}");
+    assert_eq!((restored[0].resource.as_str(), restored[0].action), ("alarm/mamori-cis-root-usage", Action::Update));
 
     let plan = account.run(Verb::Plan, &standard_baseline(), &["logs.trail"]).await;
     let change = plan.report.changes.iter().flatten().find(|c| c.control == "logs.trail").expect("a trail change");
@@ -160,10 +179,11 @@ async fn a_weakened_trail_is_updated_in_place() {
     assert_eq!(change.after["logging"], true);
     assert_eq!(change.after["log_file_validation"], true);
 
-    let apply = account.run(Verb::Apply, &standard_baseline(), &["logs.trail"]).await;
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["logs.trail", "logs.alarms"]).await;
     assert!(!apply.calls.sent().iter().any(|c| c.operation == "CreateTrail" || c.operation == "DeleteTrail"));
-    let verify = account.run(Verb::Verify, &standard_baseline(), &["logs.trail"]).await;
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["logs.trail", "logs.alarms"]).await;
     assert_eq!(statuses(&verify, "logs.trail"), [Status::Pass]);
+    assert!(statuses(&verify, "logs.alarms").iter().all(|s| *s == Status::Pass), "the filter is back");
     let trails = cloudtrail.describe_trails().send().await.unwrap();
     assert_eq!(trails.trail_list().len(), 1);
     assert_eq!(trails.trail_list()[0].trail_arn(), Some(arn.as_str()), "same trail, same ARN");

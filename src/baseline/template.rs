@@ -116,7 +116,7 @@ fn describe(dirs: &[PathBuf]) -> String {
 
 /// Rejects unknown `{variables}` and documents that are not JSON once rendered.
 fn check(name: &str, text: &str) -> Result<(), String> {
-    for unknown in placeholders(text).into_iter().filter(|p| !VARIABLES.contains(&p.as_str())) {
+    if let Some(unknown) = placeholders(text).into_iter().find(|p| !VARIABLES.contains(&p.as_str())) {
         return Err(format!("template `{name}` uses unknown variable `{{{unknown}}}` (known: {})", VARIABLES.join(", ")));
     }
     serde_json::from_str::<Value>(&Vars::SAMPLE.render(text))

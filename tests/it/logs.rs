@@ -8,7 +8,7 @@ use mamori::report::{Action, Status, Verb};
 
 use crate::harness::{emulator, standard_baseline, Account, Engine};
 
-fn statuses<'a>(outcome: &'a Outcome, control: &str) -> Vec<Status> {
+fn statuses(outcome: &Outcome, control: &str) -> Vec<Status> {
     outcome.report.finding(control).iter().map(|f| f.status).collect()
 }
 

@@ -95,7 +95,7 @@ impl Control for EmbeddedKeys {
         let mut problems = Problems::new();
         for region in &ctx.baseline.regions {
             let client = ctx.aws.ec2(region.as_str());
-            for instance in ec2_instances::instances_in(&client, INSTANCE_STATES).await? {
+            for instance in ec2_instances::instances_in(ctx, region, INSTANCE_STATES).await? {
                 let Some(id) = instance.instance_id() else { continue };
                 let attribute = client
                     .describe_instance_attribute()

@@ -69,7 +69,7 @@ impl Control for Imdsv2 {
             .map_or(NO_PREFERENCE.to_string(), |tokens| tokens.as_str().to_string());
         let mut instances = BTreeMap::new();
         if ctx.baseline.imdsv2.as_ref().is_some_and(|settings| settings.running_instances) {
-            for instance in ec2_instances::instances_in(&client, &["running"]).await? {
+            for instance in ec2_instances::instances_in(ctx, &target.region, &["running"]).await? {
                 let Some(id) = instance.instance_id() else { continue };
                 let tokens = instance.metadata_options().and_then(|o| o.http_tokens()).map_or("optional", |t| t.as_str());
                 instances.insert(id.to_string(), tokens.to_string());
@@ -121,6 +121,7 @@ impl Control for Imdsv2 {
                     .send()
                     .await
                     .named("ec2:ModifyInstanceMetadataOptions")?;
+                ec2_instances::forget_instances(ctx, &target.region);
             }
         }
         Ok(())

@@ -162,7 +162,7 @@ impl Control for InstanceRoles {
         let mut unprofiled_instances = BTreeMap::new();
         if settings.attach_to_unprofiled_instances {
             for region in &ctx.baseline.regions {
-                for instance in ec2_instances::instances_in(&ctx.aws.ec2(region.as_str()), ASSOCIABLE_STATES).await? {
+                for instance in ec2_instances::instances_in(ctx, region, ASSOCIABLE_STATES).await? {
                     if let (Some(id), None) = (instance.instance_id(), instance.iam_instance_profile()) {
                         unprofiled_instances.insert(format!("{region}/{id}"), String::new());
                     }
@@ -264,6 +264,7 @@ impl Control for InstanceRoles {
                 .send()
                 .await
                 .named("ec2:AssociateIamInstanceProfile")?;
+            ec2_instances::forget_instances(ctx, &region);
             tracing::info!(%region, instance, profile = %default_profile, "associated the default instance profile");
         }
         Ok(())

@@ -216,3 +216,27 @@ async fn assert_trail_unavailable() {
     assert!(trail.message.contains("not available at this endpoint"), "{}", trail.message);
     assert_eq!(verify.report.exit_code(), 1);
 }
+
+#[tokio::test]
+async fn alarm_subscriptions_from_the_baseline_are_added_once() {
+    if emulator().engine != Engine::Moto {
+        return assert_trail_unavailable().await;
+    }
+    let account = Account::fresh().await;
+    let standard = std::fs::read_to_string(standard_baseline()).unwrap();
+    assert!(standard.contains("    subscriptions: []\n"), "the standard baseline lists no subscription");
+    let with_subscription =
+        standard.replace("    subscriptions: []\n", "    subscriptions:\n      - {protocol: email, endpoint: security@example.com}\n");
+    let (_dir, baseline) = crate::harness::baseline_file(&with_subscription);
+
+    account.run(Verb::Apply, &baseline, &["logs"]).await;
+    let topic = format!("arn:aws:sns:us-east-1:{}:mamori-security-alarms", account.id);
+    let sns = account.aws(AccessMode::ReadOnly).await.sns("us-east-1");
+    let subscriptions = sns.list_subscriptions_by_topic().topic_arn(&topic).send().await.unwrap();
+    let endpoints: Vec<(&str, &str)> =
+        subscriptions.subscriptions().iter().map(|s| (s.protocol().unwrap_or_default(), s.endpoint().unwrap_or_default())).collect();
+    assert_eq!(endpoints, [("email", "security@example.com")]);
+
+    let again = account.run(Verb::Apply, &baseline, &["logs.alarms"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "the subscription is not added twice: {:?}", again.calls.mutating_sent());
+}

@@ -131,6 +131,19 @@ fn role_arn(ctx: &Context<'_>) -> String {
     format!("arn:{}:iam::{}:role/{}", ctx.caller.partition, ctx.caller.account_id, settings(ctx).delivery_role)
 }
 
+/// In a member account: the ARN of an organization trail that another account (the management
+/// account) runs, and which therefore already covers this one.
+fn covering_organization_trail(trails: &[aws_sdk_cloudtrail::types::Trail], position: &OrgPosition, account_id: &str) -> Option<String> {
+    if *position != OrgPosition::Member {
+        return None;
+    }
+    trails
+        .iter()
+        .find(|t| t.is_organization_trail() == Some(true) && t.trail_arn().and_then(arn_account) != Some(account_id))
+        .and_then(|t| t.trail_arn())
+        .map(str::to_string)
+}
+
 /// The account id in an ARN.
 fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4)
@@ -201,13 +214,7 @@ impl Control for Trail {
         let position = org_position(ctx).await?;
         let ours = trail_arn(ctx, target);
         let trail = trails.trail_list().iter().find(|t| t.trail_arn() == Some(ours.as_str()));
-        let covering = trails
-            .trail_list()
-            .iter()
-            .find(|t| t.is_organization_trail() == Some(true) && t.trail_arn().and_then(arn_account) != Some(ctx.caller.account_id.as_str()))
-            .and_then(|t| t.trail_arn())
-            .filter(|_| position == OrgPosition::Member)
-            .map(str::to_string);
+        let covering = covering_organization_trail(trails.trail_list(), &position, &ctx.caller.account_id);
 
         let (logging, management_events) = match trail {
             Some(_) => {
@@ -408,4 +415,36 @@ async fn converge_delivery_role(ctx: &Context<'_>, target: &Target, observed: &T
             .named("iam:PutRolePolicy")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudtrail::types::Trail;
+
+    use super::*;
+
+    fn trail(arn: &str, organization: bool) -> Trail {
+        Trail::builder().trail_arn(arn).is_organization_trail(organization).build()
+    }
+
+    #[test]
+    fn a_member_is_covered_by_the_management_accounts_organization_trail() {
+        let trails = [
+            trail("arn:aws:cloudtrail:us-east-1:111111111111:trail/local", false),
+            trail("arn:aws:cloudtrail:us-east-1:999999999999:trail/org", true),
+        ];
+        let covering = covering_organization_trail(&trails, &OrgPosition::Member, "111111111111");
+        assert_eq!(covering.as_deref(), Some("arn:aws:cloudtrail:us-east-1:999999999999:trail/org"));
+    }
+
+    #[test]
+    fn only_a_member_counts_as_covered() {
+        let trails = [trail("arn:aws:cloudtrail:us-east-1:999999999999:trail/org", true)];
+        assert_eq!(covering_organization_trail(&trails, &OrgPosition::Standalone, "111111111111"), None);
+        assert_eq!(covering_organization_trail(&trails, &OrgPosition::Management, "999999999999"), None);
+        let own = [trail("arn:aws:cloudtrail:us-east-1:111111111111:trail/org", true)];
+        assert_eq!(covering_organization_trail(&own, &OrgPosition::Member, "111111111111"), None, "its own trail covers nothing");
+        let account_trail = [trail("arn:aws:cloudtrail:us-east-1:999999999999:trail/acct", false)];
+        assert_eq!(covering_organization_trail(&account_trail, &OrgPosition::Member, "111111111111"), None);
+    }
 }

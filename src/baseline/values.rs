@@ -12,6 +12,29 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::template;
 
+/// Implements `Deserialize` and `JsonSchema` for a string type checked by `$parse`: the check runs
+/// inside the YAML parser, so a bad value is reported with its position and key, and `mamori schema`
+/// shows the given schema.
+macro_rules! string_value {
+    ($type:ident, $parse:path, $schema:tt) => {
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $parse(&<String as serde::Deserialize>::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl schemars::JsonSchema for $type {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($type).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!($schema)
+            }
+        }
+    };
+}
+pub(crate) use string_value;
+
 /// The baseline format version: only `1` exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Version(u32);
@@ -85,20 +108,7 @@ impl KeyAlias {
     }
 }
 
-impl<'de> Deserialize<'de> for KeyAlias {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        KeyAlias::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for KeyAlias {
-    fn schema_name() -> Cow<'static, str> {
-        "KeyAlias".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^(alias/)?[A-Za-z0-9/_-]{1,250}$", "description": "KMS alias name (the `alias/` prefix is optional)." })
-    }
-}
+string_value!(KeyAlias, KeyAlias::parse, { "type": "string", "pattern": "^(alias/)?[A-Za-z0-9/_-]{1,250}$", "description": "KMS alias name (the `alias/` prefix is optional)." });
 
 thread_local! {
     /// Directories searched for templates while one baseline file is being parsed.
@@ -133,20 +143,7 @@ impl TemplateRef {
     }
 }
 
-impl<'de> Deserialize<'de> for TemplateRef {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        TemplateRef::resolve(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for TemplateRef {
-    fn schema_name() -> Cow<'static, str> {
-        "TemplateRef".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description": "Name of a JSON policy template: templates/NAME.json." })
-    }
-}
+string_value!(TemplateRef, TemplateRef::resolve, { "type": "string", "pattern": "^[A-Za-z0-9_-]+$", "description": "Name of a JSON policy template: templates/NAME.json." });
 
 /// A non-empty name (baseline name, descriptions).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -200,20 +197,7 @@ impl BucketNameTemplate {
     }
 }
 
-impl<'de> Deserialize<'de> for BucketNameTemplate {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        BucketNameTemplate::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for BucketNameTemplate {
-    fn schema_name() -> Cow<'static, str> {
-        "BucketNameTemplate".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^[a-z0-9{][a-z0-9.{}_-]{1,80}$", "description": "S3 bucket name; may use {account_id}, {region}, {partition}." })
-    }
-}
+string_value!(BucketNameTemplate, BucketNameTemplate::parse, { "type": "string", "pattern": "^[a-z0-9{][a-z0-9.{}_-]{1,80}$", "description": "S3 bucket name; may use {account_id}, {region}, {partition}." });
 
 /// A CloudWatch Logs retention period: one of the values the service accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

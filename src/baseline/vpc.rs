@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::endpoint_services;
 use super::template::Vars;
-use super::values::TemplateRef;
+use super::values::{string_value, TemplateRef};
 
 fn yes() -> bool {
     true
@@ -138,20 +138,7 @@ impl EndpointService {
     }
 }
 
-impl<'de> Deserialize<'de> for EndpointService {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        EndpointService::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for EndpointService {
-    fn schema_name() -> Cow<'static, str> {
-        "EndpointService".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "enum": endpoint_services::KNOWN, "description": "Short name of an AWS service with interface endpoints (ssm, kms, ...)." })
-    }
-}
+string_value!(EndpointService, EndpointService::parse, { "type": "string", "enum": endpoint_services::KNOWN, "description": "Short name of an AWS service with interface endpoints (ssm, kms, ...)." });
 
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -213,20 +200,7 @@ impl Cidr {
     }
 }
 
-impl<'de> Deserialize<'de> for Cidr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Cidr::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for Cidr {
-    fn schema_name() -> Cow<'static, str> {
-        "Cidr".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^[0-9a-fA-F.:]+/[0-9]{1,3}$", "description": "IPv4 or IPv6 CIDR block." })
-    }
-}
+string_value!(Cidr, Cidr::parse, { "type": "string", "pattern": "^[0-9a-fA-F.:]+/[0-9]{1,3}$", "description": "IPv4 or IPv6 CIDR block." });
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -291,20 +265,7 @@ impl PrincipalArn {
     }
 }
 
-impl<'de> Deserialize<'de> for PrincipalArn {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        PrincipalArn::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for PrincipalArn {
-    fn schema_name() -> Cow<'static, str> {
-        "PrincipalArn".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "pattern": "^arn:[^:]+:iam::[^:]+:(root|role/.+|user/.+)$" })
-    }
-}
+string_value!(PrincipalArn, PrincipalArn::parse, { "type": "string", "pattern": "^arn:[^:]+:iam::[^:]+:(root|role/.+|user/.+)$" });
 
 /// The migration stage of one bucket.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -370,20 +331,7 @@ impl BucketName {
     }
 }
 
-impl<'de> Deserialize<'de> for BucketName {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        BucketName::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for BucketName {
-    fn schema_name() -> Cow<'static, str> {
-        "BucketName".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "minLength": 3, "description": "S3 bucket name; {account_id}, {region}, {partition} allowed." })
-    }
-}
+string_value!(BucketName, BucketName::parse, { "type": "string", "minLength": 3, "description": "S3 bucket name; {account_id}, {region}, {partition} allowed." });
 
 /// `vpc.endpoints` settings, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,6 +19,11 @@ Usage:
   python3 localstack/emulator.py health ENGINE --endpoint URL
   python3 localstack/emulator.py reset ENGINE --endpoint URL --pid PID
   python3 localstack/emulator.py stop --pid PID
+  python3 localstack/emulator.py root-console moto --endpoint URL --account ID [--mfa none|virtual|hardware]
+        [--access-key true|false] [--password true|false] [--signed-in-days-ago N]
+
+`root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
+create or delete its access keys, sign in): see "The root user on moto" in shims/sitecustomize.py.
 
 `--owner-pid` ties the server's life to another process (a test binary): a small watchdog stops the
 server once that process is gone, so an aborted test run never leaves an emulator behind.
@@ -39,6 +44,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -305,15 +311,41 @@ def reset(engine: str, endpoint: str, pid: int | None) -> tuple[str, int | None]
     return start(engine, port, None, 120)
 
 
+def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
+    """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`."""
+    body = urllib.parse.urlencode({"Action": "MamoriEmulatorRootConsole", "Version": "2010-05-08", **settings})
+    request = urllib.request.Request(
+        endpoint + "/",
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "x-moto-account-id": account,
+            "Authorization": "AWS4-HMAC-SHA256 Credential=root-console/20260101/us-east-1/iam/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+    except urllib.error.HTTPError as e:
+        fail(f"root-console: HTTP {e.code}: {e.read().decode(errors='replace')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop"])
+    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console"])
     parser.add_argument("engine", nargs="?", choices=sorted(ENGINES))
     parser.add_argument("--port", type=int)
     parser.add_argument("--owner-pid", type=int)
     parser.add_argument("--endpoint")
     parser.add_argument("--pid", type=int)
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--account")
+    parser.add_argument("--mfa", choices=["none", "virtual", "hardware"])
+    parser.add_argument("--access-key", choices=["true", "false"])
+    parser.add_argument("--password", choices=["true", "false"])
+    parser.add_argument("--signed-in-days-ago", type=int)
     args = parser.parse_args()
     if args.action != "stop" and not args.engine:
         fail(f"{args.action} needs an engine: {', '.join(sorted(ENGINES))}")
@@ -333,6 +365,16 @@ def main() -> None:
             fail("reset needs --endpoint")
         endpoint, pid = reset(args.engine, args.endpoint, args.pid)
         print(f"endpoint={endpoint}\npid={pid}")
+    elif args.action == "root-console":
+        if args.engine != "moto" or not args.endpoint or not args.account:
+            fail("root-console needs the moto engine, --endpoint and --account")
+        settings = {
+            "Mfa": args.mfa,
+            "AccessKey": args.access_key,
+            "Password": args.password,
+            "SignedInDaysAgo": None if args.signed_in_days_ago is None else str(args.signed_in_days_ago),
+        }
+        root_console(args.endpoint, args.account, {k: v for k, v in settings.items() if v is not None})
     elif args.action == "stop":
         if not args.pid:
             fail("stop needs --pid")

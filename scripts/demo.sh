@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on a local emulator: installs and starts moto server, then runs
-# `plan` -> `apply` -> `verify` of baselines/standard.yaml against a fresh emulated account,
-# and stops the emulator. Exits 0 when the account verifies clean.
+# `plan` -> `apply` -> `verify` of baselines/standard.yaml against a fresh emulated account, with the
+# root user's two manual steps played in between, and stops the emulator. Exits 0 when the account
+# verifies clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,13 +23,16 @@ echo "== mamori plan (exit 2: changes pending)"
 status=0; "$mamori" plan --baseline "$baseline" --output text || status=$?
 [ "$status" -eq 2 ] || { echo "plan exited $status, expected 2" >&2; exit 1; }
 
-echo "== mamori apply --yes (exit 2: MFA Delete on the audit bucket is a root-only, manual step)"
+echo "== mamori apply --yes (exit 2: root MFA and MFA Delete on the audit bucket are root-only, manual steps)"
 status=0; "$mamori" apply --yes --baseline "$baseline" --output text || status=$?
 [ "$status" -eq 2 ] || { echo "apply exited $status, expected 2" >&2; exit 1; }
 
 echo "== mamori apply --yes --mfa (the root user's step; the emulator accepts any code)"
 "$mamori" apply --yes --baseline "$baseline" --only logs.bucket-mfa-delete \
     --mfa "arn:aws:iam::123456789012:mfa/root-account-mfa-device 123456" --output text
+
+echo "== the root user enrols an MFA device in the console (AWS has no API for it; played on the emulator)"
+python3 localstack/emulator.py root-console moto --endpoint "$endpoint" --account 123456789012 --mfa virtual
 
 echo "== mamori verify (exit 0: compliant)"
 "$mamori" verify --baseline "$baseline" --output text

@@ -265,10 +265,10 @@ pub fn render_controls(output: OutputFormat) -> String {
     match output {
         OutputFormat::Json => serde_json::to_string_pretty(&rows).expect("rows serialize") + "\n",
         OutputFormat::Text => {
-            let mut out = format!("{:<32} {:<7} {:<10} {:<18} {}\n", "ID", "FIX", "CIS v5", "FSBP", "TITLE");
+            let mut out = format!("{:<32} {:<8} {:<10} {:<18} {}\n", "ID", "FIX", "CIS v5", "FSBP", "TITLE");
             for c in controls::catalogue() {
                 let meta = c.meta();
-                out += &format!("{:<32} {:<7} {:<10} {:<18} {}\n", meta.id, meta.fix.label(), meta.cis_v5.join(","), meta.fsbp.join(","), meta.title);
+                out += &format!("{:<32} {:<8} {:<10} {:<18} {}\n", meta.id, meta.fix.label(), meta.cis_v5.join(","), meta.fsbp.join(","), meta.title);
             }
             out
         }

@@ -39,6 +39,12 @@ pub struct Baseline {
     /// The trail's name and log group, also when `logs.trail` is off (templates name them).
     pub trail_name: String,
     pub trail_log_group: String,
+    /// `root.access-keys` is on.
+    pub root_access_keys: bool,
+    /// `root.mfa` settings.
+    pub root_mfa: Option<RootMfa>,
+    /// `root.recent-use` settings.
+    pub root_recent_use: Option<RootRecentUse>,
     pub console_mfa: Option<ConsoleMfa>,
     pub unused_credentials: Option<UnusedCredentials>,
     pub access_key_rotation: Option<AccessKeyRotation>,
@@ -155,6 +161,21 @@ pub struct Trail {
     pub delivery_role: String,
     pub delivery_role_trust_template: String,
     pub delivery_role_policy_template: String,
+}
+
+/// `root.mfa` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootMfa {
+    /// Only a hardware device (FIDO security key or hardware TOTP token) passes.
+    pub require_hardware: bool,
+    /// The organization manages this member account's root credentials centrally.
+    pub centrally_managed: bool,
+}
+
+/// `root.recent-use` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootRecentUse {
+    pub within_days: i64,
 }
 
 /// `iam.console-mfa` settings.
@@ -335,6 +356,7 @@ impl Baseline {
         let log_bucket_mfa_delete =
             logs.bucket_mfa_delete.filter(|m| m.enabled).map(|m| MfaDelete { mfa_serial: m.mfa_serial.map(|s| s.0) });
         let iam = raw.iam.unwrap_or_default();
+        let root = raw.root.unwrap_or_default();
         let (vpc_endpoints, vpce_only) = match raw.vpc {
             Some(vpc) => (
                 vpc.endpoints.filter(|e| e.enabled).map(|endpoints| {
@@ -354,6 +376,12 @@ impl Baseline {
             baseline_key,
             ebs_default_encryption: enabled(raw.ebs.and_then(|ebs| ebs.default_encryption)),
             s3_account_public_access_block: enabled(raw.s3.and_then(|s3| s3.account_public_access_block)),
+            root_access_keys: enabled(root.access_keys),
+            root_mfa: root
+                .mfa
+                .filter(|m| m.enabled)
+                .map(|m| RootMfa { require_hardware: m.require_hardware, centrally_managed: m.centrally_managed }),
+            root_recent_use: root.recent_use.filter(|r| r.enabled).map(|r| RootRecentUse { within_days: r.within_days.0 }),
             console_mfa: iam.console_mfa.filter(|c| c.enabled).map(|c| ConsoleMfa { remove_login_without_mfa: c.remove_login_without_mfa }),
             unused_credentials: iam
                 .unused_credentials

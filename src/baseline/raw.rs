@@ -30,6 +30,8 @@ pub struct RawBaseline {
     #[serde(default)]
     pub s3: Option<RawS3>,
     #[serde(default)]
+    pub root: Option<RawRoot>,
+    #[serde(default)]
     pub iam: Option<RawIam>,
     #[serde(default)]
     pub logs: Option<RawLogs>,
@@ -127,6 +129,50 @@ pub struct RawS3 {
     /// `s3.account-public-access-block`: the four account-level Block Public Access settings.
     #[serde(default)]
     pub account_public_access_block: Option<Toggle>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoot {
+    /// `root.access-keys`: the root user has no access keys (manual: only the root user can delete them).
+    #[serde(default)]
+    pub access_keys: Option<Toggle>,
+    /// `root.mfa`: the root user has MFA (manual: only the root user can enrol a device).
+    #[serde(default)]
+    pub mfa: Option<RawRootMfa>,
+    /// `root.recent-use`: the root user has not signed in or used an access key within `within_days`.
+    #[serde(default)]
+    pub recent_use: Option<RawRootRecentUse>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRootMfa {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Require a hardware device (a FIDO security key or a hardware TOTP token): a virtual
+    /// (authenticator app) device assigned to the root user is then a finding (CIS 1.5).
+    #[serde(default)]
+    pub require_hardware: bool,
+    /// The organization manages this account's root credentials centrally (IAM centralized root
+    /// access): a member account whose root user has no password and no access keys then passes
+    /// without MFA, since nobody can sign in as its root user.
+    #[serde(default)]
+    pub centrally_managed: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRootRecentUse {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// A root sign-in or root access-key use within this many days is reported.
+    #[serde(default = "default_root_recent_use_days")]
+    pub within_days: Bounded<1, 365>,
+}
+
+fn default_root_recent_use_days() -> Bounded<1, 365> {
+    Bounded(1)
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

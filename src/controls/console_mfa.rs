@@ -21,7 +21,7 @@ use super::iam_inventory::{self, Confirm};
 static META: ControlMeta = ControlMeta {
     id: "iam.console-mfa",
     title: "Every IAM user with a console password has MFA",
-    fix: Fix::Manual,
+    fix: Fix::Optional,
     scope: Scope::Account,
     cis_v5: &["1.9"],
     fsbp: &["IAM.5"],

@@ -9,10 +9,10 @@
 //! per user. The run's [`crate::aws::Memo`] holds it, so the controls that need it share one read.
 //!
 //! The rules ([`unused_password`], [`unused_keys`], [`keys_older_than`], [`console_without_mfa`],
-//! [`root_active_keys`], [`root_login_within`]) are pure functions of a row, `now` and a number of days,
-//! unit-tested on CSV fixtures (the root rules too: the `root.*` controls that will use them are not in
-//! this release, see the README). This module never changes the account and never sees a secret: the
-//! report holds no key material, only key slots and dates.
+//! [`root_last_use_within`]) are pure functions of a row, `now` and a number of days, unit-tested on CSV
+//! fixtures (the only way to test the root user's row on emulators that have none). This module never
+//! changes the account and never sees a secret: the report holds no key material, only key slots and
+//! dates.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -273,35 +273,25 @@ pub fn console_without_mfa(row: &CredentialRow) -> bool {
     row.password_enabled && !row.mfa_active
 }
 
-/// Active keys of the root user (slot indexes).
-pub fn root_active_keys(root: &CredentialRow) -> Vec<usize> {
-    active_keys(root)
+/// The root user's last use, if within the last `days` days: its latest console sign-in or access-key
+/// use, whichever is later.
+pub fn root_last_use_within(root: &CredentialRow, now: Epoch, days: i64) -> Option<RootUse> {
+    let sign_in = root.password_last_used.map(|at| RootUse { at, what: RootUseKind::ConsoleSignIn });
+    let key_uses = root.keys.iter().filter_map(|key| key.last_used).map(|at| RootUse { at, what: RootUseKind::AccessKey });
+    sign_in.into_iter().chain(key_uses).filter(|used| !older_than(used.at, now, days)).max_by_key(|used| used.at)
 }
 
-/// The root user's MFA, as far as the report and `iam:ListVirtualMFADevices` tell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RootMfa {
-    None,
-    /// A virtual (authenticator app) device is assigned to the root user.
-    Virtual,
-    /// MFA is on and no virtual device is assigned to root: a hardware key or FIDO security key.
-    Hardware,
+/// One use of the root user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RootUse {
+    pub at: Epoch,
+    pub what: RootUseKind,
 }
 
-/// Classifies the root user's MFA: `root_has_virtual_device` says whether `ListVirtualMFADevices`
-/// lists a device assigned to the root user.
-pub fn root_mfa(root: &CredentialRow, root_has_virtual_device: bool) -> RootMfa {
-    match (root.mfa_active, root_has_virtual_device) {
-        (false, _) => RootMfa::None,
-        (true, true) => RootMfa::Virtual,
-        (true, false) => RootMfa::Hardware,
-    }
-}
-
-/// When the root user last signed in, if that was within the last `days` days.
-pub fn root_login_within(root: &CredentialRow, now: Epoch, days: i64) -> Option<Epoch> {
-    root.password_last_used.filter(|used| !older_than(*used, now, days))
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootUseKind {
+    ConsoleSignIn,
+    AccessKey,
 }
 
 /// `2024-05-01` for an epoch (UTC), as findings show dates.

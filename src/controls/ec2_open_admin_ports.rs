@@ -21,7 +21,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 static META: ControlMeta = ControlMeta {
     id: "ec2.no-open-admin-ports",
     title: "No security group opens 22, 3389 or all ports to 0.0.0.0/0 or ::/0",
-    fix: Fix::Manual,
+    fix: Fix::Optional,
     scope: Scope::Regional,
     cis_v5: &["5.2", "5.3"],
     fsbp: &["EC2.13", "EC2.14"],

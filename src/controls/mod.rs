@@ -22,7 +22,12 @@ pub mod log_alarms;
 pub mod log_bucket;
 pub mod no_admin_keys;
 pub mod no_star_policies;
+pub mod organization;
 pub mod password_policy;
+pub mod root_access_keys;
+pub mod root_mfa;
+pub mod root_recent_use;
+pub mod root_user;
 pub mod s3_public_access_block;
 pub mod ssm_session_preferences;
 pub mod trail;
@@ -44,6 +49,9 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &bucket_mfa_delete::BucketMfaDelete,
         &trail::Trail,
         &log_alarms::LogAlarms,
+        &root_access_keys::RootAccessKeys,
+        &root_mfa::RootMfaControl,
+        &root_recent_use::RootRecentUse,
         &console_mfa::ConsoleMfa,
         &unused_credentials::UnusedCredentials,
         &access_key_rotation::AccessKeyRotation,
@@ -87,6 +95,7 @@ mod tests {
             ["iam.password-policy", "iam.console-mfa", "iam.unused-credentials", "iam.access-key-rotation", "iam.no-admin-keys", "iam.no-star-policies"]
         );
         assert_eq!(ids(&["s3"]), ["s3.account-public-access-block"]);
+        assert_eq!(ids(&["root"]), ["root.access-keys", "root.mfa", "root.recent-use"]);
         assert!(ids(&["iam"]).iter().all(|id| id.starts_with("iam.")));
         assert_eq!(ids(&["vpc.s3-bucket-vpce-only"]), ["vpc.endpoints", "vpc.s3-bucket-vpce-only"]);
         assert_eq!(selection::layers(&selection::select(&controls, &["ebs".into()]).unwrap()), [0, 1]);

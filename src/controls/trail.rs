@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, Trail as Settings};
+use crate::controls::organization::{self, OrgPosition};
 use crate::controls::{kms_key, log_bucket};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
 use crate::policy;
@@ -38,18 +39,6 @@ const CLOUDTRAIL_PRINCIPAL: &str = "cloudtrail.amazonaws.com";
 const DELIVERY_POLICY_NAME: &str = "mamori-cloudtrail-delivery";
 
 pub struct Trail;
-
-/// Where the caller stands in AWS Organizations.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum OrgPosition {
-    /// Not in an organization.
-    #[default]
-    Standalone,
-    /// The organization's management account: it runs the organization trail.
-    Management,
-    /// A member account.
-    Member,
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TrailState {
@@ -179,17 +168,6 @@ fn log_group_key(name: &str) -> String {
     format!("logs:DescribeLogGroups/{name}")
 }
 
-async fn org_position(ctx: &Context<'_>) -> Result<OrgPosition, AwsError> {
-    match ctx.aws.organizations().describe_organization().send().await {
-        Ok(out) => {
-            let management = out.organization().and_then(|o| o.master_account_id()) == Some(ctx.caller.account_id.as_str());
-            Ok(if management { OrgPosition::Management } else { OrgPosition::Member })
-        }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_aws_organizations_not_in_use_exception()) => Ok(OrgPosition::Standalone),
-        Err(e) => Err(AwsError::from_sdk("organizations:DescribeOrganization", e)),
-    }
-}
-
 #[async_trait]
 impl Control for Trail {
     type State = TrailState;
@@ -211,7 +189,7 @@ impl Control for Trail {
         let cloudtrail = ctx.aws.cloudtrail(region);
         let settings = settings(ctx);
         let trails = cloudtrail.describe_trails().include_shadow_trails(true).send().await.named("cloudtrail:DescribeTrails")?;
-        let position = org_position(ctx).await?;
+        let position = organization::read(ctx).await?.position;
         let ours = trail_arn(ctx, target);
         let trail = trails.trail_list().iter().find(|t| t.trail_arn() == Some(ours.as_str()));
         let covering = covering_organization_trail(trails.trail_list(), &position, &ctx.caller.account_id);

@@ -23,7 +23,7 @@ use super::iam_inventory::{self, Confirm};
 static META: ControlMeta = ControlMeta {
     id: "iam.unused-credentials",
     title: "No password or access key unused for N days",
-    fix: Fix::Manual,
+    fix: Fix::Optional,
     scope: Scope::Account,
     cis_v5: &["1.11"],
     fsbp: &["IAM.8", "IAM.22"],

@@ -39,14 +39,18 @@ pub enum Fix {
     Automatic,
     /// Only a human can; drift is reported `manual` with the steps.
     Manual,
+    /// `apply` fixes it only when the baseline opts in (deactivating a key, say); otherwise `manual`.
+    /// A catalogue label: a control with this fix answers [`Control::fix`] from the baseline.
+    Optional,
 }
 
 impl Fix {
-    /// `yes` or `manual`, as `mamori controls` shows it.
+    /// `yes`, `manual` or `optional`, as `mamori controls` shows it.
     pub fn label(self) -> &'static str {
         match self {
             Fix::Automatic => "yes",
             Fix::Manual => "manual",
+            Fix::Optional => "optional",
         }
     }
 }
@@ -251,6 +255,12 @@ pub trait Control: Send + Sync + 'static {
         self.meta().fix
     }
 
+    /// For a `pass` finding on `part`: why it passes, when that is not plain equality with the
+    /// baseline (a root user the organization manages centrally, say). Default: none.
+    fn pass_reason(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
+        None
+    }
+
     /// For a `manual` finding on `resource`: the exact steps a human must take. Default: none.
     fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, _resource: &str) -> Option<String> {
         None
@@ -311,9 +321,15 @@ impl<C: Control> Reconciler for C {
         for part in self.parts(ctx, target, observed, &desired) {
             let diffs = diff::diff_values(&part.observed, &part.desired);
             let (status, message, remediation) = match (diffs.is_empty(), part.fix.unwrap_or(fix)) {
-                (true, _) => (Status::Pass, "matches the baseline".to_string(), None),
+                (true, _) => {
+                    let message = match self.pass_reason(ctx, target, &part) {
+                        Some(reason) => format!("matches the baseline: {reason}"),
+                        None => "matches the baseline".to_string(),
+                    };
+                    (Status::Pass, message, None)
+                }
                 (false, Fix::Automatic) => (Status::Fail, diff::describe(&diffs), Some(format!("mamori apply --only {}", meta.id))),
-                (false, Fix::Manual) => (Status::Manual, diff::describe(&diffs), self.manual_steps(ctx, target, &part.resource)),
+                (false, Fix::Manual | Fix::Optional) => (Status::Manual, diff::describe(&diffs), self.manual_steps(ctx, target, &part.resource)),
             };
             if status == Status::Fail {
                 let (before, after) = diff::before_after(&diffs);

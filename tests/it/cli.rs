@@ -161,6 +161,9 @@ fn controls_lists_the_catalogue() {
             "logs.bucket-mfa-delete",
             "logs.trail",
             "logs.alarms",
+            "root.access-keys",
+            "root.mfa",
+            "root.recent-use",
             "iam.console-mfa",
             "iam.unused-credentials",
             "iam.access-key-rotation",
@@ -174,6 +177,12 @@ fn controls_lists_the_catalogue() {
             "ec2.no-open-admin-ports",
             "ssm.session-preferences",
         ]
+    );
+    let fixable = |id: &str| rows.as_array().unwrap().iter().find(|r| r["id"] == id).unwrap()["fixable"].as_str().unwrap().to_string();
+    assert_eq!(
+        [fixable("ebs.default-encryption"), fixable("root.mfa"), fixable("iam.unused-credentials")],
+        ["yes", "manual", "optional"],
+        "opt-in fixes are labelled optional"
     );
     let text = stdout(&mamori(&["controls", "--output", "text"], &[]));
     assert!(text.contains("ebs.default-encryption") && text.contains("5.1.1") && text.contains("EC2.7"), "{text}");

@@ -95,24 +95,32 @@ impl Account {
         let id = next_account_id();
         let credentials = match emulator.engine {
             Engine::LocalStack => Credentials::new(id.clone(), "test", None, None, "mamori-tests"),
-            Engine::Moto => {
-                let base = Account { id: "123456789012".into(), credentials: Credentials::new("testing", "testing", None, None, "mamori-tests") };
-                let sts = base.aws(AccessMode::ReadWrite).await.sts();
-                let assumed = sts
-                    .assume_role()
-                    .role_arn(format!("arn:aws:iam::{id}:role/mamori-test"))
-                    .role_session_name("mamori-test")
-                    .send()
-                    .await
-                    .expect("moto AssumeRole");
-                let c = assumed.credentials().expect("credentials");
-                Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_string()), None, "mamori-tests")
-            }
+            Engine::Moto => moto_role_credentials(&id, "mamori-test").await,
         };
         let account = Account { id, credentials };
         let caller = account.aws(AccessMode::ReadOnly).await.caller().await.expect("GetCallerIdentity");
         assert_eq!(caller.account_id, account.id, "the emulator put the test in the wrong account");
         account
+    }
+
+    /// moto: the account `id` (a member account an organization created, say), entered through STS
+    /// AssumeRole as [`Account::fresh`] does.
+    pub async fn assume(id: &str) -> Account {
+        assert_eq!(emulator().engine, Engine::Moto, "Account::assume needs moto");
+        Account { id: id.to_string(), credentials: moto_role_credentials(id, "OrganizationAccountAccessRole").await }
+    }
+
+    /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
+    /// "The root user on moto" in the emulator shim): `[("mfa", "virtual"), ("signed-in-days-ago", "0")]`.
+    pub fn root_console(&self, settings: &[(&str, &str)]) {
+        assert_eq!(emulator().engine, Engine::Moto, "the root user's console steps are played on moto only");
+        let mut command = Command::new("python3");
+        command.arg(repo().join("localstack/emulator.py")).args(["root-console", "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);
+        for (name, value) in settings {
+            command.args([format!("--{name}"), value.to_string()]);
+        }
+        let output = command.output().expect("run emulator.py root-console");
+        assert!(output.status.success(), "root-console {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
 
     pub fn connect_options(&self) -> ConnectOptions {
@@ -168,6 +176,24 @@ impl Account {
         }
         env
     }
+}
+
+/// moto: credentials of `role` in account `id`, from STS AssumeRole (moto maps the returned keys to
+/// that account).
+async fn moto_role_credentials(id: &str, role: &str) -> Credentials {
+    let base = Account { id: "123456789012".into(), credentials: Credentials::new("testing", "testing", None, None, "mamori-tests") };
+    let assumed = base
+        .aws(AccessMode::ReadWrite)
+        .await
+        .sts()
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{id}:role/{role}"))
+        .role_session_name("mamori-test")
+        .send()
+        .await
+        .expect("moto AssumeRole");
+    let c = assumed.credentials().expect("credentials");
+    Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_string()), None, "mamori-tests")
 }
 
 /// The `mamori` binary with a clean AWS environment (no profile, no IMDS) and no stdin.

@@ -11,4 +11,5 @@ mod guard;
 mod harness;
 mod iam_hygiene;
 mod logs;
+mod root;
 mod vpc;

@@ -82,23 +82,30 @@ fn console_users_without_mfa_are_found() {
 fn root_with_keys_and_a_recent_login() {
     let report = parse(AGED).unwrap();
     let root = report.root.unwrap();
-    assert_eq!(root_active_keys(&root), [0]);
-    assert_eq!(root_login_within(&root, now(), 30).map(format_date).as_deref(), Some("2026-05-20"));
-    assert_eq!(root_login_within(&root, now(), 7), None);
+    assert_eq!(active_keys(&root), [0]);
+    let last = root_last_use_within(&root, now(), 30).expect("signed in on 2026-05-20, key used on 2026-05-30");
+    assert_eq!((format_date(last.at).as_str(), last.what), ("2026-05-30", RootUseKind::AccessKey), "the later use");
+    let mut without_key_use = root.clone();
+    without_key_use.keys[0].last_used = None;
+    let last = root_last_use_within(&without_key_use, now(), 30).expect("signed in on 2026-05-20");
+    assert_eq!((format_date(last.at).as_str(), last.what), ("2026-05-20", RootUseKind::ConsoleSignIn));
+    assert_eq!(root_last_use_within(&root, now(), 1), None, "last use two days ago");
 }
 
 #[test]
 fn root_with_virtual_mfa_and_with_none() {
+    use crate::controls::root_user::RootMfa;
     let virtual_mfa = parse(ROOT_VIRTUAL_MFA).unwrap().root.unwrap();
-    assert_eq!(root_mfa(&virtual_mfa, true), RootMfa::Virtual);
-    assert_eq!(root_mfa(&virtual_mfa, false), RootMfa::Hardware, "MFA on and no virtual device: hardware");
-    assert!(root_active_keys(&virtual_mfa).is_empty());
-    assert_eq!(root_login_within(&virtual_mfa, now(), 30), None, "last login in 2025");
+    assert_eq!(RootMfa::classify(virtual_mfa.mfa_active, true), RootMfa::Virtual);
+    assert_eq!(RootMfa::classify(virtual_mfa.mfa_active, false), RootMfa::Hardware, "MFA on and no virtual device: hardware");
+    assert!(active_keys(&virtual_mfa).is_empty());
+    assert_eq!(root_last_use_within(&virtual_mfa, now(), 30), None, "last login in 2025");
 
     let no_mfa = parse(ROOT_NO_MFA).unwrap().root.unwrap();
-    assert_eq!(root_mfa(&no_mfa, false), RootMfa::None);
-    assert_eq!(root_active_keys(&no_mfa), [1], "quoted CSV, slot 2 active");
-    assert_eq!(root_login_within(&no_mfa, now(), 3650), None, "never signed in");
+    assert_eq!(RootMfa::classify(no_mfa.mfa_active, false), RootMfa::None);
+    assert_eq!(active_keys(&no_mfa), [1], "quoted CSV, slot 2 active");
+    let last = root_last_use_within(&no_mfa, now(), 1).expect("never signed in, but its key was used an hour ago");
+    assert_eq!((format_date(last.at).as_str(), last.what), ("2026-05-31", RootUseKind::AccessKey));
 }
 
 #[test]

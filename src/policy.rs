@@ -5,8 +5,11 @@
 //! changes what the policy means, so none of it may cause a write. [`normalize`] maps a document to a
 //! canonical form in which those differences vanish; equal canonical forms mean equal policies. It never
 //! interprets wildcards or conditions: two documents that differ in meaning always stay different.
+//! What a set of policies allows, wildcards included, is the question of [`permissions`].
 
 use serde_json::{Map, Value};
+
+pub mod permissions;
 
 /// Canonical form of a policy document or statement: objects keep their keys (maps compare
 /// order-insensitively), every list is normalized element-wise, sorted and deduplicated, and a

@@ -9,8 +9,18 @@
 //! stopped instance of the baseline regions without an instance profile gets the first role's profile
 //! (`AssociateIamInstanceProfile`); an instance that has a profile is never changed.
 //!
+//! An instance whose profile is not one of the baseline's is one finding of its own: `pass` when the
+//! profile's role allows what Session Manager needs of it ([`SESSION_MANAGER_ACTIONS`], judged by
+//! [`crate::policy::permissions`] over the role's inline and attached managed policies), `manual`
+//! otherwise, naming the missing actions, with the steps: put the baseline's `ssm-session-instance`
+//! policy on that role, or move the instance to the baseline's profile. mamori changes neither: the
+//! role and the association belong to whoever made them. The roles come from one paginated
+//! `iam:GetAccountAuthorizationDetails` (roles and customer policies), the AWS managed policies they
+//! attach from `iam:GetPolicy`/`iam:GetPolicyVersion` — only when some instance has such a profile,
+//! so an account whose instances all use the baseline's profiles pays nothing for the check.
+//!
 //! IAM is global, so this is an account-wide control; the instances it looks at are those of every
-//! baseline region.
+//! baseline region, from the run's shared listing.
 //!
 //! # Caveats
 //! On AWS a profile created in this run may take seconds before EC2 accepts it; an association that
@@ -23,13 +33,14 @@ use aws_sdk_ec2::types::IamInstanceProfileSpecification;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{AwsError, NameCall};
+use crate::aws::{Aws, AwsError, Caller, NameCall};
 use crate::baseline::{Baseline, InstanceRoles as Settings, RegionName};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
-use crate::policy;
+use crate::policy::{self, permissions};
 use crate::report::Action;
 
 use super::ec2_instances;
+use super::iam_inventory::{self, RoleAuthorization, RoleGrants};
 
 static META: ControlMeta = ControlMeta {
     id: "ec2.instance-roles",
@@ -43,6 +54,19 @@ static META: ControlMeta = ControlMeta {
 
 /// Instance states whose profile can be associated.
 const ASSOCIABLE_STATES: &[&str] = &["pending", "running", "stopping", "stopped"];
+
+/// What the SSM agent needs of the instance role for Session Manager sessions. The `ec2messages`
+/// actions serve Run Command and are not required.
+pub const SESSION_MANAGER_ACTIONS: &[&str] = &[
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+];
+
+/// The shipped policy template that grants them.
+const SESSION_MANAGER_TEMPLATE: &str = "ssm-session-instance";
 
 pub struct InstanceRoles;
 
@@ -66,6 +90,123 @@ pub struct InstanceRolesState {
     pub roles: BTreeMap<String, RoleState>,
     /// Instances without a profile (`region/instance-id` → empty), only when the baseline attaches.
     pub unprofiled_instances: BTreeMap<String, String>,
+    /// Instances whose profile is not one of the baseline's (`region/instance-id` → the Session
+    /// Manager actions its role lacks; empty when it has them all). Reported, never changed.
+    pub session_manager_gaps: BTreeMap<String, Vec<String>>,
+}
+
+/// Why one instance profile cannot serve Session Manager.
+#[derive(Clone, Debug, PartialEq)]
+struct SessionManagerGap {
+    profile: String,
+    /// The role the profile holds; `None` when it holds none.
+    role: Option<String>,
+    missing: Vec<&'static str>,
+}
+
+/// The name of an instance profile, from its ARN (`arn:aws:iam::1:instance-profile/path/NAME`).
+fn profile_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// True when the profile is one of the baseline's (named after one of its roles; names are unique in
+/// an account, whatever the path).
+fn baseline_owns(settings: &Settings, profile_arn: &str) -> bool {
+    settings.roles.iter().any(|role| role.name == profile_name(profile_arn))
+}
+
+/// The role the profile `profile_arn` holds, by name.
+fn role_holding<'a>(details: &'a RoleAuthorization, profile_arn: &str) -> Option<(&'a String, &'a RoleGrants)> {
+    details.roles.iter().find(|(_, role)| role.instance_profiles.iter().any(|arn| arn == profile_arn))
+}
+
+/// What the profile `profile_arn` lacks for Session Manager. `document` gives the document of a
+/// managed policy the role attaches; when one is unknown, so is the answer (`None`).
+fn session_manager_gap(profile_arn: &str, details: &RoleAuthorization, document: impl Fn(&str) -> Option<Value>) -> Option<SessionManagerGap> {
+    let profile = profile_name(profile_arn).to_string();
+    let Some((role, holder)) = role_holding(details, profile_arn) else {
+        return Some(SessionManagerGap { profile, role: None, missing: SESSION_MANAGER_ACTIONS.to_vec() });
+    };
+    let mut documents: Vec<Value> = holder.grants.inline.values().cloned().collect();
+    for arn in &holder.grants.attached {
+        documents.push(document(arn)?);
+    }
+    let missing = permissions::missing_actions(&documents.iter().collect::<Vec<_>>(), SESSION_MANAGER_ACTIONS);
+    Some(SessionManagerGap { profile, role: Some(role.clone()), missing })
+}
+
+/// A managed policy's document as this run has read it: customer ones from the authorization
+/// details, AWS managed ones from the run's memo.
+fn read_document<'a>(aws: &'a Aws, details: &'a RoleAuthorization) -> impl Fn(&str) -> Option<Value> + 'a {
+    move |arn| details.customer_policies.get(arn).map(|policy| policy.document.clone()).or_else(|| iam_inventory::peek_managed_policy_document(aws, arn))
+}
+
+/// The Session Manager gap of each instance (`region/instance-id`, profile ARN): the account's roles
+/// are read once, the AWS managed policies their roles attach once each.
+async fn session_manager_gaps(aws: &Aws, profiled: &[(String, String)]) -> Result<BTreeMap<String, Vec<String>>, AwsError> {
+    let details = iam_inventory::role_authorization(aws).await?;
+    let mut gaps = BTreeMap::new();
+    for (instance, profile_arn) in profiled {
+        let attached = role_holding(&details, profile_arn).map(|(_, role)| role.grants.attached.as_slice()).unwrap_or_default();
+        for arn in attached.iter().filter(|arn| !details.customer_policies.contains_key(*arn)) {
+            iam_inventory::managed_policy_document(aws, arn).await?;
+        }
+        let gap = session_manager_gap(profile_arn, &details, read_document(aws, &details))
+            .ok_or_else(|| AwsError::malformed("iam:GetPolicyVersion", "a managed policy attached to a role has no readable document"))?;
+        gaps.insert(instance.clone(), gap.missing.iter().map(|action| action.to_string()).collect());
+    }
+    Ok(gaps)
+}
+
+/// The steps for an instance whose profile lacks Session Manager actions: what is missing, and the two
+/// fixes a human may choose (mamori makes neither).
+fn session_manager_steps(settings: &Settings, caller: &Caller, region: &RegionName, instance: &str, gap: &SessionManagerGap) -> String {
+    let SessionManagerGap { profile, role, missing } = gap;
+    let missing = missing.join(", ");
+    let template = format!(
+        "mamori's templates/{SESSION_MANAGER_TEMPLATE}.json with {{account_id}} = {account}, {{partition}} = {partition}",
+        account = caller.account_id,
+        partition = caller.partition,
+    );
+    let mut steps = match role {
+        Some(role) => format!(
+            "{instance} ({region}) uses the instance profile {profile}, whose role {role} does not allow what Session Manager needs: \
+             {missing}. mamori changes no role or profile it does not own. Either 1) give {role} the baseline's policy as an inline \
+             policy: aws iam put-role-policy --role-name {role} --policy-name {SESSION_MANAGER_TEMPLATE} --policy-document \
+             file://{SESSION_MANAGER_TEMPLATE}.json ({template})"
+        ),
+        None => format!(
+            "{instance} ({region}) uses the instance profile {profile}, which holds no role: the instance has no credentials and \
+             Session Manager lacks {missing}. Either 1) put a role into {profile} that allows them: aws iam \
+             add-role-to-instance-profile --instance-profile-name {profile} --role-name ROLE, with the baseline's policy on ROLE \
+             (aws iam put-role-policy --role-name ROLE --policy-name {SESSION_MANAGER_TEMPLATE} --policy-document \
+             file://{SESSION_MANAGER_TEMPLATE}.json, {template})"
+        ),
+    };
+    let baseline_profile = settings.roles.iter().find(|r| r.policy_templates.iter().any(|t| t == SESSION_MANAGER_TEMPLATE));
+    if let Some(baseline_profile) = baseline_profile {
+        steps.push_str(&format!(
+            ", or 2) move the instance to the baseline's profile {name}, if the application needs nothing else of {profile}: \
+             aws ec2 describe-iam-instance-profile-associations --region {region} --filters Name=instance-id,Values={instance} \
+             (its association id), then aws ec2 replace-iam-instance-profile-association --region {region} --association-id \
+             ASSOCIATION_ID --iam-instance-profile Name={name}",
+            name = baseline_profile.name,
+        ));
+    }
+    steps.push_str(". Then: mamori verify --only ec2.instance-roles");
+    steps
+}
+
+/// One part per instance (`instance/REGION/ID`), its value shown as `field`.
+fn instance_parts<V: Serialize>(field: &str, observed: &BTreeMap<String, V>, desired: &BTreeMap<String, V>) -> Vec<Part> {
+    Part::by_key("instance/", observed, desired)
+        .into_iter()
+        .map(|mut part| {
+            part.observed = serde_json::json!({ field: part.observed });
+            part.desired = serde_json::json!({ field: part.desired });
+            part
+        })
+        .collect()
 }
 
 fn settings<'a>(ctx: &Context<'a>) -> &'a Settings {
@@ -160,16 +301,27 @@ impl Control for InstanceRoles {
             roles.insert(role.name.clone(), observe_role(ctx, target, &role.name, &role.policy_templates).await?);
         }
         let mut unprofiled_instances = BTreeMap::new();
-        if settings.attach_to_unprofiled_instances {
-            for region in &ctx.baseline.regions {
-                for instance in ec2_instances::instances_in(ctx, region, ASSOCIABLE_STATES).await? {
-                    if let (Some(id), None) = (instance.instance_id(), instance.iam_instance_profile()) {
+        // Instances with a profile that is not the baseline's: (`region/instance-id`, profile ARN).
+        let mut foreign_profiles = Vec::new();
+        for region in &ctx.baseline.regions {
+            for instance in ec2_instances::instances_in(ctx, region, ASSOCIABLE_STATES).await? {
+                let Some(id) = instance.instance_id() else { continue };
+                match instance.iam_instance_profile() {
+                    None if settings.attach_to_unprofiled_instances => {
                         unprofiled_instances.insert(format!("{region}/{id}"), String::new());
+                    }
+                    None => {}
+                    Some(profile) => {
+                        if let Some(arn) = profile.arn().filter(|arn| !baseline_owns(settings, arn)) {
+                            foreign_profiles.push((format!("{region}/{id}"), arn.to_string()));
+                        }
                     }
                 }
             }
         }
-        Ok(InstanceRolesState { roles, unprofiled_instances })
+        let session_manager_gaps =
+            if foreign_profiles.is_empty() { BTreeMap::new() } else { session_manager_gaps(ctx.aws, &foreign_profiles).await? };
+        Ok(InstanceRolesState { roles, unprofiled_instances, session_manager_gaps })
     }
 
     fn desired(&self, ctx: &Context<'_>, _target: &Target, observed: &InstanceRolesState, _facts: &Facts) -> InstanceRolesState {
@@ -190,7 +342,8 @@ impl Control for InstanceRoles {
             .collect();
         let default_profile = &settings.roles[0].name;
         let unprofiled_instances = observed.unprofiled_instances.keys().map(|key| (key.clone(), default_profile.clone())).collect();
-        InstanceRolesState { roles, unprofiled_instances }
+        let session_manager_gaps = observed.session_manager_gaps.keys().map(|key| (key.clone(), Vec::new())).collect();
+        InstanceRolesState { roles, unprofiled_instances, session_manager_gaps }
     }
 
     fn parts(&self, _ctx: &Context<'_>, _target: &Target, observed: &InstanceRolesState, desired: &InstanceRolesState) -> Vec<Part> {
@@ -203,15 +356,27 @@ impl Control for InstanceRoles {
                 part
             })
             .collect();
-        parts.extend(Part::by_key("instance/", &observed.unprofiled_instances, &desired.unprofiled_instances).into_iter().map(|mut part| {
-            part.observed = serde_json::json!({ "instance_profile": part.observed });
-            part.desired = serde_json::json!({ "instance_profile": part.desired });
-            part
-        }));
+        parts.extend(instance_parts("instance_profile", &observed.unprofiled_instances, &desired.unprofiled_instances));
+        parts.extend(
+            instance_parts("missing_session_manager_actions", &observed.session_manager_gaps, &desired.session_manager_gaps)
+                .into_iter()
+                .map(|part| part.with_fix(Fix::Manual)),
+        );
         parts
     }
 
-    async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &InstanceRolesState, _desired: &InstanceRolesState) -> Result<(), ControlError> {
+    /// Only the Session Manager findings are manual; their steps come from the reads the observation
+    /// made in this run.
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
+        let (region, instance) = resource.strip_prefix("instance/")?.split_once('/')?;
+        let region = RegionName::parse(region).ok()?;
+        let profile_arn = ec2_instances::listed_instance(ctx, &region, instance)?.iam_instance_profile()?.arn()?.to_string();
+        let details = iam_inventory::peek_role_authorization(ctx.aws)?;
+        let gap = session_manager_gap(&profile_arn, &details, read_document(ctx.aws, &details))?;
+        Some(session_manager_steps(settings(ctx), ctx.caller, &region, instance, &gap))
+    }
+
+    async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &InstanceRolesState, desired: &InstanceRolesState) -> Result<(), ControlError> {
         let settings = settings(ctx);
         let iam = ctx.aws.iam();
         let vars = ctx.vars(&target.region);
@@ -252,6 +417,10 @@ impl Control for InstanceRoles {
                     .named("iam:AddRoleToInstanceProfile")?;
             }
         }
+        if observed.roles != desired.roles {
+            // Roles were written: the next observation reads them again.
+            iam_inventory::forget_role_authorization(ctx.aws);
+        }
         let default_profile = &settings.roles[0].name;
         for key in observed.unprofiled_instances.keys() {
             let (region, instance) = key.split_once('/').expect("keys are region/instance-id");
@@ -275,6 +444,78 @@ impl Control for InstanceRoles {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const PROFILE: &str = "arn:aws:iam::111122223333:instance-profile/apps/legacy-app";
+
+    fn details(inline: Value, attached: &[&str]) -> RoleAuthorization {
+        let grants = iam_inventory::Grants { attached: attached.iter().map(|a| a.to_string()).collect(), inline: BTreeMap::from([("own".to_string(), inline)]) };
+        let role = RoleGrants { grants, instance_profiles: vec![PROFILE.to_string()] };
+        RoleAuthorization { roles: BTreeMap::from([("legacy-role".to_string(), role)]), customer_policies: BTreeMap::new() }
+    }
+
+    fn settings_with(roles: &[(&str, &str)]) -> Settings {
+        Settings {
+            trust_template: "ec2-instance-trust".into(),
+            attach_to_unprofiled_instances: false,
+            roles: roles.iter().map(|(name, template)| crate::baseline::InstanceRole { name: name.to_string(), policy_templates: vec![template.to_string()] }).collect(),
+        }
+    }
+
+    #[test]
+    fn profiles_are_the_baselines_by_name_whatever_their_path() {
+        let settings = settings_with(&[("mamori-ssm-session-instance", SESSION_MANAGER_TEMPLATE)]);
+        assert!(baseline_owns(&settings, "arn:aws:iam::1:instance-profile/mamori-ssm-session-instance"));
+        assert!(!baseline_owns(&settings, PROFILE));
+        assert!(!baseline_owns(&settings, "arn:aws:iam::1:instance-profile/mamori-ssm-session-instance-old"));
+    }
+
+    #[test]
+    fn the_gap_is_what_inline_and_attached_policies_leave_out() {
+        let no_document = |_: &str| None;
+        let s3_read = json!({"Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]});
+        let gap = session_manager_gap(PROFILE, &details(s3_read.clone(), &[]), no_document).unwrap();
+        assert_eq!((gap.profile.as_str(), gap.role.as_deref(), gap.missing.as_slice()), ("legacy-app", Some("legacy-role"), SESSION_MANAGER_ACTIONS));
+
+        let core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+        let core_document = json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation", "ssmmessages:*"], "Resource": "*"}]});
+        assert_eq!(session_manager_gap(PROFILE, &details(s3_read.clone(), &[core]), no_document), None, "an unread attached policy: no answer");
+        let read = |arn: &str| (arn == core).then(|| core_document.clone());
+        assert_eq!(session_manager_gap(PROFILE, &details(s3_read, &[core]), read).unwrap().missing, Vec::<&str>::new());
+
+        let deny = json!({"Statement": [{"Effect": "Deny", "Action": "ssmmessages:OpenDataChannel", "Resource": "*"}]});
+        assert_eq!(session_manager_gap(PROFILE, &details(deny, &[core]), read).unwrap().missing, ["ssmmessages:OpenDataChannel"]);
+
+        let elsewhere = "arn:aws:iam::111122223333:instance-profile/other";
+        let gap = session_manager_gap(elsewhere, &details(json!({}), &[]), no_document).unwrap();
+        assert_eq!((gap.profile.as_str(), gap.role, gap.missing.as_slice()), ("other", None, SESSION_MANAGER_ACTIONS), "a profile without a role");
+    }
+
+    #[test]
+    fn steps_name_the_instance_profile_role_missing_actions_and_both_fixes() {
+        let caller = Caller { account_id: "111122223333".into(), partition: "aws".into(), arn: String::new() };
+        let region = RegionName::parse("eu-west-1").unwrap();
+        let gap = SessionManagerGap { profile: "legacy-app".into(), role: Some("legacy-role".into()), missing: vec!["ssm:UpdateInstanceInformation"] };
+        let settings = settings_with(&[("app-mailer", "ses-send-from-identity"), ("mamori-ssm-session-instance", SESSION_MANAGER_TEMPLATE)]);
+        let steps = session_manager_steps(&settings, &caller, &region, "i-0abc", &gap);
+        for part in [
+            "i-0abc (eu-west-1)",
+            "instance profile legacy-app",
+            "role legacy-role",
+            "ssm:UpdateInstanceInformation",
+            "aws iam put-role-policy --role-name legacy-role --policy-name ssm-session-instance",
+            "{account_id} = 111122223333",
+            "--filters Name=instance-id,Values=i-0abc",
+            "replace-iam-instance-profile-association --region eu-west-1",
+            "--iam-instance-profile Name=mamori-ssm-session-instance",
+        ] {
+            assert!(steps.contains(part), "{part:?} missing from: {steps}");
+        }
+        let without_session_role = session_manager_steps(&settings_with(&[("app-mailer", "ses-send-from-identity")]), &caller, &region, "i-0abc", &gap);
+        assert!(!without_session_role.contains("replace-iam-instance-profile-association"), "no baseline profile to move to: {without_session_role}");
+        let roleless = SessionManagerGap { role: None, ..gap };
+        let steps = session_manager_steps(&settings, &caller, &region, "i-0abc", &roleless);
+        assert!(steps.contains("holds no role") && steps.contains("add-role-to-instance-profile --instance-profile-name legacy-app"), "{steps}");
+    }
 
     #[test]
     fn url_encoded_documents_are_read() {

@@ -9,8 +9,11 @@
 //! goes through the run's [`crate::aws::Memo`], so controls that look at the same user share it.
 //!
 //! [`authorization`] reads users, groups and customer managed policies (with their documents) in one
-//! paginated `iam:GetAccountAuthorizationDetails`; AWS managed policies attached to a user are read one
-//! by one (`iam:GetPolicy`, `iam:GetPolicyVersion`), only when needed.
+//! paginated `iam:GetAccountAuthorizationDetails`; [`role_authorization`] reads roles (with the
+//! instance profiles that hold them) and customer managed policies the same way, for the controls that
+//! look at roles. AWS managed policies attached to a user or role are read one by one
+//! (`iam:GetPolicy`, `iam:GetPolicyVersion`), only when needed. The `peek_` functions return what a
+//! control's observation already read, without reading (for its manual steps).
 //!
 //! Its only writes are the two opt-in fixes the controls share, [`remove_console_password`] and
 //! [`deactivate_access_key`]; it never deletes a user, a key, a group or a policy.
@@ -181,60 +184,106 @@ pub struct Authorization {
     pub customer_policies: BTreeMap<String, CustomerPolicy>,
 }
 
-/// The account's authorization details (read once per run).
-pub async fn authorization(aws: &Aws) -> Result<Arc<Authorization>, AwsError> {
-    let iam = aws.iam();
-    aws.memo().get_or_read("iam:GetAccountAuthorizationDetails", move || read_authorization(iam)).await
+/// Roles and customer managed policies of the account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoleAuthorization {
+    /// By role name.
+    pub roles: BTreeMap<String, RoleGrants>,
+    /// By ARN.
+    pub customer_policies: BTreeMap<String, CustomerPolicy>,
 }
 
-async fn read_authorization(iam: aws_sdk_iam::Client) -> Result<Arc<Authorization>, AwsError> {
+/// A role's grants and the ARNs of the instance profiles that hold it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoleGrants {
+    pub grants: Grants,
+    pub instance_profiles: Vec<String>,
+}
+
+const AUTHORIZATION_OP: &str = "iam:GetAccountAuthorizationDetails";
+const ROLE_AUTHORIZATION_KEY: &str = "iam:GetAccountAuthorizationDetails/Role,LocalManagedPolicy";
+
+fn managed_policy_key(arn: &str) -> String {
+    format!("iam:GetPolicyVersion/{arn}")
+}
+
+/// The account's users, groups and customer managed policies (read once per run).
+pub async fn authorization(aws: &Aws) -> Result<Arc<Authorization>, AwsError> {
     use aws_sdk_iam::types::EntityType;
-    const OP: &str = "iam:GetAccountAuthorizationDetails";
-    let mut details = Authorization::default();
-    let mut marker = None;
-    loop {
-        let out = iam
-            .get_account_authorization_details()
-            .filter(EntityType::User)
-            .filter(EntityType::Group)
-            .filter(EntityType::LocalManagedPolicy)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .named(OP)?;
-        for user in out.user_detail_list() {
-            let grants = Grants {
-                attached: user.attached_managed_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect(),
-                inline: user.user_policy_list().iter().map(|p| (p.policy_name().unwrap_or_default().to_string(), decode_document(p.policy_document().unwrap_or_default()))).collect(),
-            };
-            let groups = user.group_list().to_vec();
-            details.users.insert(user.user_name().unwrap_or_default().to_string(), (grants, groups));
-        }
-        for group in out.group_detail_list() {
-            let grants = Grants {
-                attached: group.attached_managed_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect(),
-                inline: group.group_policy_list().iter().map(|p| (p.policy_name().unwrap_or_default().to_string(), decode_document(p.policy_document().unwrap_or_default()))).collect(),
-            };
-            details.groups.insert(group.group_name().unwrap_or_default().to_string(), grants);
-        }
-        for policy in out.policies() {
-            let Some(arn) = policy.arn() else { continue };
-            let default = policy.policy_version_list().iter().find(|v| v.is_default_version());
-            details.customer_policies.insert(
-                arn.to_string(),
-                CustomerPolicy {
-                    name: policy.policy_name().unwrap_or_default().to_string(),
-                    arn: arn.to_string(),
-                    document: default.and_then(|v| v.document()).map(decode_document).unwrap_or(Value::Null),
-                },
-            );
-        }
-        match (out.is_truncated(), out.marker()) {
-            (true, Some(next)) => marker = Some(next.to_string()),
-            _ => break,
-        }
+    let iam = aws.iam();
+    aws.memo()
+        .get_or_read(AUTHORIZATION_OP, move || async move {
+            let mut details = Authorization::default();
+            for page in authorization_pages(&iam, &[EntityType::User, EntityType::Group, EntityType::LocalManagedPolicy]).await? {
+                for user in page.user_detail_list() {
+                    let grants = grants_of(user.attached_managed_policies(), user.user_policy_list());
+                    details.users.insert(user.user_name().unwrap_or_default().to_string(), (grants, user.group_list().to_vec()));
+                }
+                for group in page.group_detail_list() {
+                    details.groups.insert(group.group_name().unwrap_or_default().to_string(), grants_of(group.attached_managed_policies(), group.group_policy_list()));
+                }
+                details.customer_policies.extend(customer_policies(&page));
+            }
+            Ok(Arc::new(details))
+        })
+        .await
+}
+
+/// The account's roles (with their instance profiles) and customer managed policies (read once per
+/// run, separately from [`authorization`]: only the controls that look at roles pay for them).
+pub async fn role_authorization(aws: &Aws) -> Result<Arc<RoleAuthorization>, AwsError> {
+    use aws_sdk_iam::types::EntityType;
+    let iam = aws.iam();
+    aws.memo()
+        .get_or_read(ROLE_AUTHORIZATION_KEY, move || async move {
+            let mut details = RoleAuthorization::default();
+            for page in authorization_pages(&iam, &[EntityType::Role, EntityType::LocalManagedPolicy]).await? {
+                for role in page.role_detail_list() {
+                    let role_grants = RoleGrants {
+                        grants: grants_of(role.attached_managed_policies(), role.role_policy_list()),
+                        instance_profiles: role.instance_profile_list().iter().map(|p| p.arn().to_string()).collect(),
+                    };
+                    details.roles.insert(role.role_name().unwrap_or_default().to_string(), role_grants);
+                }
+                details.customer_policies.extend(customer_policies(&page));
+            }
+            Ok(Arc::new(details))
+        })
+        .await
+}
+
+/// [`role_authorization`] as this run already read it; `None` before it was read. Never reads.
+pub fn peek_role_authorization(aws: &Aws) -> Option<Arc<RoleAuthorization>> {
+    aws.memo().peek(ROLE_AUTHORIZATION_KEY, |details: &Arc<RoleAuthorization>| details.clone())
+}
+
+/// Forgets the run's [`role_authorization`] after a write changed a role.
+pub fn forget_role_authorization(aws: &Aws) {
+    aws.memo().forget(ROLE_AUTHORIZATION_KEY);
+}
+
+type AuthorizationPage = aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
+
+/// Every page of `iam:GetAccountAuthorizationDetails` for the entity types `filters` name.
+async fn authorization_pages(iam: &aws_sdk_iam::Client, filters: &[aws_sdk_iam::types::EntityType]) -> Result<Vec<AuthorizationPage>, AwsError> {
+    iam.get_account_authorization_details().set_filter(Some(filters.to_vec())).into_paginator().send().try_collect().await.named(AUTHORIZATION_OP)
+}
+
+fn grants_of(attached: &[aws_sdk_iam::types::AttachedPolicy], inline: &[aws_sdk_iam::types::PolicyDetail]) -> Grants {
+    Grants {
+        attached: attached.iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect(),
+        inline: inline.iter().map(|p| (p.policy_name().unwrap_or_default().to_string(), decode_document(p.policy_document().unwrap_or_default()))).collect(),
     }
-    Ok(Arc::new(details))
+}
+
+/// The customer managed policies of one page, by ARN, with their default version's document.
+fn customer_policies(page: &AuthorizationPage) -> impl Iterator<Item = (String, CustomerPolicy)> + '_ {
+    page.policies().iter().filter_map(|policy| {
+        let arn = policy.arn()?.to_string();
+        let default = policy.policy_version_list().iter().find(|v| v.is_default_version());
+        let document = default.and_then(|v| v.document()).map(decode_document).unwrap_or(Value::Null);
+        Some((arn.clone(), CustomerPolicy { name: policy.policy_name().unwrap_or_default().to_string(), arn, document }))
+    })
 }
 
 /// The default version's document of a managed policy that is not a customer policy (an AWS managed
@@ -242,13 +291,18 @@ async fn read_authorization(iam: aws_sdk_iam::Client) -> Result<Arc<Authorizatio
 pub async fn managed_policy_document(aws: &Aws, arn: &str) -> Result<Value, AwsError> {
     let (iam, arn_owned) = (aws.iam(), arn.to_string());
     aws.memo()
-        .get_or_read(&format!("iam:GetPolicyVersion/{arn}"), move || async move {
+        .get_or_read(&managed_policy_key(arn), move || async move {
             let policy = iam.get_policy().policy_arn(&arn_owned).send().await.named("iam:GetPolicy")?;
             let version = policy.policy().and_then(|p| p.default_version_id()).ok_or_else(|| AwsError::malformed("iam:GetPolicy", "no default version"))?;
             let out = iam.get_policy_version().policy_arn(&arn_owned).version_id(version).send().await.named("iam:GetPolicyVersion")?;
             Ok(out.policy_version().and_then(|v| v.document()).map(decode_document).unwrap_or(Value::Null))
         })
         .await
+}
+
+/// [`managed_policy_document`] as this run already read it; `None` before it was read. Never reads.
+pub fn peek_managed_policy_document(aws: &Aws, arn: &str) -> Option<Value> {
+    aws.memo().peek(&managed_policy_key(arn), Value::clone)
 }
 
 /// A policy document as IAM returns it (URL-encoded JSON), parsed; `null` when it is not JSON.

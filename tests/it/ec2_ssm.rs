@@ -260,11 +260,8 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     // An instance without a profile whose user data holds a key, and a second one with a profile.
     let user_data = format!("#!/bin/bash\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7LEGACY1\nexport AWS_SECRET_ACCESS_KEY={FAKE_SECRET}\n");
     let unprofiled = launch_with(&ec2, Some(&user_data), None).await;
-    let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
-    iam.create_role().role_name("legacy-app").assume_role_policy_document(trust).send().await.unwrap();
-    iam.create_instance_profile().instance_profile_name("legacy-app").send().await.unwrap();
-    iam.add_role_to_instance_profile().instance_profile_name("legacy-app").role_name("legacy-app").send().await.unwrap();
-    launch_with(&ec2, None, Some("legacy-app")).await;
+    role_in_profile(&iam, "legacy-app").await;
+    let profiled_instance = launch_with(&ec2, None, Some("legacy-app")).await;
     // SSH open to the world.
     let group = legacy_security_group(&ec2, "legacy-ssh").await;
     let before = inventory(&aws).await;
@@ -285,7 +282,9 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     assert_eq!(status(&verify, "ssm.session-preferences", &format!("document/{DOCUMENT_NAME}")), Status::Fail);
     assert_eq!(status(&verify, "ec2.instance-roles", "role/mamori-ssm-session-instance"), Status::Fail);
     assert_eq!(status(&verify, "ec2.instance-roles", &format!("instance/us-east-1/{unprofiled}")), Status::Fail);
-    assert_eq!(verify.report.finding("ec2.instance-roles").len(), 2, "the instance with a profile is not a finding");
+    let session_manager = format!("instance/us-east-1/{profiled_instance}");
+    assert_eq!(status(&verify, "ec2.instance-roles", &session_manager), Status::Manual, "its role has no Session Manager permissions");
+    assert_eq!(verify.report.finding("ec2.instance-roles").len(), 3);
     let embedded = verify.report.finding("ec2.embedded-keys");
     let leaked = embedded.iter().find(|f| f.resource == format!("instance/us-east-1/{unprofiled}")).expect("the instance with a key");
     assert_eq!(leaked.status, Status::Manual);
@@ -307,6 +306,7 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     assert_eq!(status(&apply, "ssm.session-preferences", &format!("document/{DOCUMENT_NAME}")), Status::Pass);
     assert_eq!(status(&apply, "ec2.no-open-admin-ports", &format!("security-group/{group}")), Status::Manual);
     assert_eq!(status(&apply, "ec2.instance-roles", "role/mamori-ssm-session-instance"), Status::Pass);
+    assert_eq!(status(&apply, "ec2.instance-roles", &session_manager), Status::Manual, "reported, not fixed");
     assert_eq!(profile_of(&ec2, &unprofiled).await.as_deref(), Some("mamori-ssm-session-instance"), "the profile was attached");
 
     let again = account.run(Verb::Apply, &baseline, &only).await;
@@ -360,14 +360,130 @@ const ROLES_BASELINE: &str = "ec2:
 
 const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
 
+/// An inline policy with exactly what Session Manager needs, by wildcard.
+const SESSION_MANAGER_INLINE: &str =
+    r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ssmmessages:*", "ssm:UpdateInstanceInformation"], "Resource": "*"}]}"#;
+
+/// A role `name` that EC2 may assume, in an instance profile of the same name.
+async fn role_in_profile(iam: &aws_sdk_iam::Client, name: &str) {
+    iam.create_role().role_name(name).assume_role_policy_document(TRUST).send().await.unwrap();
+    iam.create_instance_profile().instance_profile_name(name).send().await.unwrap();
+    iam.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await.unwrap();
+}
+
+/// What a role grants, as a comparable snapshot: inline policies with their documents, attached ARNs.
+async fn role_grants(iam: &aws_sdk_iam::Client, role: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let mut inline = Vec::new();
+    for name in iam.list_role_policies().role_name(role).send().await.unwrap().policy_names {
+        let document = iam.get_role_policy().role_name(role).policy_name(&name).send().await.unwrap().policy_document;
+        inline.push((name, document));
+    }
+    let attached = iam.list_attached_role_policies().role_name(role).send().await.unwrap();
+    (inline, attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect())
+}
+
+#[tokio::test]
+async fn instances_whose_profile_lacks_session_manager_are_reported_and_left_alone() {
+    let account = Account::fresh().await;
+    let aws = account.aws(AccessMode::ReadWrite).await;
+    let (iam, ec2) = (aws.iam(), aws.ec2("us-east-1"));
+    // Only S3 reads (AWS managed): nothing of Session Manager.
+    role_in_profile(&iam, "s3-reader").await;
+    iam.attach_role_policy().role_name("s3-reader").policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await.unwrap();
+    // Inline wildcards: everything Session Manager needs.
+    role_in_profile(&iam, "session-inline").await;
+    iam.put_role_policy().role_name("session-inline").policy_name("session").policy_document(SESSION_MANAGER_INLINE).send().await.unwrap();
+    // The broad AWS managed policy: everything too.
+    role_in_profile(&iam, "session-core").await;
+    iam.attach_role_policy().role_name("session-core").policy_arn("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore").send().await.unwrap();
+    // A customer policy allowing everything, and an inline Deny of one channel.
+    let everything = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+    let deny = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "ssmmessages:OpenDataChannel", "Resource": "*"}]}"#;
+    let policy = iam.create_policy().policy_name("all-of-it").policy_document(everything).send().await.unwrap().policy.unwrap();
+    role_in_profile(&iam, "session-denied").await;
+    iam.attach_role_policy().role_name("session-denied").policy_arn(policy.arn().unwrap()).send().await.unwrap();
+    iam.put_role_policy().role_name("session-denied").policy_name("no-data-channel").policy_document(deny).send().await.unwrap();
+    let roles = ["s3-reader", "session-inline", "session-core", "session-denied"];
+    let mut instances = std::collections::BTreeMap::new();
+    for role in roles {
+        instances.insert(role, format!("instance/us-east-1/{}", launch_with(&ec2, None, Some(role)).await));
+    }
+    let mut grants_before = Vec::new();
+    for role in roles {
+        grants_before.push(role_grants(&iam, role).await);
+    }
+    let profiles_before = profile_of_all(&ec2).await;
+
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["ec2.instance-roles"]).await;
+    assert_eq!(verify.report.exit_code(), 2);
+    let findings = verify.report.finding("ec2.instance-roles");
+    let finding = |role: &str| findings.iter().find(|f| f.resource == instances[role]).unwrap_or_else(|| panic!("no finding for {role}: {findings:#?}"));
+    for role in ["session-inline", "session-core"] {
+        assert_eq!(finding(role).status, Status::Pass, "{:?}", finding(role));
+    }
+    let s3_reader = finding("s3-reader");
+    assert_eq!(s3_reader.status, Status::Manual, "{s3_reader:?}");
+    let all_five = ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"];
+    assert!(all_five.iter().all(|action| s3_reader.message.contains(action)), "names the missing actions: {}", s3_reader.message);
+    assert_eq!(s3_reader.actual, Some(serde_json::json!({"missing_session_manager_actions": all_five})));
+    assert_eq!(s3_reader.expected, Some(serde_json::json!({"missing_session_manager_actions": []})));
+    let steps = s3_reader.remediation.as_deref().expect("manual steps");
+    let instance_id = instances["s3-reader"].rsplit('/').next().unwrap();
+    for part in [instance_id, "instance profile s3-reader", "role s3-reader", "ssmmessages:OpenDataChannel", "put-role-policy --role-name s3-reader --policy-name ssm-session-instance", "replace-iam-instance-profile-association", "Name=mamori-ssm-session-instance"] {
+        assert!(steps.contains(part), "{part:?} missing from the steps: {steps}");
+    }
+    let denied = finding("session-denied");
+    assert_eq!(denied.status, Status::Manual);
+    assert_eq!(denied.actual, Some(serde_json::json!({"missing_session_manager_actions": ["ssmmessages:OpenDataChannel"]})), "the Deny wins over the customer policy");
+
+    let reads = verify.calls.by_operation();
+    eprintln!("verify --only ec2.instance-roles, four instances with their own profiles: {} calls {reads:?}", verify.calls.sent().len());
+    let count = |operation: &str| verify.calls.sent().iter().filter(|c| c.operation == operation).count();
+    assert_eq!(count("GetAccountAuthorizationDetails"), 1, "the roles are read once: {reads:?}");
+    assert_eq!((count("GetPolicy"), count("GetPolicyVersion")), (2, 2), "the two AWS managed policies, once each: {reads:?}");
+    assert_eq!(count("DescribeInstances"), 1);
+    assert!(verify.calls.repeated().is_empty(), "{:?}", verify.calls.repeated());
+
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["ec2.instance-roles"]).await;
+    assert_eq!(apply.report.exit_code(), 2, "the manual findings stay: {:#?}", apply.report);
+    let writes: Vec<String> = apply.calls.mutating_sent().iter().map(|c| c.operation.clone()).collect();
+    assert_eq!(writes, ["CreateRole", "PutRolePolicy", "CreateInstanceProfile", "AddRoleToInstanceProfile"], "only the baseline's own role");
+    assert!(apply.report.changes.iter().flatten().all(|c| c.resource == "role/mamori-ssm-session-instance"), "{:?}", apply.report.changes);
+    let again = account.run(Verb::Apply, &standard_baseline(), &["ec2.instance-roles"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "manual findings make no write: {:?}", again.calls.mutating_sent());
+    assert_eq!(again.report.finding("ec2.instance-roles").iter().filter(|f| f.status == Status::Manual).count(), 2);
+
+    let mut grants_after = Vec::new();
+    for role in roles {
+        grants_after.push(role_grants(&iam, role).await);
+    }
+    assert_eq!(grants_after, grants_before, "no foreign role changed");
+    assert_eq!(profile_of_all(&ec2).await, profiles_before, "no association replaced");
+}
+
+#[tokio::test]
+async fn instances_on_the_baseline_profile_cost_no_iam_read() {
+    let account = Account::fresh().await;
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    launch(&ec2).await;
+    let (_dir, baseline) = baseline_file(&format!("{HEAD}{ROLES_BASELINE}"));
+    let apply = account.run(Verb::Apply, &baseline, &["ec2.instance-roles"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+
+    let verify = account.run(Verb::Verify, &baseline, &["ec2.instance-roles"]).await;
+    assert_eq!(verify.report.exit_code(), 0, "{:#?}", verify.report);
+    let operations: Vec<String> = verify.calls.sent().iter().map(|c| c.operation.clone()).collect();
+    eprintln!("verify --only ec2.instance-roles, converged, one instance on the baseline profile: {} calls {:?}", operations.len(), verify.calls.by_operation());
+    assert!(!operations.iter().any(|o| o == "GetAccountAuthorizationDetails" || o == "GetPolicy"), "{operations:?}");
+}
+
 #[tokio::test]
 async fn instance_roles_converge_and_unprofiled_instances_get_the_default_profile() {
     let account = Account::fresh().await;
     let aws = account.aws(AccessMode::ReadWrite).await;
     let (iam, ec2) = (aws.iam(), aws.ec2("us-east-1"));
-    iam.create_role().role_name("legacy-app").assume_role_policy_document(TRUST).send().await.unwrap();
-    iam.create_instance_profile().instance_profile_name("legacy-app").send().await.unwrap();
-    iam.add_role_to_instance_profile().instance_profile_name("legacy-app").role_name("legacy-app").send().await.unwrap();
+    role_in_profile(&iam, "legacy-app").await;
+    iam.put_role_policy().role_name("legacy-app").policy_name("session-manager").policy_document(SESSION_MANAGER_INLINE).send().await.unwrap();
     let unprofiled = launch(&ec2).await;
     let profiled = launch_with(&ec2, None, Some("legacy-app")).await;
     let (_dir, baseline) = baseline_file(&format!("{HEAD}{ROLES_BASELINE}"));

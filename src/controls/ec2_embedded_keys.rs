@@ -5,7 +5,9 @@
 //! decoded and scanned (`super::user_data_scan`); a finding names the instance and the masked key id,
 //! never the secret. IAM users with an active access key and no console password are programmatic
 //! identities, typically an application's: each is one finding naming the instance role that should
-//! replace it. Both are `manual`: rotating a leaked key and moving an application to a role are for
+//! replace it. They are found in the run's credential report (so a key created in the last four hours
+//! may wait for the next report) and confirmed live, through the reads the IAM controls share. Both
+//! are `manual`: rotating a leaked key and moving an application to a role are for
 //! the team that owns it. This control reads only; it never changes a user, a key or an instance.
 
 use std::collections::BTreeMap;
@@ -17,7 +19,9 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
+use super::credential_report;
 use super::ec2_instances;
+use super::iam_inventory::{self, Confirm};
 use super::user_data_scan;
 
 static META: ControlMeta = ControlMeta {
@@ -44,33 +48,21 @@ fn replacement_role(baseline: &Baseline) -> String {
     configured.or(first_instance_role).unwrap_or_else(|| "an instance role (ec2.instance-roles)".to_string())
 }
 
+/// Users the run's credential report lists with an active key and no console password, confirmed
+/// live through the run's memo (the IAM controls share those reads).
 async fn application_users(ctx: &Context<'_>, role: &str) -> Result<Problems, AwsError> {
-    let iam = ctx.aws.iam();
-    let users: Vec<_> = iam.list_users().into_paginator().items().send().try_collect().await.named("iam:ListUsers")?;
+    let report = credential_report::read(ctx.aws).await?;
     let mut problems = Problems::new();
-    for user in &users {
-        let name = user.user_name();
-        let keys: Vec<_> = iam.list_access_keys().user_name(name).into_paginator().items().send().try_collect().await.named("iam:ListAccessKeys")?;
-        let active: Vec<String> = keys
-            .iter()
-            .filter(|k| k.status().is_some_and(|s| s.as_str() == "Active"))
-            .filter_map(|k| k.access_key_id())
-            .map(user_data_scan::mask_key_id)
-            .collect();
-        if active.is_empty() {
+    for row in report.users.iter().filter(|row| !row.password_enabled && row.keys.iter().any(|k| k.active)) {
+        let row = iam_inventory::confirm(ctx.aws, row, Confirm { keys: true, password: true, mfa: false }).await?;
+        let active: Vec<String> = row.keys.iter().filter(|k| k.active).filter_map(|k| k.id.as_deref()).map(user_data_scan::mask_key_id).collect();
+        if row.password_enabled || active.is_empty() {
             continue;
         }
-        let console = match iam.get_login_profile().user_name(name).send().await {
-            Ok(_) => true,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => false,
-            Err(e) => return Err(AwsError::from_sdk("iam:GetLoginProfile", e)),
-        };
-        if !console {
-            problems.insert(
-                format!("user/{name}"),
-                vec![format!("application identity: active access key(s) {} and no console password; replace with role {role}", active.join(", "))],
-            );
-        }
+        problems.insert(
+            format!("user/{}", row.user),
+            vec![format!("application identity: active access key(s) {} and no console password; replace with role {role}", active.join(", "))],
+        );
     }
     Ok(problems)
 }

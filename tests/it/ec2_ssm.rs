@@ -270,7 +270,7 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     let standard = std::fs::read_to_string(standard_baseline()).unwrap();
     assert!(standard.contains("attach_to_unprofiled_instances: false"));
     let (_dir, baseline) = baseline_file(&standard.replace("attach_to_unprofiled_instances: false", "attach_to_unprofiled_instances: true"));
-    let only = ["ec2", "ssm"];
+    let only = ["root", "iam", "ec2", "ssm"];
     let verify = account.run(Verb::Verify, &baseline, &only).await;
     assert_eq!(verify.report.exit_code(), 2);
     assert!(verify.calls.mutating_sent().is_empty());
@@ -296,7 +296,19 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     assert_eq!(embedded.iter().filter(|f| f.status == Status::Pass).count(), 1, "the other instance is clean");
     let json = serde_json::to_string(&verify.report).unwrap();
     assert!(!json.contains(FAKE_SECRET) && !json.contains("AKIAIOSFODNN7LEGACY1"), "no secret and no full key id in the report");
-    eprintln!("verify --only ec2 --only ssm on the legacy account: {} calls {:?}", verify.calls.sent().len(), verify.calls.by_operation());
+    // The identity side of the same account: root, users and policies.
+    assert_eq!(status(&verify, "root.mfa", "root-user"), Status::Manual);
+    assert_eq!(status(&verify, "root.access-keys", "root-user"), Status::Pass);
+    assert_eq!(status(&verify, "root.recent-use", "root-user"), Status::Pass);
+    assert_eq!(status(&verify, "iam.console-mfa", "user/legacy-console"), Status::Manual);
+    assert_eq!(status(&verify, "iam.no-admin-keys", "user/legacy-admin"), Status::Manual);
+    assert_eq!(status(&verify, "iam.no-star-policies", "policy/legacy-full-access"), Status::Manual);
+    assert_eq!(status(&verify, "iam.password-policy", "account-setting/password-policy"), Status::Fail);
+    eprintln!(
+        "verify --only root --only iam --only ec2 --only ssm on the legacy account: {} calls {:?}",
+        verify.calls.sent().len(),
+        verify.calls.by_operation()
+    );
     let repeated = verify.calls.repeated();
     assert!(repeated.is_empty(), "no call repeated with identical parameters (instances are listed once per region): {repeated:?}");
 
@@ -322,7 +334,7 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     let path = baseline.to_str().unwrap();
     for verb in [&["verify"][..], &["apply", "--yes"][..]] {
         let mut args = verb.to_vec();
-        args.extend(["--baseline", path, "--only", "ec2", "--only", "ssm", "-vv", "--output", "json"]);
+        args.extend(["--baseline", path, "--only", "root", "--only", "iam", "--only", "ec2", "--only", "ssm", "-vv", "--output", "json"]);
         let output = mamori(&args, &account.env());
         assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
         for text in [stdout(&output), stderr(&output)] {

@@ -62,7 +62,9 @@ async fn main() {
     for regions in REGION_SETS {
         let account = Account::fresh().await;
         account.run_in(Verb::Apply, &standard_baseline(), &[], regions).await;
-        // The root user's step, so that the account is fully compliant (the emulator accepts any code).
+        // The root user's steps, so that the account is fully compliant: MFA enrolled in the console
+        // (played on the emulator) and MFA Delete (the emulator accepts any code).
+        account.root_console(&[("mfa", "virtual")]);
         let mfa = Mfa::parse(&format!("arn:aws:iam::{}:mfa/root-account-mfa-device 123456", account.id)).expect("valid");
         let converge = account.run_with_mfa(Verb::Apply, &standard_baseline(), &["logs.bucket-mfa-delete"], mfa).await;
         assert_eq!(converge.report.exit_code(), 0, "{:#?}", converge.report);

@@ -145,12 +145,15 @@ async fn a_two_zone_vpc_gets_gateway_interface_endpoints_and_the_security_group(
         .unwrap();
     assert_eq!(groups.security_groups().len(), 1);
     let group = &groups.security_groups()[0];
-    let inbound: Vec<(Option<&str>, Option<i32>, Option<i32>, Vec<&str>)> = group
+    let inbound: Vec<String> = group
         .ip_permissions()
         .iter()
-        .map(|p| (p.ip_protocol(), p.from_port(), p.to_port(), p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect()))
+        .map(|p| {
+            let sources: Vec<&str> = p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect();
+            format!("{:?} {:?}-{:?} from {}", p.ip_protocol(), p.from_port(), p.to_port(), sources.join(","))
+        })
         .collect();
-    assert_eq!(inbound, vec![(Some("tcp"), Some(443), Some(443), vec!["10.0.0.0/16"])], "exactly one inbound rule per VPC CIDR");
+    assert_eq!(inbound, [r#"Some("tcp") Some(443)-Some(443) from 10.0.0.0/16"#], "exactly one inbound rule per VPC CIDR");
 
     let interfaces: Vec<_> = all.iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Interface)).collect();
     assert_eq!(interfaces.len(), 6);

@@ -4,7 +4,8 @@
 //! tests play them with the emulator shim's root-console action ([`Account::root_console`]): a fresh
 //! account's root user has a password, no MFA, no keys and has never signed in. Every finding here is
 //! `manual`, so `apply` must never send a write for them, and each must clear once the root user has
-//! done its part. moto only: LocalStack has no stand-in for the root user's console.
+//! done its part. The fresh-account test runs on both engines; the others need the moto shim, since
+//! LocalStack has no stand-in for the root user's console.
 
 use std::collections::BTreeMap;
 
@@ -27,8 +28,8 @@ fn message<'a>(outcome: &'a Outcome, control: &str) -> &'a str {
     &outcome.report.finding(control)[0].message
 }
 
-#[tokio::test]
-async fn the_root_findings_stay_manual_until_the_root_user_acts_and_apply_never_writes() {
+/// A fresh account: root has no keys and has not been used, but no MFA. Both engines.
+async fn fresh_account_with_root_reported() -> Account {
     use Status::{Manual, Pass};
     let account = Account::fresh().await;
     let baseline = standard_baseline();
@@ -52,6 +53,19 @@ async fn the_root_findings_stay_manual_until_the_root_user_acts_and_apply_never_
     let apply = account.run(Verb::Apply, &baseline, ROOT).await;
     assert!(apply.calls.mutating_sent().is_empty(), "apply wrote: {:?}", apply.calls.mutating_sent());
     assert_eq!(apply.report.exit_code(), 2, "manual findings stay");
+    account
+}
+
+#[tokio::test]
+async fn a_fresh_root_user_needs_mfa_and_apply_never_writes() {
+    fresh_account_with_root_reported().await;
+}
+
+#[tokio::test]
+async fn the_root_findings_clear_once_the_root_user_acts() {
+    use Status::{Manual, Pass};
+    let account = fresh_account_with_root_reported().await;
+    let baseline = standard_baseline();
 
     // The root user signs in, enrols an authenticator app and (wrongly) creates an access key.
     account.root_console(&[("mfa", "virtual"), ("signed-in-days-ago", "0"), ("access-key", "true")]);

@@ -11,6 +11,15 @@ use serde_json::{Map, Value};
 
 pub mod permissions;
 
+/// A policy document as IAM returns it: JSON, or JSON URL-encoded (RFC 3986) by IAM's Query API.
+/// `None` when it is neither.
+pub fn parse_document(text: &str) -> Option<Value> {
+    serde_json::from_str(text).ok().or_else(|| {
+        let decoded = percent_encoding::percent_decode_str(text).decode_utf8().ok()?;
+        serde_json::from_str(&decoded).ok()
+    })
+}
+
 /// Canonical form of a policy document or statement: objects keep their keys (maps compare
 /// order-insensitively), every list is normalized element-wise, sorted and deduplicated, and a
 /// one-element list becomes its element.
@@ -265,6 +274,14 @@ mod spans {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn documents_are_read_plain_or_url_encoded() {
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(parse_document(encoded), Some(json!({"Version": "2012-10-17", "Statement": []})));
+        assert_eq!(parse_document(r#"{"a": 1}"#), Some(json!({"a": 1})));
+        assert_eq!(parse_document("%zz"), None);
+    }
 
     #[test]
     fn order_whitespace_and_singletons_do_not_matter() {

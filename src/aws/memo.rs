@@ -48,17 +48,6 @@ impl Memo {
         entry.await
     }
 
-    /// What `read` makes of the answer stored for `key`, when that answer has arrived and is not an
-    /// error; `None` otherwise. Never reads: for work that must not wait, from answers an earlier step
-    /// of the run awaited (a control's manual steps, from the reads its observation made).
-    pub fn peek<T: Clone + Send + Sync + 'static, R>(&self, key: &str, read: impl FnOnce(&T) -> R) -> Option<R> {
-        let entry: Entry<T> = {
-            let entries = self.entries.lock().expect("memo poisoned");
-            entries.get(key)?.downcast_ref::<Entry<T>>()?.clone()
-        };
-        entry.peek()?.as_ref().ok().map(read)
-    }
-
     /// Drops the stored answer for `key`: the next asker reads the account again.
     pub fn forget(&self, key: &str) {
         self.entries.lock().expect("memo poisoned").remove(key);
@@ -90,17 +79,6 @@ mod tests {
         memo.forget("op/x");
         assert_eq!(ask().await.unwrap(), 7);
         assert_eq!(reads.load(Ordering::SeqCst), 2);
-    }
-
-    #[tokio::test]
-    async fn peeking_sees_only_arrived_answers_and_never_reads() {
-        let memo = Memo::default();
-        assert_eq!(memo.peek("op/z", |n: &u32| *n), None, "nothing stored");
-        memo.get_or_read("op/z", || async { Ok::<_, AwsError>(3u32) }).await.unwrap();
-        assert_eq!(memo.peek("op/z", |n: &u32| n + 1), Some(4));
-        assert_eq!(memo.peek("op/z", |s: &String| s.len()), None, "another type is not this answer");
-        memo.get_or_read("op/e", || async { Err::<u32, _>(AwsError::malformed("iam:Op", "no")) }).await.unwrap_err();
-        assert_eq!(memo.peek("op/e", |n: &u32| *n), None, "an error is no answer");
     }
 
     #[tokio::test]

@@ -87,8 +87,8 @@ impl Control for AccessKeyRotation {
         iam_inventory::parts_or_empty("user/", observed, desired, &self.resource(ctx, target))
     }
 
-    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
-        let user = resource.strip_prefix("user/")?;
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        let user = part.resource.strip_prefix("user/")?;
         let days = max_age_days(ctx.baseline);
         Some(format!(
             "Rotate each access key of {user} older than {days} days: `aws iam create-access-key --user-name {user}` \

@@ -77,7 +77,7 @@ impl Control for BucketMfaDelete {
         vec![if ctx.mfa.is_some() { part.with_fix(Fix::Automatic) } else { part }]
     }
 
-    fn manual_steps(&self, ctx: &Context<'_>, target: &Target, _resource: &str) -> Option<String> {
+    fn manual_steps(&self, ctx: &Context<'_>, target: &Target, _part: &Part) -> Option<String> {
         let bucket = bucket(ctx, target);
         let serial = ctx
             .baseline

@@ -94,8 +94,8 @@ impl Control for ConsoleMfa {
         }
     }
 
-    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
-        let user = resource.strip_prefix("user/")?;
+    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        let user = part.resource.strip_prefix("user/")?;
         Some(format!(
             "{user} signs in to the console and assigns an MFA device (IAM → Users → {user} → Security credentials → \
              Assign MFA device; a FIDO security key or an authenticator app). If {user} needs no console access, an \

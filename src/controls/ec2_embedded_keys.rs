@@ -118,7 +118,8 @@ impl Control for EmbeddedKeys {
         vec![Part { resource: self.resource(ctx, target), observed: none.clone(), desired: none, action: crate::report::Action::Update, fix: None }]
     }
 
-    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        let resource = part.resource.as_str();
         let role = replacement_role(ctx.baseline);
         if let Some(user) = resource.strip_prefix("user/") {
             return Some(format!(

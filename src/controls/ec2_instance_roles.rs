@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::IamInstanceProfileSpecification;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::{Aws, AwsError, Caller, NameCall};
@@ -92,16 +92,19 @@ pub struct InstanceRolesState {
     pub unprofiled_instances: BTreeMap<String, String>,
     /// Instances whose profile is not one of the baseline's (`region/instance-id` → the Session
     /// Manager actions its role lacks; empty when it has them all). Reported, never changed.
-    pub session_manager_gaps: BTreeMap<String, Vec<String>>,
+    pub session_manager_gaps: BTreeMap<String, SessionManagerGap>,
 }
 
-/// Why one instance profile cannot serve Session Manager.
-#[derive(Clone, Debug, PartialEq)]
-struct SessionManagerGap {
-    profile: String,
+/// What one instance's profile lacks for Session Manager: the finding's observed state, from which its
+/// manual steps are written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionManagerGap {
+    #[serde(rename = "instance_profile")]
+    pub profile: String,
     /// The role the profile holds; `None` when it holds none.
-    role: Option<String>,
-    missing: Vec<&'static str>,
+    pub role: Option<String>,
+    #[serde(rename = "missing_session_manager_actions")]
+    pub missing: Vec<String>,
 }
 
 /// The name of an instance profile, from its ARN (`arn:aws:iam::1:instance-profile/path/NAME`).
@@ -125,42 +128,41 @@ fn role_holding<'a>(details: &'a RoleAuthorization, profile_arn: &str) -> Option
 fn session_manager_gap(profile_arn: &str, details: &RoleAuthorization, document: impl Fn(&str) -> Option<Value>) -> Option<SessionManagerGap> {
     let profile = profile_name(profile_arn).to_string();
     let Some((role, holder)) = role_holding(details, profile_arn) else {
-        return Some(SessionManagerGap { profile, role: None, missing: SESSION_MANAGER_ACTIONS.to_vec() });
+        let missing = SESSION_MANAGER_ACTIONS.iter().map(|action| action.to_string()).collect();
+        return Some(SessionManagerGap { profile, role: None, missing });
     };
     let mut documents: Vec<Value> = holder.grants.inline.values().cloned().collect();
     for arn in &holder.grants.attached {
         documents.push(document(arn)?);
     }
     let missing = permissions::missing_actions(&documents.iter().collect::<Vec<_>>(), SESSION_MANAGER_ACTIONS);
-    Some(SessionManagerGap { profile, role: Some(role.clone()), missing })
-}
-
-/// A managed policy's document as this run has read it: customer ones from the authorization
-/// details, AWS managed ones from the run's memo.
-fn read_document<'a>(aws: &'a Aws, details: &'a RoleAuthorization) -> impl Fn(&str) -> Option<Value> + 'a {
-    move |arn| details.customer_policies.get(arn).map(|policy| policy.document.clone()).or_else(|| iam_inventory::peek_managed_policy_document(aws, arn))
+    Some(SessionManagerGap { profile, role: Some(role.clone()), missing: missing.iter().map(|action| action.to_string()).collect() })
 }
 
 /// The Session Manager gap of each instance (`region/instance-id`, profile ARN): the account's roles
 /// are read once, the AWS managed policies their roles attach once each.
-async fn session_manager_gaps(aws: &Aws, profiled: &[(String, String)]) -> Result<BTreeMap<String, Vec<String>>, AwsError> {
+async fn session_manager_gaps(aws: &Aws, profiled: &[(String, String)]) -> Result<BTreeMap<String, SessionManagerGap>, AwsError> {
     let details = iam_inventory::role_authorization(aws).await?;
-    let mut gaps = BTreeMap::new();
-    for (instance, profile_arn) in profiled {
+    let mut aws_managed = BTreeMap::new();
+    for (_, profile_arn) in profiled {
         let attached = role_holding(&details, profile_arn).map(|(_, role)| role.grants.attached.as_slice()).unwrap_or_default();
         for arn in attached.iter().filter(|arn| !details.customer_policies.contains_key(*arn)) {
-            iam_inventory::managed_policy_document(aws, arn).await?;
+            aws_managed.insert(arn.clone(), iam_inventory::managed_policy_document(aws, arn).await?);
         }
-        let gap = session_manager_gap(profile_arn, &details, read_document(aws, &details))
+    }
+    let document = |arn: &str| details.customer_policies.get(arn).map(|policy| policy.document.clone()).or_else(|| aws_managed.get(arn).cloned());
+    let mut gaps = BTreeMap::new();
+    for (instance, profile_arn) in profiled {
+        let gap = session_manager_gap(profile_arn, &details, document)
             .ok_or_else(|| AwsError::malformed("iam:GetPolicyVersion", "a managed policy attached to a role has no readable document"))?;
-        gaps.insert(instance.clone(), gap.missing.iter().map(|action| action.to_string()).collect());
+        gaps.insert(instance.clone(), gap);
     }
     Ok(gaps)
 }
 
 /// The steps for an instance whose profile lacks Session Manager actions: what is missing, and the two
 /// fixes a human may choose (mamori makes neither).
-fn session_manager_steps(settings: &Settings, caller: &Caller, region: &RegionName, instance: &str, gap: &SessionManagerGap) -> String {
+fn session_manager_steps(settings: &Settings, caller: &Caller, region: &str, instance: &str, gap: &SessionManagerGap) -> String {
     let SessionManagerGap { profile, role, missing } = gap;
     let missing = missing.join(", ");
     let template = format!(
@@ -213,14 +215,6 @@ fn settings<'a>(ctx: &Context<'a>) -> &'a Settings {
     ctx.baseline.instance_roles.as_ref().expect("the engine only runs enabled controls")
 }
 
-/// A policy document as IAM returns it: JSON, URL-encoded by the Query API on AWS.
-pub fn parse_document(text: &str) -> Option<Value> {
-    serde_json::from_str(text).ok().or_else(|| {
-        let decoded = percent_encoding::percent_decode_str(text).decode_utf8().ok()?;
-        serde_json::from_str(&decoded).ok()
-    })
-}
-
 /// True when two policy documents grant the same (same statements by meaning, whatever their order
 /// or Sid).
 pub fn same_policy(a: &Value, b: &Value) -> bool {
@@ -260,12 +254,12 @@ async fn observe_role(ctx: &Context<'_>, target: &Target, name: &str, templates:
             instance_profile_exists,
         });
     };
-    let trust = role.role().and_then(|r| r.assume_role_policy_document()).and_then(parse_document);
+    let trust = role.role().and_then(|r| r.assume_role_policy_document()).and_then(policy::parse_document);
     let wanted_trust = ctx.baseline.templates.render(&settings(ctx).trust_template, &vars);
     let mut policies = BTreeMap::new();
     for template in templates {
         let current = absent_if_missing!(iam.get_role_policy().role_name(name).policy_name(template).send(), "iam:GetRolePolicy");
-        let current = current.and_then(|out| parse_document(out.policy_document()));
+        let current = current.and_then(|out| policy::parse_document(out.policy_document()));
         let wanted = ctx.baseline.templates.render(template, &vars);
         policies.insert(template.clone(), current.is_some_and(|doc| same_policy(&doc, &wanted)));
     }
@@ -342,7 +336,8 @@ impl Control for InstanceRoles {
             .collect();
         let default_profile = &settings.roles[0].name;
         let unprofiled_instances = observed.unprofiled_instances.keys().map(|key| (key.clone(), default_profile.clone())).collect();
-        let session_manager_gaps = observed.session_manager_gaps.keys().map(|key| (key.clone(), Vec::new())).collect();
+        let session_manager_gaps =
+            observed.session_manager_gaps.iter().map(|(key, gap)| (key.clone(), SessionManagerGap { missing: Vec::new(), ..gap.clone() })).collect();
         InstanceRolesState { roles, unprofiled_instances, session_manager_gaps }
     }
 
@@ -358,22 +353,17 @@ impl Control for InstanceRoles {
             .collect();
         parts.extend(instance_parts("instance_profile", &observed.unprofiled_instances, &desired.unprofiled_instances));
         parts.extend(
-            instance_parts("missing_session_manager_actions", &observed.session_manager_gaps, &desired.session_manager_gaps)
-                .into_iter()
-                .map(|part| part.with_fix(Fix::Manual)),
+            Part::by_key("instance/", &observed.session_manager_gaps, &desired.session_manager_gaps).into_iter().map(|part| part.with_fix(Fix::Manual)),
         );
         parts
     }
 
-    /// Only the Session Manager findings are manual; their steps come from the reads the observation
-    /// made in this run.
-    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
-        let (region, instance) = resource.strip_prefix("instance/")?.split_once('/')?;
-        let region = RegionName::parse(region).ok()?;
-        let profile_arn = ec2_instances::listed_instance(ctx, &region, instance)?.iam_instance_profile()?.arn()?.to_string();
-        let details = iam_inventory::peek_role_authorization(ctx.aws)?;
-        let gap = session_manager_gap(&profile_arn, &details, read_document(ctx.aws, &details))?;
-        Some(session_manager_steps(settings(ctx), ctx.caller, &region, instance, &gap))
+    /// Only the Session Manager findings are manual; their observed state names the profile, the role
+    /// and what it lacks.
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        let (region, instance) = part.resource.strip_prefix("instance/")?.split_once('/')?;
+        let gap: SessionManagerGap = serde_json::from_value(part.observed.clone()).ok()?;
+        Some(session_manager_steps(settings(ctx), ctx.caller, region, instance, &gap))
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &InstanceRolesState, desired: &InstanceRolesState) -> Result<(), ControlError> {
@@ -474,29 +464,31 @@ mod tests {
         let no_document = |_: &str| None;
         let s3_read = json!({"Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]});
         let gap = session_manager_gap(PROFILE, &details(s3_read.clone(), &[]), no_document).unwrap();
-        assert_eq!((gap.profile.as_str(), gap.role.as_deref(), gap.missing.as_slice()), ("legacy-app", Some("legacy-role"), SESSION_MANAGER_ACTIONS));
+        assert_eq!((gap.profile.as_str(), gap.role.as_deref()), ("legacy-app", Some("legacy-role")));
+        assert_eq!(gap.missing, SESSION_MANAGER_ACTIONS);
 
         let core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
         let core_document = json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation", "ssmmessages:*"], "Resource": "*"}]});
         assert_eq!(session_manager_gap(PROFILE, &details(s3_read.clone(), &[core]), no_document), None, "an unread attached policy: no answer");
         let read = |arn: &str| (arn == core).then(|| core_document.clone());
-        assert_eq!(session_manager_gap(PROFILE, &details(s3_read, &[core]), read).unwrap().missing, Vec::<&str>::new());
+        assert_eq!(session_manager_gap(PROFILE, &details(s3_read, &[core]), read).unwrap().missing, Vec::<String>::new());
 
         let deny = json!({"Statement": [{"Effect": "Deny", "Action": "ssmmessages:OpenDataChannel", "Resource": "*"}]});
         assert_eq!(session_manager_gap(PROFILE, &details(deny, &[core]), read).unwrap().missing, ["ssmmessages:OpenDataChannel"]);
 
         let elsewhere = "arn:aws:iam::111122223333:instance-profile/other";
         let gap = session_manager_gap(elsewhere, &details(json!({}), &[]), no_document).unwrap();
-        assert_eq!((gap.profile.as_str(), gap.role, gap.missing.as_slice()), ("other", None, SESSION_MANAGER_ACTIONS), "a profile without a role");
+        assert_eq!((gap.profile.as_str(), gap.role), ("other", None), "a profile without a role");
+        assert_eq!(gap.missing, SESSION_MANAGER_ACTIONS);
     }
 
     #[test]
     fn steps_name_the_instance_profile_role_missing_actions_and_both_fixes() {
         let caller = Caller { account_id: "111122223333".into(), partition: "aws".into(), arn: String::new() };
-        let region = RegionName::parse("eu-west-1").unwrap();
-        let gap = SessionManagerGap { profile: "legacy-app".into(), role: Some("legacy-role".into()), missing: vec!["ssm:UpdateInstanceInformation"] };
+        let region = "eu-west-1";
+        let gap = SessionManagerGap { profile: "legacy-app".into(), role: Some("legacy-role".into()), missing: vec!["ssm:UpdateInstanceInformation".into()] };
         let settings = settings_with(&[("app-mailer", "ses-send-from-identity"), ("mamori-ssm-session-instance", SESSION_MANAGER_TEMPLATE)]);
-        let steps = session_manager_steps(&settings, &caller, &region, "i-0abc", &gap);
+        let steps = session_manager_steps(&settings, &caller, region, "i-0abc", &gap);
         for part in [
             "i-0abc (eu-west-1)",
             "instance profile legacy-app",
@@ -510,18 +502,11 @@ mod tests {
         ] {
             assert!(steps.contains(part), "{part:?} missing from: {steps}");
         }
-        let without_session_role = session_manager_steps(&settings_with(&[("app-mailer", "ses-send-from-identity")]), &caller, &region, "i-0abc", &gap);
+        let without_session_role = session_manager_steps(&settings_with(&[("app-mailer", "ses-send-from-identity")]), &caller, region, "i-0abc", &gap);
         assert!(!without_session_role.contains("replace-iam-instance-profile-association"), "no baseline profile to move to: {without_session_role}");
         let roleless = SessionManagerGap { role: None, ..gap };
-        let steps = session_manager_steps(&settings, &caller, &region, "i-0abc", &roleless);
+        let steps = session_manager_steps(&settings, &caller, region, "i-0abc", &roleless);
         assert!(steps.contains("holds no role") && steps.contains("add-role-to-instance-profile --instance-profile-name legacy-app"), "{steps}");
-    }
-
-    #[test]
-    fn url_encoded_documents_are_read() {
-        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
-        assert_eq!(parse_document(encoded), Some(json!({"Version": "2012-10-17", "Statement": []})));
-        assert_eq!(parse_document(r#"{"a": 1}"#), Some(json!({"a": 1})));
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //!
 //! It owns listing the instances of one region, page by page, once per run: the listing goes through
 //! the run's memo, so the controls that need it share one `DescribeInstances` per region; a control
-//! that changes an instance calls [`forget_instances`], and [`listed_instance`] looks an instance up in
-//! a listing already read. It never changes an instance and never reads anything but
+//! that changes an instance calls [`forget_instances`]. It never changes an instance and never reads anything but
 //! `DescribeInstances`.
 
 use aws_sdk_ec2::types::{Filter, Instance};
@@ -36,12 +35,6 @@ pub async fn instances_in(ctx: &Context<'_>, region: &RegionName, states: &[&str
         .await?;
     let in_state = |instance: &Instance| instance.state().and_then(|s| s.name()).is_some_and(|name| states.contains(&name.as_str()));
     Ok(all.into_iter().filter(in_state).collect())
-}
-
-/// Instance `id` of `region` as this run's listing holds it; `None` when the region was not listed
-/// yet or the listing has no such instance. Never reads.
-pub fn listed_instance(ctx: &Context<'_>, region: &RegionName, id: &str) -> Option<Instance> {
-    ctx.aws.memo().peek(&key(region), |all: &Vec<Instance>| all.iter().find(|i| i.instance_id() == Some(id)).cloned()).flatten()
 }
 
 /// Forgets the run's listing of `region` after a write changed an instance.

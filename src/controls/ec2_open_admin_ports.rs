@@ -139,8 +139,8 @@ impl Control for NoOpenAdminPorts {
         Part::by_key(RESOURCE_PREFIX, observed, desired)
     }
 
-    fn manual_steps(&self, _ctx: &Context<'_>, target: &Target, resource: &str) -> Option<String> {
-        let group = resource.strip_prefix(RESOURCE_PREFIX)?;
+    fn manual_steps(&self, _ctx: &Context<'_>, target: &Target, part: &Part) -> Option<String> {
+        let group = part.resource.strip_prefix(RESOURCE_PREFIX)?;
         Some(format!(
             "replace SSH/RDP from the internet with Session Manager, then revoke the world-open rules: \
              aws ec2 describe-security-group-rules --region {region} --filters Name=group-id,Values={group} \

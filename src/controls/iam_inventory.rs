@@ -12,8 +12,7 @@
 //! paginated `iam:GetAccountAuthorizationDetails`; [`role_authorization`] reads roles (with the
 //! instance profiles that hold them) and customer managed policies the same way, for the controls that
 //! look at roles. AWS managed policies attached to a user or role are read one by one
-//! (`iam:GetPolicy`, `iam:GetPolicyVersion`), only when needed. The `peek_` functions return what a
-//! control's observation already read, without reading (for its manual steps).
+//! (`iam:GetPolicy`, `iam:GetPolicyVersion`), only when needed.
 //!
 //! Its only writes are the two opt-in fixes the controls share, [`remove_console_password`] and
 //! [`deactivate_access_key`]; it never deletes a user, a key, a group or a policy.
@@ -252,11 +251,6 @@ pub async fn role_authorization(aws: &Aws) -> Result<Arc<RoleAuthorization>, Aws
         .await
 }
 
-/// [`role_authorization`] as this run already read it; `None` before it was read. Never reads.
-pub fn peek_role_authorization(aws: &Aws) -> Option<Arc<RoleAuthorization>> {
-    aws.memo().peek(ROLE_AUTHORIZATION_KEY, |details: &Arc<RoleAuthorization>| details.clone())
-}
-
 /// Forgets the run's [`role_authorization`] after a write changed a role.
 pub fn forget_role_authorization(aws: &Aws) {
     aws.memo().forget(ROLE_AUTHORIZATION_KEY);
@@ -300,38 +294,9 @@ pub async fn managed_policy_document(aws: &Aws, arn: &str) -> Result<Value, AwsE
         .await
 }
 
-/// [`managed_policy_document`] as this run already read it; `None` before it was read. Never reads.
-pub fn peek_managed_policy_document(aws: &Aws, arn: &str) -> Option<Value> {
-    aws.memo().peek(&managed_policy_key(arn), Value::clone)
-}
-
 /// A policy document as IAM returns it (URL-encoded JSON), parsed; `null` when it is not JSON.
 pub fn decode_document(raw: &str) -> Value {
-    serde_json::from_str(raw).or_else(|_| serde_json::from_str(&percent_decode(raw))).unwrap_or(Value::Null)
-}
-
-fn percent_decode(raw: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(high), Some(low)) => {
-                out.push(high * 16 + low);
-                i += 3;
-            }
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (other, _, _) => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::policy::parse_document(raw).unwrap_or(Value::Null)
 }
 
 /// True when the document has an `Allow` statement for every action (`*` or `*:*`) on every

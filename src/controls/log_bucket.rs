@@ -356,8 +356,8 @@ impl Control for LogBucket {
             .collect()
     }
 
-    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
-        Some(root_procedure(resource.trim_start_matches("bucket/")))
+    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        Some(root_procedure(part.resource.trim_start_matches("bucket/")))
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, desired: &Self::State) -> Result<(), ControlError> {

@@ -89,8 +89,8 @@ impl Control for NoAdminKeys {
         iam_inventory::parts_or_empty("user/", observed, desired, &self.resource(ctx, target))
     }
 
-    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
-        let user = resource.strip_prefix("user/")?;
+    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        let user = part.resource.strip_prefix("user/")?;
         Some(format!(
             "{user} has administrator rights and an active access key. Either the key goes: move what uses it to an IAM role \
              (instance profile, IAM Identity Center or `aws sts assume-role` with MFA), then \

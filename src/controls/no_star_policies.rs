@@ -82,7 +82,8 @@ impl Control for NoStarPolicies {
         iam_inventory::parts_or_empty("", observed, desired, &self.resource(ctx, target))
     }
 
-    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        let resource = part.resource.as_str();
         const LEAST: &str = "Replace the statement that allows \"*\" on \"*\" with the actions and resources actually used \
                              (IAM Access Analyzer can generate a policy from the CloudTrail history of its users)";
         if let Some(path_and_name) = resource.strip_prefix("policy/") {

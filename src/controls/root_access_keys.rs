@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::aws::AwsError;
 use crate::baseline::Baseline;
-use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
+use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
 use super::root_user;
 
@@ -55,7 +55,7 @@ impl Control for RootAccessKeys {
         RootKeys { access_keys: false }
     }
 
-    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, _resource: &str) -> Option<String> {
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
         let account = &ctx.caller.account_id;
         Some(format!(
             "Sign in to the console as the root user of {account} (https://console.aws.amazon.com/, \"Root user\"), open \

@@ -109,7 +109,7 @@ impl Control for RootMfaControl {
         ))
     }
 
-    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, _resource: &str) -> Option<String> {
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
         let account = &ctx.caller.account_id;
         let settings = settings(ctx);
         let device = match settings.require_hardware {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::aws::AwsError;
 use crate::baseline::Baseline;
-use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
+use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
 use super::credential_report::{self, format_date, root_last_use_within, RootUseKind, ROOT_USER};
 
@@ -71,7 +71,7 @@ impl Control for RootRecentUse {
         RootUseState { used_within_window: None }
     }
 
-    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, _resource: &str) -> Option<String> {
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
         let days = within_days(ctx.baseline);
         Some(format!(
             "Find out who used the root user and why: `aws cloudtrail lookup-events --lookup-attributes \

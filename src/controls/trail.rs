@@ -13,7 +13,6 @@
 use async_trait::async_trait;
 use aws_sdk_cloudtrail::types::{EventSelector, ReadWriteType};
 use aws_sdk_cloudwatchlogs::types::LogGroup;
-use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -138,11 +137,6 @@ fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4)
 }
 
-/// IAM returns policy documents URL-encoded.
-fn decode_policy(text: &str) -> Option<Value> {
-    serde_json::from_str(&percent_decode_str(text).decode_utf8().ok()?).ok()
-}
-
 fn template(ctx: &Context<'_>, target: &Target, name: &str) -> Value {
     ctx.baseline.templates.render(name, &ctx.vars(&target.region))
 }
@@ -215,13 +209,13 @@ impl Control for Trail {
 
         let iam = ctx.aws.iam();
         let (role_exists, role_trust) = match iam.get_role().role_name(&settings.delivery_role).send().await {
-            Ok(out) => (true, out.role().and_then(|r| r.assume_role_policy_document()).and_then(decode_policy)),
+            Ok(out) => (true, out.role().and_then(|r| r.assume_role_policy_document()).and_then(policy::parse_document)),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => (false, None),
             Err(e) => return Err(AwsError::from_sdk("iam:GetRole", e)),
         };
         let role_policy = if role_exists {
             match iam.get_role_policy().role_name(&settings.delivery_role).policy_name(DELIVERY_POLICY_NAME).send().await {
-                Ok(out) => decode_policy(out.policy_document()),
+                Ok(out) => policy::parse_document(out.policy_document()),
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => None,
                 Err(e) => return Err(AwsError::from_sdk("iam:GetRolePolicy", e)),
             }

@@ -97,8 +97,8 @@ impl Control for UnusedCredentials {
         }
     }
 
-    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, resource: &str) -> Option<String> {
-        let user = resource.strip_prefix("user/")?;
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        let user = part.resource.strip_prefix("user/")?;
         let days = max_unused_days(ctx.baseline);
         Some(format!(
             "Credentials of {user} unused for more than {days} days. Confirm with the owner that they are not needed, then \

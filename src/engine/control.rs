@@ -261,8 +261,9 @@ pub trait Control: Send + Sync + 'static {
         None
     }
 
-    /// For a `manual` finding on `resource`: the exact steps a human must take. Default: none.
-    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, _resource: &str) -> Option<String> {
+    /// For a `manual` finding on `part`: the exact steps a human must take (its resource and observed
+    /// state say what to name). Default: none.
+    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
         None
     }
 }
@@ -329,7 +330,7 @@ impl<C: Control> Reconciler for C {
                     (Status::Pass, message, None)
                 }
                 (false, Fix::Automatic) => (Status::Fail, diff::describe(&diffs), Some(format!("mamori apply --only {}", meta.id))),
-                (false, Fix::Manual | Fix::Optional) => (Status::Manual, diff::describe(&diffs), self.manual_steps(ctx, target, &part.resource)),
+                (false, Fix::Manual | Fix::Optional) => (Status::Manual, diff::describe(&diffs), self.manual_steps(ctx, target, &part)),
             };
             if status == Status::Fail {
                 let (before, after) = diff::before_after(&diffs);

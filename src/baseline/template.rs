@@ -114,18 +114,31 @@ fn describe(dirs: &[PathBuf]) -> String {
     dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" or ")
 }
 
+/// The variables a resource name may use (a name is rendered before any resource exists, so the
+/// resource variables `{bucket}`, `{trail}`, `{log_group}` are not among them).
+pub const NAME_VARIABLES: &[&str] = &["account_id", "region", "partition"];
+
+/// Rejects a `{variable}` of `text` that is not one of `known`, naming it and the known ones.
+pub fn check_variables(text: &str, known: &[&str]) -> Result<(), String> {
+    match placeholders(text).into_iter().find(|p| !known.contains(&p.as_str())) {
+        Some(unknown) => {
+            let known: Vec<String> = known.iter().map(|v| format!("{{{v}}}")).collect();
+            Err(format!("unknown variable `{{{unknown}}}` (known: {})", known.join(", ")))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Rejects unknown `{variables}` and documents that are not JSON once rendered.
 fn check(name: &str, text: &str) -> Result<(), String> {
-    if let Some(unknown) = placeholders(text).into_iter().find(|p| !VARIABLES.contains(&p.as_str())) {
-        return Err(format!("template `{name}` uses unknown variable `{{{unknown}}}` (known: {})", VARIABLES.join(", ")));
-    }
+    check_variables(text, VARIABLES).map_err(|e| format!("template `{name}` uses {e}"))?;
     serde_json::from_str::<Value>(&Vars::SAMPLE.render(text))
         .map(|_| ())
         .map_err(|e| format!("template `{name}` is not valid JSON: {e}"))
 }
 
 /// Every `{identifier}` in `text` (lower-case letters and underscores between braces).
-pub(crate) fn placeholders(text: &str) -> Vec<String> {
+fn placeholders(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (start, _) in text.match_indices('{') {
         let rest = &text[start + 1..];
@@ -161,5 +174,13 @@ mod tests {
         assert!(check("t", r#"{"a": "{acount_id}"}"#).unwrap_err().contains("unknown variable `{acount_id}`"));
         assert!(check("t", r#"{"a": "#).unwrap_err().contains("not valid JSON"));
         assert!(find("no-such-template", &[]).unwrap_err().contains("unknown template"));
+    }
+
+    #[test]
+    fn names_may_use_only_the_account_variables() {
+        assert_eq!(check_variables("logs-{account_id}-{region}-{partition}", NAME_VARIABLES), Ok(()));
+        let resource_variable = check_variables("logs-{bucket}", NAME_VARIABLES).unwrap_err();
+        assert_eq!(resource_variable, "unknown variable `{bucket}` (known: {account_id}, {region}, {partition})");
+        assert_eq!(check_variables("{bucket}", VARIABLES), Ok(()), "templates may name the bucket");
     }
 }

@@ -177,10 +177,8 @@ pub struct BucketNameTemplate(pub String);
 
 impl BucketNameTemplate {
     pub fn parse(template: &str) -> Result<BucketNameTemplate, String> {
+        template::check_variables(template, template::NAME_VARIABLES).map_err(|e| format!("bucket name `{template}` uses {e}"))?;
         let sample = template::Vars::SAMPLE.render(template);
-        if sample.contains('{') || sample.contains('}') {
-            return Err(format!("bucket name `{template}` uses an unknown variable (known: {{account_id}}, {{region}}, {{partition}})"));
-        }
         let valid_chars = sample.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
         let valid_ends = sample.starts_with(|c: char| c.is_ascii_alphanumeric()) && sample.ends_with(|c: char| c.is_ascii_alphanumeric());
         if !(3..=63).contains(&sample.len()) || !valid_chars || !valid_ends || sample.contains("..") {
@@ -240,12 +238,7 @@ impl<'de> Deserialize<'de> for NameTemplate {
         if value.is_empty() || value.chars().any(char::is_whitespace) {
             return Err(serde::de::Error::custom("must be a non-empty name without spaces"));
         }
-        if let Some(unknown) = template::placeholders(&value).into_iter().find(|p| !template::VARIABLES.contains(&p.as_str())) {
-            return Err(serde::de::Error::custom(format!(
-                "unknown variable `{{{unknown}}}` (known: {})",
-                template::VARIABLES.join(", ")
-            )));
-        }
+        template::check_variables(&value, template::NAME_VARIABLES).map_err(serde::de::Error::custom)?;
         Ok(NameTemplate(value))
     }
 }
@@ -283,5 +276,17 @@ impl JsonSchema for RoleName {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({ "type": "string", "pattern": "^[A-Za-z0-9+=,.@_-]{1,64}$" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_are_checked_for_variables_then_rendered_validity() {
+        assert!(BucketNameTemplate::parse("mamori-audit-{account_id}-{region}").is_ok());
+        assert!(BucketNameTemplate::parse("logs-{bucket}").unwrap_err().contains("unknown variable `{bucket}`"));
+        assert!(BucketNameTemplate::parse("Logs-{account_id}").unwrap_err().contains("not a valid S3 bucket name"));
     }
 }

@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --locked --quiet
+# `--tests`: built with the test suite's dependency features, so that `scripts/test.sh` afterwards
+# reuses this build instead of compiling the AWS SDK a second time.
+cargo build --locked --quiet --tests
 mamori="${CARGO_TARGET_DIR:-target}/debug/mamori"
 
 started=$(python3 localstack/emulator.py start moto --owner-pid $$)

@@ -25,6 +25,11 @@ pub struct AwsError {
 }
 
 impl AwsError {
+    /// True when AWS answered with the error code `code` (`InvalidInstanceID.NotFound`, ...).
+    pub fn is_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
     /// Converts an SDK error, keeping code, message, request id and status.
     pub fn from_sdk<E, R>(operation: &str, error: SdkError<E, R>) -> AwsError
     where

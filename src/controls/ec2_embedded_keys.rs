@@ -89,13 +89,13 @@ impl Control for EmbeddedKeys {
             let client = ctx.aws.ec2(region.as_str());
             for instance in ec2_instances::instances_in(ctx, region, INSTANCE_STATES).await? {
                 let Some(id) = instance.instance_id() else { continue };
-                let attribute = client
-                    .describe_instance_attribute()
-                    .instance_id(id)
-                    .attribute(InstanceAttributeName::UserData)
-                    .send()
-                    .await
-                    .named("ec2:DescribeInstanceAttribute")?;
+                let read = client.describe_instance_attribute().instance_id(id).attribute(InstanceAttributeName::UserData).send().await;
+                let attribute = match read.named("ec2:DescribeInstanceAttribute") {
+                    Ok(attribute) => attribute,
+                    // Terminated since it was listed: nothing left to scan.
+                    Err(e) if e.is_code("InvalidInstanceID.NotFound") => continue,
+                    Err(e) => return Err(e),
+                };
                 let encoded = attribute.user_data().and_then(|u| u.value()).unwrap_or_default();
                 problems.insert(format!("instance/{region}/{id}"), user_data_scan::scan_user_data(encoded).describe());
             }

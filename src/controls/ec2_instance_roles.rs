@@ -5,7 +5,7 @@
 //! per template, named after the template, both compared by meaning (`crate::policy`), and an instance
 //! profile of the same name holding the role. Policies the role has beyond the templates (a managed
 //! policy someone attached, another inline policy) are left alone: this control adds and corrects, it
-//! never detaches or deletes. With `attach_to_unprofiled_instances: true`, every pending, running or
+//! never detaches or deletes. With `attach_to_unprofiled_instances: true`, every running or
 //! stopped instance of the baseline regions without an instance profile gets the first role's profile
 //! (`AssociateIamInstanceProfile`); an instance that has a profile is never changed.
 //!
@@ -23,10 +23,13 @@
 //! baseline region, from the run's shared listing.
 //!
 //! # Caveats
-//! On AWS a profile created in this run may take seconds before EC2 accepts it; an association that
-//! fails for that reason is an `error` finding, and the next `apply` makes it (the profile then exists).
+//! On AWS a profile created in this run may take seconds before EC2 accepts it: the association is
+//! retried for up to 30 s on that error alone; past that it is an `error` finding, and the next
+//! `apply` makes it. Only running and stopped instances can be associated; a pending one is looked at
+//! by the next run.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::IamInstanceProfileSpecification;
@@ -53,7 +56,11 @@ static META: ControlMeta = ControlMeta {
 };
 
 /// Instance states whose profile can be associated.
-const ASSOCIABLE_STATES: &[&str] = &["pending", "running", "stopping", "stopped"];
+const ASSOCIABLE_STATES: &[&str] = &["running", "stopped"];
+
+/// How long EC2 may take to see an instance profile IAM has just created: the association is
+/// retried on "invalid profile" for at most this long, and only when this run wrote the profile.
+const PROFILE_PROPAGATION: Duration = Duration::from_secs(30);
 
 /// What the SSM agent needs of the instance role for Session Manager sessions. The `ec2messages`
 /// actions serve Run Command and are not required.
@@ -272,6 +279,32 @@ async fn observe_role(ctx: &Context<'_>, target: &Target, name: &str, templates:
     })
 }
 
+/// Associates `profile` with `instance`. A profile IAM created moments ago may not be visible to EC2
+/// yet ("Invalid IAM Instance Profile name"): when `just_written`, that answer is retried (1 s, 2 s,
+/// 4 s, ... for at most [`PROFILE_PROPAGATION`]).
+async fn associate_profile(ctx: &Context<'_>, region: &RegionName, instance: &str, profile: &str, just_written: bool) -> Result<(), AwsError> {
+    let ec2 = ctx.aws.ec2(region.as_str());
+    let (mut waited, mut pause) = (Duration::ZERO, Duration::from_secs(1));
+    loop {
+        let sent = ec2
+            .associate_iam_instance_profile()
+            .instance_id(instance)
+            .iam_instance_profile(IamInstanceProfileSpecification::builder().name(profile).build())
+            .send()
+            .await
+            .named("ec2:AssociateIamInstanceProfile");
+        match sent {
+            Err(e) if just_written && waited < PROFILE_PROPAGATION && e.is_code("InvalidParameterValue") && e.message.contains("Instance Profile") => {
+                tracing::debug!(instance, profile, waited_s = waited.as_secs(), "instance profile not visible to EC2 yet");
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                pause *= 2;
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
 #[async_trait]
 impl Control for InstanceRoles {
     type State = InstanceRolesState;
@@ -412,17 +445,11 @@ impl Control for InstanceRoles {
             iam_inventory::forget_role_authorization(ctx.aws);
         }
         let default_profile = &settings.roles[0].name;
+        let profile_just_written = observed.roles.get(default_profile).is_some_and(|r| !r.instance_profile_exists || !r.instance_profile_holds_role);
         for key in observed.unprofiled_instances.keys() {
             let (region, instance) = key.split_once('/').expect("keys are region/instance-id");
             let region = RegionName::parse(region).map_err(ControlError::Precondition)?;
-            ctx.aws
-                .ec2(region.as_str())
-                .associate_iam_instance_profile()
-                .instance_id(instance)
-                .iam_instance_profile(IamInstanceProfileSpecification::builder().name(default_profile).build())
-                .send()
-                .await
-                .named("ec2:AssociateIamInstanceProfile")?;
+            associate_profile(ctx, &region, instance, default_profile, profile_just_written).await?;
             ec2_instances::forget_instances(ctx, &region);
             tracing::info!(%region, instance, profile = %default_profile, "associated the default instance profile");
         }

@@ -156,13 +156,21 @@ impl Control for NoOpenAdminPorts {
         }
         let client = ctx.aws.ec2(target.region.as_str());
         for (group_id, rules) in observed.iter().filter(|(_, rules)| !rules.is_empty()) {
-            client
-                .revoke_security_group_ingress()
-                .group_id(group_id)
-                .set_ip_permissions(Some(rules.iter().map(revocation).collect()))
-                .send()
-                .await
-                .named("ec2:RevokeSecurityGroupIngress")?;
+            let revoke = |permissions: Vec<IpPermission>| client.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions)).send();
+            match revoke(rules.iter().map(revocation).collect()).await.named("ec2:RevokeSecurityGroupIngress") {
+                Ok(_) => {}
+                // A rule went away since it was observed; AWS then revokes none: one by one, the
+                // missing ones skipped.
+                Err(e) if e.is_code("InvalidPermission.NotFound") => {
+                    for rule in rules {
+                        match revoke(vec![revocation(rule)]).await.named("ec2:RevokeSecurityGroupIngress") {
+                            Err(e) if !e.is_code("InvalidPermission.NotFound") => return Err(e.into()),
+                            _ => {}
+                        }
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
             tracing::info!(region = %target.region, group = %group_id, rules = rules.len(), "revoked world-open administration rules");
         }
         Ok(())

@@ -47,7 +47,10 @@ pub fn decode_user_data(encoded: &str) -> String {
 
 /// `AKIA1234…` → `AKIA************ABCD`.
 pub fn mask_key_id(id: &str) -> String {
-    format!("{}{}{}", &id[..4], "*".repeat(id.len() - 8), &id[id.len() - 4..])
+    match (id.get(..4), id.len().checked_sub(4).and_then(|end| id.get(end..))) {
+        (Some(head), Some(tail)) if id.len() > 8 => format!("{head}{}{tail}", "*".repeat(id.len() - 8)),
+        _ => "*".repeat(id.len()),
+    }
 }
 
 fn is_key_id_char(c: char) -> bool {
@@ -110,6 +113,13 @@ mod tests {
         assert_eq!(scan.secret_like, 1);
         let printed = scan.describe().join("\n");
         assert!(!printed.contains(SECRET) && !printed.contains(KEY_ID), "{printed}");
+    }
+
+    #[test]
+    fn key_ids_are_masked_whatever_their_length() {
+        assert_eq!(mask_key_id("AKIAIOSFODNN7EXAMPLE"), "AKIA************MPLE");
+        assert_eq!(mask_key_id("AKIA1234"), "********", "too short to show anything");
+        assert_eq!(mask_key_id(""), "");
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl Control for ConsoleMfa {
         let mut users = BTreeMap::new();
         for row in report.users.iter().filter(|row| row.password_enabled) {
             let row = if console_without_mfa(row) {
-                iam_inventory::confirm(ctx.aws, row, Confirm { password: true, mfa: true, keys: false }).await?
+                iam_inventory::confirm(ctx.aws, row, Confirm { password: true, mfa: true, ..Confirm::default() }).await?
             } else {
                 row.clone()
             };

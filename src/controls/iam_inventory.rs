@@ -45,6 +45,9 @@ fn login_key(user: &str) -> String {
 fn mfa_key(user: &str) -> String {
     format!("iam:ListMFADevices/{user}")
 }
+fn user_key(user: &str) -> String {
+    format!("iam:GetUser/{user}")
+}
 
 /// The user's access keys, live.
 pub async fn access_keys(aws: &Aws, user: &str) -> Result<Arc<Vec<LiveKey>>, AwsError> {
@@ -94,7 +97,7 @@ pub async fn has_mfa(aws: &Aws, user: &str) -> Result<bool, AwsError> {
 
 /// Forgets the live reads of `user` (after `apply` changed it).
 pub fn forget(aws: &Aws, user: &str) {
-    for key in [keys_key(user), login_key(user), mfa_key(user)] {
+    for key in [keys_key(user), login_key(user), mfa_key(user), user_key(user)] {
         aws.memo().forget(&key);
     }
 }
@@ -134,29 +137,63 @@ pub struct Confirm {
     pub keys: bool,
     pub password: bool,
     pub mfa: bool,
+    /// Last-use dates too: each active key's (`iam:GetAccessKeyLastUsed`) and, with `password`, the
+    /// password's (`iam:GetUser`). The report's can be four hours old, too old to deactivate on.
+    pub last_use: bool,
 }
 
 /// `row` with what `what` names replaced by the live state. Live keys take the report's slots in
-/// creation order and keep the report's last-used date of the slot created at the same time.
+/// creation order and keep the report's last-used date of the slot created at the same time, unless
+/// `what.last_use` reads it live.
 pub async fn confirm(aws: &Aws, row: &CredentialRow, what: Confirm) -> Result<CredentialRow, AwsError> {
     let mut row = row.clone();
     if what.keys {
         let live = access_keys(aws, &row.user).await?;
-        let last_used = |created: Option<i64>| {
+        let reported_use = |created: Option<i64>| {
             row.keys.iter().find(|slot| slot.last_rotated.is_some() && slot.last_rotated == created).and_then(|slot| slot.last_used)
         };
-        row.keys = live
-            .iter()
-            .map(|key| KeySlot { id: Some(key.id.clone()), active: key.active, last_rotated: key.created, last_used: last_used(key.created) })
-            .collect();
+        let mut keys = Vec::new();
+        for key in live.iter() {
+            let last_used = match what.last_use && key.active {
+                true => key_last_used(aws, &key.id).await?,
+                false => reported_use(key.created),
+            };
+            keys.push(KeySlot { id: Some(key.id.clone()), active: key.active, last_rotated: key.created, last_used });
+        }
+        row.keys = keys;
     }
     if what.password {
         row.password_enabled = has_login_profile(aws, &row.user).await?;
+        if what.last_use && row.password_enabled {
+            row.password_last_used = password_last_used(aws, &row.user).await?;
+        }
     }
     if what.mfa {
         row.mfa_active = has_mfa(aws, &row.user).await?;
     }
     Ok(row)
+}
+
+/// When an access key was last used, live (`None`: never).
+async fn key_last_used(aws: &Aws, key_id: &str) -> Result<Option<i64>, AwsError> {
+    let (iam, id) = (aws.iam(), key_id.to_string());
+    aws.memo()
+        .get_or_read(&format!("iam:GetAccessKeyLastUsed/{key_id}"), move || async move {
+            let out = iam.get_access_key_last_used().access_key_id(&id).send().await.named("iam:GetAccessKeyLastUsed")?;
+            Ok(out.access_key_last_used().and_then(|used| used.last_used_date()).map(|date| date.secs()))
+        })
+        .await
+}
+
+/// When the user's console password was last used, live (`None`: never, or before AWS tracked it).
+async fn password_last_used(aws: &Aws, user: &str) -> Result<Option<i64>, AwsError> {
+    let (iam, name) = (aws.iam(), user.to_string());
+    aws.memo()
+        .get_or_read(&user_key(user), move || async move {
+            let out = iam.get_user().user_name(&name).send().await.named("iam:GetUser")?;
+            Ok(out.user().and_then(|u| u.password_last_used()).map(|date| date.secs()))
+        })
+        .await
 }
 
 /// A user's or group's grants: attached managed policy ARNs and inline policy documents by name.

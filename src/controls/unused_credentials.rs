@@ -3,7 +3,8 @@
 //!
 //! Observed from the run's credential report with [`credential_report::unused_password`] and
 //! [`credential_report::unused_keys`] ("never used" counts from when the credential was set); users it
-//! flags are confirmed live. Findings are `manual` unless the baseline opts in to `disable_unused`:
+//! flags are confirmed live, last-use dates included (`iam:GetAccessKeyLastUsed`, `iam:GetUser`), so a
+//! key used since the report was built is neither reported nor deactivated. Findings are `manual` unless the baseline opts in to `disable_unused`:
 //! then `apply` deactivates each unused key (`iam:UpdateAccessKey` to `Inactive`; a key is never
 //! deleted, so it can be switched back on) and removes an unused console password. Users are never
 //! deleted.
@@ -74,7 +75,7 @@ impl Control for UnusedCredentials {
         for row in report.users.iter().filter(|row| row.password_enabled || row.keys.iter().any(|k| k.active)) {
             let mut found = unused(row, now, days);
             if found != Unused::default() {
-                let live = Confirm { keys: !found.unused_active_keys.is_empty(), password: found.unused_console_password, mfa: false };
+                let live = Confirm { keys: !found.unused_active_keys.is_empty(), password: found.unused_console_password, last_use: true, ..Confirm::default() };
                 found = unused(&iam_inventory::confirm(ctx.aws, row, live).await?, now, days);
             }
             users.insert(row.user.clone(), found);

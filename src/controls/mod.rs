@@ -29,12 +29,14 @@ pub mod root_mfa;
 pub mod root_recent_use;
 pub mod root_user;
 pub mod s3_public_access_block;
+pub mod security_group_rule;
 pub mod ssm_session_preferences;
 pub mod trail;
 pub mod unused_credentials;
 pub mod user_data_scan;
 pub mod vpc_bucket_vpce_only;
 pub mod vpc_endpoints;
+pub mod vpc_network;
 
 use crate::engine::Reconciler;
 

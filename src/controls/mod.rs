@@ -37,6 +37,7 @@ pub mod user_data_scan;
 pub mod vpc_bucket_vpce_only;
 pub mod vpc_endpoints;
 pub mod vpc_network;
+pub mod vpc_restricted_egress;
 
 use crate::engine::Reconciler;
 
@@ -61,6 +62,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &no_star_policies::NoStarPolicies,
         &vpc_endpoints::VpcEndpointsControl,
         &vpc_bucket_vpce_only::BucketVpceOnly,
+        &vpc_restricted_egress::RestrictedEgressControl,
         &ec2_instance_roles::InstanceRoles,
         &ec2_embedded_keys::EmbeddedKeys,
         &ec2_imdsv2::Imdsv2,

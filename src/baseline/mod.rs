@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub use region::RegionName;
 pub use template::{Templates, Vars};
 pub use values::KeyAlias;
-pub use vpc::{Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
+pub use vpc::{RestrictedEgress, Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
 
 /// A validated baseline.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,6 +54,8 @@ pub struct Baseline {
     pub vpc_endpoints: Option<VpcEndpoints>,
     /// `vpc.s3-bucket-vpce-only`, when enabled.
     pub vpce_only: Option<VpceOnly>,
+    /// `vpc.restricted-egress`, when enabled.
+    pub restricted_egress: Option<RestrictedEgress>,
     /// `ec2.imdsv2` settings.
     pub imdsv2: Option<Imdsv2>,
     /// `ec2.no-open-admin-ports` settings.
@@ -357,7 +359,7 @@ impl Baseline {
             logs.bucket_mfa_delete.filter(|m| m.enabled).map(|m| MfaDelete { mfa_serial: m.mfa_serial.map(|s| s.0) });
         let iam = raw.iam.unwrap_or_default();
         let root = raw.root.unwrap_or_default();
-        let (vpc_endpoints, vpce_only) = match raw.vpc {
+        let (vpc_endpoints, vpce_only, restricted_egress) = match raw.vpc {
             Some(vpc) => (
                 vpc.endpoints.filter(|e| e.enabled).map(|endpoints| {
                     if let Some(policy) = &endpoints.s3_endpoint_policy {
@@ -366,8 +368,9 @@ impl Baseline {
                     endpoints.validated()
                 }),
                 vpc.s3_bucket_vpce_only.filter(|b| b.enabled).map(vpc::RawVpceOnly::validated),
+                vpc.restricted_egress.filter(|r| r.enabled).map(vpc::RawRestrictedEgress::validated),
             ),
-            None => (None, None),
+            None => (None, None, None),
         };
         Baseline {
             name: raw.name.0,
@@ -408,6 +411,7 @@ impl Baseline {
             trail_log_group,
             vpc_endpoints,
             vpce_only,
+            restricted_egress,
             imdsv2: imdsv2.filter(|i| i.enabled).map(|i| Imdsv2 { running_instances: i.running_instances }),
             open_admin_ports: no_open_admin_ports.filter(|p| p.enabled).map(|p| OpenAdminPorts { revoke: p.revoke_open_admin_ports }),
             instance_roles,

@@ -1,9 +1,10 @@
-//! The `vpc:` section of the baseline: VPC endpoints and endpoint-only data buckets.
+//! The `vpc:` section of the baseline: VPC endpoints, endpoint-only data buckets and restricted egress.
 //!
 //! Raw serde types (the file format) and the values they check while parsing, so every mistake is
 //! reported with `file:line:col` and its key before any AWS call: a VPC id that is not one, a CIDR
 //! that does not parse, an interface endpoint service that AWS does not offer, a bucket name S3 would
-//! refuse, a break-glass principal that is not an IAM ARN, and, above all, an endpoint-only bucket
+//! refuse, a break-glass principal that is not an IAM ARN, a security group id that is not one (or a
+//! restricted-egress section that names none while enabled), and, above all, an endpoint-only bucket
 //! section without a break-glass principal (`break_glass_principals` is required and non-empty): a
 //! deny-unless-endpoint bucket policy must never lock the operators, or mamori itself when it runs
 //! outside the VPC, out of the bucket.
@@ -32,6 +33,10 @@ pub struct RawVpc {
     /// `vpc.s3-bucket-vpce-only`: data buckets that accept requests only through the S3 gateway endpoint.
     #[serde(default)]
     pub s3_bucket_vpce_only: Option<RawVpceOnly>,
+    /// `vpc.restricted-egress`: named security groups send traffic only to S3 (through its prefix list)
+    /// and to their own VPC, on tcp 443 and 80.
+    #[serde(default)]
+    pub restricted_egress: Option<RawRestrictedEgress>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -333,6 +338,84 @@ impl BucketName {
 
 string_value!(BucketName, BucketName::parse, { "type": "string", "minLength": 3, "description": "S3 bucket name; {account_id}, {region}, {partition} allowed." });
 
+/// `vpc.restricted_egress`. `security_groups` may be empty only while the section is disabled (a
+/// shipped baseline cannot know the groups' ids).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(try_from = "RawRestrictedEgressFields")]
+#[schemars(with = "RawRestrictedEgressFields")]
+pub struct RawRestrictedEgress {
+    pub enabled: bool,
+    pub security_groups: Vec<SecurityGroupId>,
+    pub revoke_other_egress: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRestrictedEgressFields {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The security groups whose egress is restricted, by id (each exists in one region).
+    #[serde(default)]
+    pub security_groups: SecurityGroupIds,
+    /// Opt-in fix: revoke every other egress rule of these groups (AWS's default allow-all among
+    /// them), after the allowed rules are in place. Off: other rules are reported `manual`.
+    #[serde(default)]
+    pub revoke_other_egress: bool,
+}
+
+impl TryFrom<RawRestrictedEgressFields> for RawRestrictedEgress {
+    type Error = String;
+    fn try_from(raw: RawRestrictedEgressFields) -> Result<Self, String> {
+        if raw.enabled && raw.security_groups.0.is_empty() {
+            return Err("security_groups is empty: name at least one security group id (sg-...), or set enabled: false".into());
+        }
+        Ok(RawRestrictedEgress { enabled: raw.enabled, security_groups: raw.security_groups.0, revoke_other_egress: raw.revoke_other_egress })
+    }
+}
+
+/// A list of distinct security group ids.
+#[derive(Debug, Default)]
+pub struct SecurityGroupIds(pub Vec<SecurityGroupId>);
+
+impl<'de> Deserialize<'de> for SecurityGroupIds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let ids = Vec::<SecurityGroupId>::deserialize(deserializer)?;
+        for (i, id) in ids.iter().enumerate() {
+            if ids[..i].contains(id) {
+                return Err(serde::de::Error::custom(format!("security group `{}` is listed twice", id.0)));
+            }
+        }
+        Ok(SecurityGroupIds(ids))
+    }
+}
+
+impl JsonSchema for SecurityGroupIds {
+    fn schema_name() -> Cow<'static, str> {
+        "SecurityGroupIds".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let item = generator.subschema_for::<SecurityGroupId>();
+        json_schema!({ "type": "array", "items": item, "uniqueItems": true })
+    }
+}
+
+/// A security group id: `sg-` and lower-case hex digits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityGroupId(pub String);
+
+impl SecurityGroupId {
+    pub fn parse(text: &str) -> Result<SecurityGroupId, String> {
+        let valid = text.strip_prefix("sg-").is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+        if valid {
+            Ok(SecurityGroupId(text.to_string()))
+        } else {
+            Err(format!("`{text}` is not a security group id (sg- followed by lower-case hex digits, e.g. sg-0123456789abcdef0)"))
+        }
+    }
+}
+
+string_value!(SecurityGroupId, SecurityGroupId::parse, { "type": "string", "pattern": "^sg-[0-9a-f]+$", "description": "Security group id." });
+
 /// `vpc.endpoints` settings, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VpcEndpoints {
@@ -370,6 +453,15 @@ pub struct VpceBucket {
     pub source_ips: Vec<String>,
 }
 
+/// `vpc.restricted-egress` settings, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestrictedEgress {
+    /// Group ids, in the baseline's order.
+    pub security_groups: Vec<String>,
+    /// Opt-in: `apply` revokes the groups' other egress rules; otherwise they are reported `manual`.
+    pub revoke_other_egress: bool,
+}
+
 impl RawVpcEndpoints {
     pub fn validated(self) -> VpcEndpoints {
         let scope = self.vpcs.unwrap_or_default();
@@ -396,6 +488,12 @@ impl RawVpceOnly {
                 .map(|b| VpceBucket { name: b.name.0, stage: b.stage, source_ips: b.source_ips.into_iter().map(|c| c.0).collect() })
                 .collect(),
         }
+    }
+}
+
+impl RawRestrictedEgress {
+    pub fn validated(self) -> RestrictedEgress {
+        RestrictedEgress { security_groups: self.security_groups.into_iter().map(|id| id.0).collect(), revoke_other_egress: self.revoke_other_egress }
     }
 }
 
@@ -429,6 +527,26 @@ mod tests {
         assert!(PrincipalArn::parse("arn:aws:iam::*:role/ops-*").is_ok());
         assert!(PrincipalArn::parse("BreakGlass").is_err());
         assert!(PrincipalArn::parse("arn:aws:s3:::bucket").is_err());
+    }
+
+    #[test]
+    fn security_group_ids_are_sg_and_hex() {
+        assert!(SecurityGroupId::parse("sg-0123456789abcdef0").is_ok());
+        assert!(SecurityGroupId::parse("sg-1a2b3c4d").is_ok());
+        for bad in ["not-a-group", "sg-", "sg-12G4", "SG-1234", "sg-ABCD", "vpc-1234"] {
+            assert!(SecurityGroupId::parse(bad).unwrap_err().contains("not a security group id"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn restricted_egress_names_a_group_unless_disabled() {
+        let parse = |yaml: &str| serde_yaml_ng::from_str::<RawRestrictedEgress>(yaml);
+        assert!(parse("{enabled: false, security_groups: []}").is_ok());
+        assert!(parse("{security_groups: []}").unwrap_err().to_string().contains("security_groups is empty"));
+        assert!(parse("{}").is_err());
+        assert!(parse("{security_groups: [sg-1, sg-1]}").unwrap_err().to_string().contains("listed twice"));
+        let settings = parse("{security_groups: [sg-2, sg-1]}").unwrap().validated();
+        assert_eq!(settings, RestrictedEgress { security_groups: vec!["sg-2".into(), "sg-1".into()], revoke_other_egress: false });
     }
 
     #[test]

@@ -29,12 +29,15 @@ pub mod root_mfa;
 pub mod root_recent_use;
 pub mod root_user;
 pub mod s3_public_access_block;
+pub mod security_group_rule;
 pub mod ssm_session_preferences;
 pub mod trail;
 pub mod unused_credentials;
 pub mod user_data_scan;
 pub mod vpc_bucket_vpce_only;
 pub mod vpc_endpoints;
+pub mod vpc_network;
+pub mod vpc_restricted_egress;
 
 use crate::engine::Reconciler;
 
@@ -59,6 +62,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &no_star_policies::NoStarPolicies,
         &vpc_endpoints::VpcEndpointsControl,
         &vpc_bucket_vpce_only::BucketVpceOnly,
+        &vpc_restricted_egress::RestrictedEgressControl,
         &ec2_instance_roles::InstanceRoles,
         &ec2_embedded_keys::EmbeddedKeys,
         &ec2_imdsv2::Imdsv2,

@@ -41,9 +41,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ServiceType, UserIdGroupPair, VpcEndpointType,
-};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, IpPermission, ServiceType, VpcEndpointType};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -52,6 +50,9 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, SubnetPreference, VpcEndpoints, VpcScope};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::report::Action;
+
+use super::security_group_rule::{Direction, Peer, Rule};
+use super::vpc_network::{cidr_blocks, filter, FILTER_VALUES};
 
 /// Name of the endpoint security group mamori creates (one per VPC).
 pub const SECURITY_GROUP: &str = "mamori-vpc-endpoints";
@@ -159,75 +160,6 @@ pub struct Interface {
     pub security_groups: BTreeSet<String>,
 }
 
-/// One inbound rule, one source each.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(into = "String")]
-pub struct Rule {
-    /// `tcp`, `udp`, `icmp`, `-1` (all), ...
-    pub protocol: String,
-    pub from_port: Option<i32>,
-    pub to_port: Option<i32>,
-    pub source: Source,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Source {
-    Ipv4(String),
-    Ipv6(String),
-    Group(String),
-    PrefixList(String),
-}
-
-impl From<Rule> for String {
-    fn from(rule: Rule) -> String {
-        let protocol = if rule.protocol == "-1" { "all".to_string() } else { rule.protocol.clone() };
-        let ports = match (rule.from_port, rule.to_port) {
-            _ if rule.protocol == "-1" => String::new(),
-            (Some(from), Some(to)) if from == to => format!(" {from}"),
-            (Some(from), Some(to)) => format!(" {from}-{to}"),
-            _ => String::new(),
-        };
-        let source = match &rule.source {
-            Source::Ipv4(s) | Source::Ipv6(s) | Source::Group(s) | Source::PrefixList(s) => s,
-        };
-        format!("{protocol}{ports} from {source}")
-    }
-}
-
-impl Rule {
-    fn https_from(cidr: &str) -> Rule {
-        let source = if cidr.contains(':') { Source::Ipv6(cidr.to_string()) } else { Source::Ipv4(cidr.to_string()) };
-        Rule { protocol: "tcp".into(), from_port: Some(443), to_port: Some(443), source }
-    }
-
-    fn permission(&self) -> IpPermission {
-        let mut permission = IpPermission::builder().ip_protocol(&self.protocol).set_from_port(self.from_port).set_to_port(self.to_port);
-        permission = match &self.source {
-            Source::Ipv4(cidr) => permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build()),
-            Source::Ipv6(cidr) => permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build()),
-            Source::Group(id) => permission.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).build()),
-            Source::PrefixList(id) => permission.prefix_list_ids(PrefixListId::builder().prefix_list_id(id).build()),
-        };
-        permission.build()
-    }
-
-    /// The rules of one permission as EC2 returns it, one per source.
-    fn from_permission(permission: &IpPermission) -> Vec<Rule> {
-        let rule = |source| Rule {
-            protocol: permission.ip_protocol().unwrap_or("-1").to_string(),
-            from_port: permission.from_port(),
-            to_port: permission.to_port(),
-            source,
-        };
-        let mut rules = Vec::new();
-        rules.extend(permission.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(|c| rule(Source::Ipv4(c.into()))));
-        rules.extend(permission.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).map(|c| rule(Source::Ipv6(c.into()))));
-        rules.extend(permission.user_id_group_pairs().iter().filter_map(|p| p.group_id()).map(|g| rule(Source::Group(g.into()))));
-        rules.extend(permission.prefix_list_ids().iter().filter_map(|p| p.prefix_list_id()).map(|p| rule(Source::PrefixList(p.into()))));
-        rules
-    }
-}
-
 fn settings<'a>(ctx: &Context<'a>) -> &'a VpcEndpoints {
     ctx.baseline.vpc_endpoints.as_ref().expect("the engine only runs enabled controls")
 }
@@ -259,7 +191,7 @@ pub fn desired_vpc(observed: &VpcState, settings: &VpcEndpoints, s3_policy: Opti
         dns: Dns { enable_dns_support: true, enable_dns_hostnames: true },
         security_group: SecurityGroup {
             group_id: observed.security_group.group_id.clone(),
-            ingress: observed.cidrs.iter().map(|c| Rule::https_from(c)).collect(),
+            ingress: observed.cidrs.iter().map(|c| Rule::tcp(Direction::Inbound, 443, Peer::cidr(c))).collect(),
         },
         s3_gateway: Gateway {
             endpoint_id: observed.s3_gateway.endpoint_id.clone(),
@@ -336,13 +268,6 @@ fn vpc_parts(vpc_id: &str, observed: &VpcState, desired: &VpcState) -> Vec<Part>
 fn is_gone(state: Option<&aws_sdk_ec2::types::State>) -> bool {
     state.is_some_and(|s| matches!(s.as_str().to_ascii_lowercase().as_str(), "deleting" | "deleted" | "rejected" | "failed" | "expired"))
 }
-
-fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.into_iter().collect())).build()
-}
-
-/// EC2 accepts at most 200 values in one filter.
-const FILTER_VALUES: usize = 200;
 
 async fn in_scope_vpcs(client: &aws_sdk_ec2::Client, scope: &VpcScope) -> Result<Vec<aws_sdk_ec2::types::Vpc>, AwsError> {
     let mut filters: Vec<Filter> = scope.tags.iter().map(|(k, v)| filter(&format!("tag:{k}"), [v.clone()])).collect();
@@ -498,23 +423,7 @@ async fn observe_region(ctx: &Context<'_>, target: &Target) -> Result<EndpointsS
     let mut state = EndpointsState::default();
     for vpc in &vpcs {
         let vpc_id = vpc.vpc_id().unwrap_or_default();
-        let mut cidrs: Vec<String> = vpc
-            .cidr_block_association_set()
-            .iter()
-            .filter(|a| a.cidr_block_state().and_then(|s| s.state()).is_none_or(|s| s.as_str() == "associated"))
-            .filter_map(|a| a.cidr_block().map(str::to_string))
-            .collect();
-        if cidrs.is_empty() {
-            cidrs.extend(vpc.cidr_block().map(str::to_string));
-        }
-        cidrs.extend(
-            vpc.ipv6_cidr_block_association_set()
-                .iter()
-                .filter(|a| a.ipv6_cidr_block_state().and_then(|s| s.state()).is_none_or(|s| s.as_str() == "associated"))
-                .filter_map(|a| a.ipv6_cidr_block().map(str::to_string)),
-        );
-        cidrs.sort();
-        cidrs.dedup();
+        let cidrs = cidr_blocks(vpc);
 
         let tables: Vec<_> = route_tables.iter().filter(|t| t.vpc_id() == Some(vpc_id)).collect();
         let public_table = |table: &aws_sdk_ec2::types::RouteTable| table.routes().iter().any(|r| r.gateway_id().is_some_and(|g| g.starts_with("igw-")));
@@ -534,7 +443,7 @@ async fn observe_region(ctx: &Context<'_>, target: &Target) -> Result<EndpointsS
         let group = groups.iter().find(|g| g.vpc_id() == Some(vpc_id) && g.group_name() == Some(SECURITY_GROUP));
         let security_group = group.map_or_else(SecurityGroup::default, |g| SecurityGroup {
             group_id: g.group_id().map(str::to_string),
-            ingress: g.ip_permissions().iter().flat_map(Rule::from_permission).collect(),
+            ingress: g.ip_permissions().iter().flat_map(|p| Rule::from_permission(Direction::Inbound, p)).collect(),
         });
 
         let mut live: Vec<_> = endpoints.iter().filter(|e| e.vpc_id() == Some(vpc_id) && !is_gone(e.state())).collect();
@@ -878,13 +787,5 @@ mod tests {
         assert_eq!(parts[1].action, Action::Create);
         assert_eq!(parts[2].action, Action::Update);
         assert_eq!(parts[3].action, Action::Create);
-    }
-
-    #[test]
-    fn rules_read_as_text() {
-        let rule = Rule { protocol: "-1".into(), from_port: None, to_port: None, source: Source::Group("sg-1".into()) };
-        assert_eq!(String::from(rule), "all from sg-1");
-        let rule = Rule { protocol: "tcp".into(), from_port: Some(0), to_port: Some(65535), source: Source::Ipv4("0.0.0.0/0".into()) };
-        assert_eq!(String::from(rule), "tcp 0-65535 from 0.0.0.0/0");
     }
 }

@@ -62,6 +62,13 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             5,
             "vpc.s3_bucket_vpce_only",
         ),
+        (
+            "a security group id that is not one",
+            format!("{VALID_HEAD}vpc:\n  restricted_egress:\n    security_groups:\n      - sg-0123456789abcdef0\n      - not-a-group\n"),
+            8,
+            "vpc.restricted_egress.security_groups[1]",
+        ),
+        ("restricted egress naming no group", format!("{VALID_HEAD}vpc:\n  restricted_egress:\n    security_groups: []\n"), 5, "vpc.restricted_egress"),
         ("opt-in that is not a flag", format!("{VALID_HEAD}ec2:\n  no_open_admin_ports:\n    revoke_open_admin_ports: sometimes\n"), 6, "ec2.no_open_admin_ports.revoke_open_admin_ports"),
         ("unknown IMDS setting", format!("{VALID_HEAD}ec2:\n  imdsv2:\n    running_instance: true\n"), 6, "ec2.imdsv2.running_instance"),
         ("idle timeout of zero minutes", format!("{VALID_HEAD}ssm:\n  session_preferences:\n    idle_session_timeout_minutes: 0\n"), 6, "ssm.session_preferences.idle_session_timeout_minutes"),

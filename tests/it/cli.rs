@@ -171,6 +171,7 @@ fn controls_lists_the_catalogue() {
             "iam.no-star-policies",
             "vpc.endpoints",
             "vpc.s3-bucket-vpce-only",
+            "vpc.restricted-egress",
             "ec2.instance-roles",
             "ec2.embedded-keys",
             "ec2.imdsv2",

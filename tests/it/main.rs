@@ -13,3 +13,4 @@ mod iam_hygiene;
 mod logs;
 mod root;
 mod vpc;
+mod vpc_egress;

@@ -3,9 +3,9 @@
 //! A reviewer reads the exact document mamori will write in `templates/NAME.json`. Names resolve first
 //! to `templates/` beside the baseline file, then to `templates/` in its parent directory (the repo
 //! layout: `baselines/` next to `templates/`), then to the copies built into the binary, so an installed
-//! `mamori` works anywhere and a team can override any document. The only variables are
-//! `{account_id}`, `{region}` and `{partition}`; any other `{name}` is rejected when the baseline loads,
-//! as is a document that is not valid JSON once rendered.
+//! `mamori` works anywhere and a team can override any document. The variables are those of
+//! [`VARIABLES`]; any other `{name}` is rejected when the baseline loads, as is a document that is not
+//! valid JSON once rendered.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,16 +26,18 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("ses-send-from-identity", include_str!("../../templates/ses-send-from-identity.json")),
 ];
 
-/// The variables a template may use. `{trail}` and `{log_group}` are the baseline's trail name and
-/// CloudWatch Logs group; `{bucket}` is set by the controls that write bucket policies (the bucket the
-/// policy is for) and is empty elsewhere.
-pub const VARIABLES: &[&str] = &["account_id", "region", "partition", "bucket", "trail", "log_group"];
+/// The variables a template may use. `{home_region}` is the baseline's first region, where the
+/// account-wide resources live (the audit-log bucket, say); `{trail}` and `{log_group}` are the
+/// baseline's trail name and CloudWatch Logs group; `{bucket}` is set by the controls that write bucket
+/// policies (the bucket the policy is for) and is empty elsewhere.
+pub const VARIABLES: &[&str] = &["account_id", "region", "home_region", "partition", "bucket", "trail", "log_group"];
 
 /// Values for the template variables.
 #[derive(Clone, Debug)]
 pub struct Vars<'a> {
     pub account_id: &'a str,
     pub region: &'a str,
+    pub home_region: &'a str,
     pub partition: &'a str,
     pub bucket: &'a str,
     pub trail: &'a str,
@@ -47,6 +49,7 @@ impl<'a> Vars<'a> {
     pub const SAMPLE: Vars<'static> = Vars {
         account_id: "123456789012",
         region: "us-east-1",
+        home_region: "us-east-1",
         partition: "aws",
         bucket: "sample-bucket",
         trail: "sample-trail",
@@ -62,6 +65,7 @@ impl<'a> Vars<'a> {
     pub fn render(&self, text: &str) -> String {
         text.replace("{account_id}", self.account_id)
             .replace("{region}", self.region)
+            .replace("{home_region}", self.home_region)
             .replace("{partition}", self.partition)
             .replace("{bucket}", self.bucket)
             .replace("{trail}", self.trail)
@@ -116,7 +120,7 @@ fn describe(dirs: &[PathBuf]) -> String {
 
 /// The variables a resource name may use (a name is rendered before any resource exists, so the
 /// resource variables `{bucket}`, `{trail}`, `{log_group}` are not among them).
-pub const NAME_VARIABLES: &[&str] = &["account_id", "region", "partition"];
+pub const NAME_VARIABLES: &[&str] = &["account_id", "region", "home_region", "partition"];
 
 /// Rejects a `{variable}` of `text` that is not one of `known`, naming it and the known ones.
 pub fn check_variables(text: &str, known: &[&str]) -> Result<(), String> {
@@ -180,7 +184,7 @@ mod tests {
     fn names_may_use_only_the_account_variables() {
         assert_eq!(check_variables("logs-{account_id}-{region}-{partition}", NAME_VARIABLES), Ok(()));
         let resource_variable = check_variables("logs-{bucket}", NAME_VARIABLES).unwrap_err();
-        assert_eq!(resource_variable, "unknown variable `{bucket}` (known: {account_id}, {region}, {partition})");
+        assert_eq!(resource_variable, "unknown variable `{bucket}` (known: {account_id}, {region}, {home_region}, {partition})");
         assert_eq!(check_variables("{bucket}", VARIABLES), Ok(()), "templates may name the bucket");
     }
 }

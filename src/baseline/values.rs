@@ -169,8 +169,8 @@ impl JsonSchema for NonEmpty {
     }
 }
 
-/// A bucket name with template variables (`mamori-audit-{account_id}-{region}`): only `{account_id}`,
-/// `{region}` and `{partition}`, and a valid S3 bucket name once rendered.
+/// A bucket name with template variables (`mamori-audit-{account_id}-{region}`): only the name
+/// variables ([`template::NAME_VARIABLES`]), and a valid S3 bucket name once rendered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct BucketNameTemplate(pub String);
@@ -195,7 +195,7 @@ impl BucketNameTemplate {
     }
 }
 
-string_value!(BucketNameTemplate, BucketNameTemplate::parse, { "type": "string", "pattern": "^[a-z0-9{][a-z0-9.{}_-]{1,80}$", "description": "S3 bucket name; may use {account_id}, {region}, {partition}." });
+string_value!(BucketNameTemplate, BucketNameTemplate::parse, { "type": "string", "pattern": "^[a-z0-9{][a-z0-9.{}_-]{1,80}$", "description": "S3 bucket name; may use {account_id}, {region}, {home_region}, {partition}." });
 
 /// A CloudWatch Logs retention period: one of the values the service accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -227,7 +227,7 @@ impl JsonSchema for RetentionDays {
 }
 
 /// A resource name that may use the template variables (`mamori-sessions-{account_id}`): non-empty,
-/// no whitespace, and no variable other than `{account_id}`, `{region}`, `{partition}`.
+/// no whitespace, and no variable other than `{account_id}`, `{region}`, `{home_region}`, `{partition}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct NameTemplate(pub String);

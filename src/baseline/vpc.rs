@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::endpoint_services;
 use super::template::Vars;
-use super::values::{string_value, TemplateRef};
+use super::values::{string_value, BucketNameTemplate, TemplateRef};
 
 fn yes() -> bool {
     true
@@ -289,7 +289,7 @@ pub enum Stage {
 #[serde(try_from = "RawVpceBucketFields")]
 #[schemars(with = "RawVpceBucketFields")]
 pub struct RawVpceBucket {
-    pub name: BucketName,
+    pub name: BucketNameTemplate,
     pub stage: Stage,
     pub source_ips: Vec<Cidr>,
 }
@@ -297,8 +297,8 @@ pub struct RawVpceBucket {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawVpceBucketFields {
-    /// Bucket name; `{account_id}`, `{region}` and `{partition}` are replaced.
-    pub name: BucketName,
+    /// Bucket name; `{account_id}`, `{region}`, `{home_region}` and `{partition}` are replaced.
+    pub name: BucketNameTemplate,
     #[serde(default)]
     pub stage: Stage,
     /// The old source ranges still allowed in `allow-ip-or-vpce`.
@@ -315,28 +315,6 @@ impl TryFrom<RawVpceBucketFields> for RawVpceBucket {
         Ok(RawVpceBucket { name: raw.name, stage: raw.stage, source_ips: raw.source_ips })
     }
 }
-
-/// An S3 bucket name (3 to 63 lower-case letters, digits, `.` and `-`), template variables allowed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct BucketName(pub String);
-
-impl BucketName {
-    pub fn parse(text: &str) -> Result<BucketName, String> {
-        let rendered = Vars::SAMPLE.render(text);
-        let valid = (3..=63).contains(&rendered.len())
-            && rendered.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
-            && rendered.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && rendered.ends_with(|c: char| c.is_ascii_alphanumeric());
-        if valid {
-            Ok(BucketName(text.to_string()))
-        } else {
-            Err(format!("`{text}` is not a valid S3 bucket name (3-63 lower-case letters, digits, . and -)"))
-        }
-    }
-}
-
-string_value!(BucketName, BucketName::parse, { "type": "string", "minLength": 3, "description": "S3 bucket name; {account_id}, {region}, {partition} allowed." });
 
 /// `vpc.restricted_egress`. `security_groups` may be empty only while the section is disabled (a
 /// shipped baseline cannot know the groups' ids).
@@ -551,8 +529,8 @@ mod tests {
 
     #[test]
     fn bucket_names_follow_s3_rules() {
-        assert!(BucketName::parse("{account_id}-data").is_ok());
-        assert!(BucketName::parse("Data").is_err());
-        assert!(BucketName::parse("ab").is_err());
+        assert!(BucketNameTemplate::parse("{account_id}-data").is_ok());
+        assert!(BucketNameTemplate::parse("Data").is_err());
+        assert!(BucketNameTemplate::parse("ab").is_err());
     }
 }

@@ -576,13 +576,16 @@ pub struct RawSsm {
 pub struct RawSessionPreferences {
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// S3 bucket session logs are written to, encrypted (the bucket is not created by this control).
+    /// S3 bucket session logs are written to, encrypted: the audit-log bucket
+    /// (`mamori-audit-{account_id}-{home_region}`, made by `logs.bucket`) or a bucket of your own with
+    /// default encryption (this control checks it, and does not create it).
     #[serde(default)]
-    pub s3_bucket: Option<NameTemplate>,
+    pub s3_bucket: Option<BucketNameTemplate>,
     /// Key prefix of the session logs in that bucket.
     #[serde(default)]
     pub s3_key_prefix: Option<NameTemplate>,
-    /// CloudWatch Logs group session logs are streamed to, encrypted (not created by this control).
+    /// CloudWatch Logs group session logs are sent to, encrypted with a KMS key (this control checks it
+    /// in each region, and does not create it).
     #[serde(default)]
     pub cloudwatch_log_group: Option<NameTemplate>,
     /// Minutes of inactivity after which a session ends.

@@ -23,6 +23,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("vpc-s3-endpoint-own-organization", include_str!("../../templates/vpc-s3-endpoint-own-organization.json")),
     ("ec2-instance-trust", include_str!("../../templates/ec2-instance-trust.json")),
     ("ssm-session-instance", include_str!("../../templates/ssm-session-instance.json")),
+    ("ssm-session-cloudwatch-logs", include_str!("../../templates/ssm-session-cloudwatch-logs.json")),
     ("ses-send-from-identity", include_str!("../../templates/ses-send-from-identity.json")),
 ];
 

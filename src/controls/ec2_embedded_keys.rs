@@ -41,11 +41,20 @@ pub struct EmbeddedKeys;
 /// Problems by resource (`instance/REGION/ID`, `user/NAME`); an empty list is compliant.
 pub type Problems = BTreeMap<String, Vec<String>>;
 
-/// The role the baseline offers applications instead of keys.
+/// The role the baseline offers applications instead of keys, as findings name it: `replacement_role`,
+/// else the first instance role that is not the Session Manager one (it grants an application
+/// nothing), else advice.
 fn replacement_role(baseline: &Baseline) -> String {
     let configured = baseline.embedded_keys.as_ref().and_then(|settings| settings.replacement_role.clone());
-    let first_instance_role = baseline.instance_roles.as_ref().map(|roles| roles.roles[0].name.clone());
-    configured.or(first_instance_role).unwrap_or_else(|| "an instance role (ec2.instance-roles)".to_string())
+    let application_role = baseline
+        .instance_roles
+        .as_ref()
+        .and_then(|roles| roles.roles.iter().find(|role| !role.policy_templates.iter().any(|t| t == "ssm-session-instance")))
+        .map(|role| role.name.clone());
+    match configured.or(application_role) {
+        Some(role) => format!("the instance role {role} (ec2.instance-roles)"),
+        None => "an instance role cut to what the application uses (ec2.instance-roles; see templates/ses-send-from-identity.json)".to_string(),
+    }
 }
 
 /// Users the run's credential report lists with an active key and no console password, confirmed
@@ -61,7 +70,7 @@ async fn application_users(ctx: &Context<'_>, role: &str) -> Result<Problems, Aw
         }
         problems.insert(
             format!("user/{}", row.user),
-            vec![format!("application identity: active access key(s) {} and no console password; replace with role {role}", active.join(", "))],
+            vec![format!("application identity: active access key(s) {} and no console password; replace with {role}", active.join(", "))],
         );
     }
     Ok(problems)
@@ -123,7 +132,7 @@ impl Control for EmbeddedKeys {
         let role = replacement_role(ctx.baseline);
         if let Some(user) = resource.strip_prefix("user/") {
             return Some(format!(
-                "move the application that uses {user}'s keys to the instance role {role} (ec2.instance-roles), then \
+                "move the application that uses {user}'s keys to {role}, then \
                  deactivate the keys: aws iam list-access-keys --user-name {user}; aws iam update-access-key --user-name {user} \
                  --access-key-id <id> --status Inactive"
             ));
@@ -131,7 +140,7 @@ impl Control for EmbeddedKeys {
         let (region, instance) = resource.strip_prefix("instance/")?.split_once('/')?;
         Some(format!(
             "treat the key as leaked: deactivate and rotate it (aws iam update-access-key --status Inactive), give {instance} \
-             the instance profile {role} instead, and remove the key from its user data (stop it, then aws ec2 \
+             the instance profile of {role} instead, and remove the key from its user data (stop it, then aws ec2 \
              modify-instance-attribute --region {region} --instance-id {instance} --user-data file://clean-user-data)"
         ))
     }

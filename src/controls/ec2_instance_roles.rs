@@ -9,7 +9,8 @@
 //! stopped instance of the baseline regions without an instance profile gets the first role's profile
 //! (`AssociateIamInstanceProfile`); an instance that has a profile is never changed.
 //!
-//! An instance whose profile is not one of the baseline's is one finding of its own: `pass` when the
+//! An instance whose profile is not one of the baseline's, or is a baseline role whose templates do
+//! not grant Session Manager (an application role), is one finding of its own: `pass` when the
 //! profile's role allows what Session Manager needs of it ([`SESSION_MANAGER_ACTIONS`], judged by
 //! [`crate::policy::permissions`] over the role's inline and attached managed policies), `manual`
 //! otherwise, naming the missing actions, with the steps: put the baseline's `ssm-session-instance`
@@ -17,7 +18,8 @@
 //! role and the association belong to whoever made them. The roles come from one paginated
 //! `iam:GetAccountAuthorizationDetails` (roles and customer policies), the AWS managed policies they
 //! attach from `iam:GetPolicy`/`iam:GetPolicyVersion` — only when some instance has such a profile,
-//! so an account whose instances all use the baseline's profiles pays nothing for the check.
+//! so an account whose instances all use the baseline's Session Manager profile pays nothing for the
+//! check.
 //!
 //! IAM is global, so this is an account-wide control; the instances it looks at are those of every
 //! baseline region, from the run's shared listing.
@@ -37,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::{Aws, AwsError, Caller, NameCall};
-use crate::baseline::{Baseline, InstanceRoles as Settings, RegionName};
+use crate::baseline::{Baseline, InstanceRole, InstanceRoles as Settings, RegionName};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::policy::{self, permissions};
 use crate::report::Action;
@@ -97,8 +99,8 @@ pub struct InstanceRolesState {
     pub roles: BTreeMap<String, RoleState>,
     /// Instances without a profile (`region/instance-id` → empty), only when the baseline attaches.
     pub unprofiled_instances: BTreeMap<String, String>,
-    /// Instances whose profile is not one of the baseline's (`region/instance-id` → the Session
-    /// Manager actions its role lacks; empty when it has them all). Reported, never changed.
+    /// Instances whose profile is not the baseline's Session Manager profile (`region/instance-id` →
+    /// the Session Manager actions its role lacks; empty when it has them all). Reported, never changed.
     pub session_manager_gaps: BTreeMap<String, SessionManagerGap>,
 }
 
@@ -119,10 +121,19 @@ fn profile_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
-/// True when the profile is one of the baseline's (named after one of its roles; names are unique in
-/// an account, whatever the path).
-fn baseline_owns(settings: &Settings, profile_arn: &str) -> bool {
-    settings.roles.iter().any(|role| role.name == profile_name(profile_arn))
+/// The baseline role whose profile this is (named after it; names are unique in an account, whatever
+/// the path).
+fn baseline_role<'a>(settings: &'a Settings, profile_arn: &str) -> Option<&'a InstanceRole> {
+    settings.roles.iter().find(|role| role.name == profile_name(profile_arn))
+}
+
+/// True when the baseline's own policy templates for `role` grant Session Manager: its instances need
+/// no read (mamori keeps those policies). A baseline role without them, an application role, say, is
+/// looked at like any other.
+fn templates_grant_session_manager(ctx: &Context<'_>, target: &Target, role: &InstanceRole) -> bool {
+    let vars = ctx.vars(&target.region);
+    let documents: Vec<Value> = role.policy_templates.iter().map(|template| ctx.baseline.templates.render(template, &vars)).collect();
+    permissions::missing_actions(&documents.iter().collect::<Vec<_>>(), SESSION_MANAGER_ACTIONS).is_empty()
 }
 
 /// The role the profile `profile_arn` holds, by name.
@@ -339,7 +350,8 @@ impl Control for InstanceRoles {
                     }
                     None => {}
                     Some(profile) => {
-                        if let Some(arn) = profile.arn().filter(|arn| !baseline_owns(settings, arn)) {
+                        let covered = |arn: &&str| baseline_role(settings, arn).is_some_and(|role| templates_grant_session_manager(ctx, target, role));
+                        if let Some(arn) = profile.arn().filter(|arn| !covered(arn)) {
                             foreign_profiles.push((format!("{region}/{id}"), arn.to_string()));
                         }
                     }
@@ -481,9 +493,10 @@ mod tests {
     #[test]
     fn profiles_are_the_baselines_by_name_whatever_their_path() {
         let settings = settings_with(&[("mamori-ssm-session-instance", SESSION_MANAGER_TEMPLATE)]);
-        assert!(baseline_owns(&settings, "arn:aws:iam::1:instance-profile/mamori-ssm-session-instance"));
-        assert!(!baseline_owns(&settings, PROFILE));
-        assert!(!baseline_owns(&settings, "arn:aws:iam::1:instance-profile/mamori-ssm-session-instance-old"));
+        let owner = |arn: &str| baseline_role(&settings, arn).map(|role| role.name.as_str());
+        assert_eq!(owner("arn:aws:iam::1:instance-profile/path/mamori-ssm-session-instance"), Some("mamori-ssm-session-instance"));
+        assert_eq!(owner(PROFILE), None);
+        assert_eq!(owner("arn:aws:iam::1:instance-profile/mamori-ssm-session-instance-old"), None);
     }
 
     #[test]

@@ -3,8 +3,17 @@
 //!
 //! The document's `inputs` say where session logs go (S3 bucket and prefix, CloudWatch Logs group,
 //! both encrypted), which KMS key encrypts session data (the baseline key `kms.baseline-key`
-//! publishes), the idle timeout and maximum duration, Run As and the shell profile. The log bucket and
-//! log group are named by this control's baseline settings; this control does not create them.
+//! publishes), the idle timeout and maximum duration, Run As and the shell profile.
+//!
+//! # Log destinations
+//! With encryption required, Session Manager refuses to start a session when the bucket or log group
+//! it must log to is missing or unencrypted: a document naming such a destination would shut every
+//! session out. So the destinations are checked in each region (`s3:HeadBucket` and
+//! `s3:GetBucketEncryption` in the home region; `logs:DescribeLogGroups` for a group and its KMS
+//! key), each missing or unencrypted one is a `manual` finding with the commands that make it, and the
+//! document is not written (its finding is `manual` too) until they are usable. The audit-log bucket
+//! `logs.bucket` makes (versioned, encrypted with the baseline key, locked against deletion) is not
+//! read again here: the shipped baselines log sessions there, under `session-logs/`.
 //!
 //! Content is compared by meaning: key order, whitespace, `20` versus `"20"` and settings left at their
 //! empty default do not count. When the document is missing it is created; when it exists with other
@@ -22,10 +31,10 @@ use serde_json::{json, Value};
 
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, SessionPreferences};
-use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
+use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::report::Action;
 
-use super::kms_key;
+use super::{kms_key, log_bucket};
 
 static META: ControlMeta = ControlMeta {
     id: "ssm.session-preferences",
@@ -50,8 +59,26 @@ pub struct SessionDocument {
     pub inputs: BTreeMap<String, Value>,
 }
 
-/// `None` when the account has no `SSM-SessionManagerRunShell` document in the region.
-pub type SessionState = Option<SessionDocument>;
+/// The preferences of one region and the destinations they log to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SessionState {
+    /// `None` when the account has no `SSM-SessionManagerRunShell` document in the region.
+    pub document: Option<SessionDocument>,
+    /// The log destinations the preferences name, but `logs.bucket`'s, by `s3/BUCKET` or
+    /// `log-group/NAME`.
+    pub destinations: BTreeMap<String, Destination>,
+}
+
+/// A log destination as Session Manager needs it: there, and encrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Destination {
+    pub exists: bool,
+    pub encrypted: bool,
+}
+
+const USABLE: Destination = Destination { exists: true, encrypted: true };
+const S3_DESTINATION: &str = "s3/";
+const LOG_GROUP_DESTINATION: &str = "log-group/";
 
 fn settings<'a>(ctx: &Context<'a>) -> &'a SessionPreferences {
     ctx.baseline.session_preferences.as_ref().expect("the engine only runs enabled controls")
@@ -125,32 +152,84 @@ impl Control for SessionManagerPreferences {
 
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<SessionState, AwsError> {
         let client = ctx.aws.ssm(target.region.as_str());
-        let out = match client.get_document().name(DOCUMENT_NAME).document_format(DocumentFormat::Json).send().await {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_document()) => return Ok(None),
+        let document = match client.get_document().name(DOCUMENT_NAME).document_format(DocumentFormat::Json).send().await {
+            Ok(out) => {
+                let content: Value = out.content().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(Value::Null);
+                Some(meaning(&content))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_document()) => None,
             Err(e) => return Err(AwsError::from_sdk("ssm:GetDocument", e)),
         };
-        let content: Value = out.content().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(Value::Null);
-        Ok(Some(meaning(&content)))
+        let settings = settings(ctx);
+        let vars = ctx.vars(&target.region);
+        let mut destinations = BTreeMap::new();
+        let audit_bucket = log_bucket::audit_bucket_name(ctx, &ctx.baseline.regions[0]);
+        if let Some(bucket) = settings.s3_bucket.as_ref().map(|b| vars.render(b)).filter(|b| Some(b) != audit_bucket.as_ref()) {
+            destinations.insert(format!("{S3_DESTINATION}{bucket}"), bucket_destination(ctx, &bucket).await?);
+        }
+        if let Some(group) = settings.cloudwatch_log_group.as_ref().map(|g| vars.render(g)) {
+            destinations.insert(format!("{LOG_GROUP_DESTINATION}{group}"), log_group_destination(ctx, target, &group).await?);
+        }
+        Ok(SessionState { document, destinations })
     }
 
-    fn desired(&self, ctx: &Context<'_>, target: &Target, _observed: &SessionState, facts: &Facts) -> SessionState {
+    fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &SessionState, facts: &Facts) -> SessionState {
         let kms_key = kms_key::key_reference(ctx, facts, &target.region).unwrap_or_default();
         let document = session_document(settings(ctx), &ctx.vars(&target.region), &kms_key);
-        Some(meaning(&document))
+        SessionState { document: Some(meaning(&document)), destinations: observed.destinations.keys().map(|key| (key.clone(), USABLE)).collect() }
     }
 
-    fn action(&self, observed: &SessionState) -> Action {
-        if observed.is_some() {
-            Action::Update
-        } else {
-            Action::Create
+    /// The document, then one part per destination. Destinations are only ever `manual`; while one is
+    /// not usable, so is the document (writing it would shut sessions out).
+    fn parts(&self, ctx: &Context<'_>, target: &Target, observed: &SessionState, desired: &SessionState) -> Vec<Part> {
+        let document = Part {
+            resource: self.resource(ctx, target),
+            observed: serde_json::to_value(&observed.document).expect("states serialize"),
+            desired: serde_json::to_value(&desired.document).expect("states serialize"),
+            action: if observed.document.is_some() { Action::Update } else { Action::Create },
+            fix: None,
+        };
+        let unusable = observed.destinations != desired.destinations;
+        let mut parts = vec![if unusable { document.with_fix(Fix::Manual) } else { document }];
+        parts.extend(Part::by_key("destination/", &observed.destinations, &desired.destinations).into_iter().map(|part| part.with_fix(Fix::Manual)));
+        parts
+    }
+
+    fn manual_steps(&self, ctx: &Context<'_>, target: &Target, part: &Part) -> Option<String> {
+        let region = target.region.as_str();
+        let key = match &ctx.baseline.baseline_key {
+            Some(settings) => format!("$(aws kms describe-key --region {region} --key-id {} --query KeyMetadata.Arn --output text)", settings.alias.qualified()),
+            None => "KEY_ARN".to_string(),
+        };
+        let Some(destination) = part.resource.strip_prefix("destination/") else {
+            return Some(format!(
+                "Session Manager refuses sessions while a log destination it must encrypt to is missing or unencrypted, so \
+                 mamori does not write these preferences yet: make the destinations reported for ssm.session-preferences \
+                 in {region} usable (or change ssm.session_preferences), then run `mamori apply --only ssm.session-preferences`."
+            ));
+        };
+        if let Some(bucket) = destination.strip_prefix(S3_DESTINATION) {
+            return Some(format!(
+                "Create the bucket with default encryption, or point ssm.session_preferences.s3_bucket at the audit-log \
+                 bucket: `aws s3api create-bucket --bucket {bucket}` (plus `--create-bucket-configuration \
+                 LocationConstraint=REGION` outside us-east-1), `aws s3api put-public-access-block --bucket {bucket} \
+                 --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`, \
+                 `aws s3api put-bucket-encryption --bucket {bucket} --server-side-encryption-configuration \
+                 '{{\"Rules\":[{{\"ApplyServerSideEncryptionByDefault\":{{\"SSEAlgorithm\":\"aws:kms\",\"KMSMasterKeyID\":\"{key}\"}}}}]}}'`."
+            ));
         }
+        let group = destination.strip_prefix(LOG_GROUP_DESTINATION)?;
+        Some(format!(
+            "Create the log group encrypted with a KMS key whose policy lets CloudWatch Logs use it (the baseline key's \
+             does): `aws logs create-log-group --region {region} --log-group-name {group} --kms-key-id {key}`, or for an \
+             existing group `aws logs associate-kms-key --region {region} --log-group-name {group} --kms-key-id {key}`. \
+             Instance roles then also need the ssm-session-cloudwatch-logs policy template."
+        ))
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &SessionState, desired: &SessionState) -> Result<(), ControlError> {
         // The key desired named from what kms.baseline-key published after it was applied.
-        let kms_key = desired.as_ref().and_then(|d| d.inputs.get("kmsKeyId")).and_then(Value::as_str).unwrap_or_default().to_string();
+        let kms_key = desired.document.as_ref().and_then(|d| d.inputs.get("kmsKeyId")).and_then(Value::as_str).unwrap_or_default().to_string();
         if ctx.baseline.baseline_key.is_some() && !kms_key::is_key_arn(&kms_key) {
             return Err(ControlError::Precondition(format!(
                 "the baseline key does not exist in {}: kms.baseline-key must be applied first",
@@ -159,7 +238,7 @@ impl Control for SessionManagerPreferences {
         }
         let content = session_document(settings(ctx), &ctx.vars(&target.region), &kms_key).to_string();
         let client = ctx.aws.ssm(target.region.as_str());
-        if observed.is_none() {
+        if observed.document.is_none() {
             let created = client
                 .create_document()
                 .name(DOCUMENT_NAME)
@@ -200,6 +279,35 @@ impl Control for SessionManagerPreferences {
             .named("ssm:UpdateDocumentDefaultVersion")?;
         Ok(())
     }
+}
+
+/// The S3 destination, read once per run (every region logs to the same bucket) from the home region.
+async fn bucket_destination(ctx: &Context<'_>, bucket: &str) -> Result<Destination, AwsError> {
+    let s3 = ctx.aws.s3(ctx.baseline.regions[0].as_str());
+    let bucket = bucket.to_string();
+    ctx.aws
+        .memo()
+        .get_or_read(&format!("s3:HeadBucket+GetBucketEncryption/{bucket}"), move || async move {
+            match s3.head_bucket().bucket(&bucket).send().await {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(Destination { exists: false, encrypted: false }),
+                Err(e) => return Err(AwsError::from_sdk("s3:HeadBucket", e)),
+            }
+            let encrypted = match s3.get_bucket_encryption().bucket(&bucket).send().await.named("s3:GetBucketEncryption") {
+                Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| !c.rules().is_empty()),
+                Err(e) if e.is_code("ServerSideEncryptionConfigurationNotFoundError") => false,
+                Err(e) => return Err(e),
+            };
+            Ok(Destination { exists: true, encrypted })
+        })
+        .await
+}
+
+/// The CloudWatch Logs destination of one region: the group and its KMS key.
+async fn log_group_destination(ctx: &Context<'_>, target: &Target, group: &str) -> Result<Destination, AwsError> {
+    let out = ctx.aws.logs(target.region.as_str()).describe_log_groups().log_group_name_prefix(group).send().await.named("logs:DescribeLogGroups")?;
+    let found = out.log_groups().iter().find(|g| g.log_group_name() == Some(group));
+    Ok(Destination { exists: found.is_some(), encrypted: found.is_some_and(|g| g.kms_key_id().is_some()) })
 }
 
 /// The version of the document whose content means `wanted` (UpdateDocument refuses to add a version

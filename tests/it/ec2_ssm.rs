@@ -167,10 +167,9 @@ async fn session_preferences_converge_with_the_baseline_key() {
     let document = session_document(&aws.ssm("us-east-1")).await;
     let inputs = &document["inputs"];
     assert_eq!(inputs["kmsKeyId"], key_arn.as_str(), "sessions are encrypted with the baseline key");
-    assert_eq!(inputs["s3BucketName"], format!("mamori-session-logs-{}", account.id).as_str());
+    assert_eq!(inputs["s3BucketName"], format!("mamori-audit-{}-us-east-1", account.id).as_str(), "the audit-log bucket");
     assert_eq!(inputs["s3KeyPrefix"], "session-logs/us-east-1");
     assert_eq!(inputs["s3EncryptionEnabled"], true);
-    assert_eq!(inputs["cloudWatchEncryptionEnabled"], true);
     assert_eq!(inputs["idleSessionTimeout"], "20");
     let described = aws.ssm("us-east-1").describe_document().name(DOCUMENT_NAME).send().await.unwrap();
     assert_eq!(described.document().and_then(|d| d.document_type()).map(|t| t.as_str()), Some("Session"));
@@ -209,6 +208,56 @@ async fn an_existing_session_document_with_other_content_is_updated_not_recreate
     assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
     let described = ssm.describe_document().name(DOCUMENT_NAME).send().await.unwrap().document.unwrap();
     assert_eq!(described.latest_version(), Some("2"), "no new version");
+}
+
+const OWN_DESTINATIONS: &str = r#"
+version: 1
+name: own-session-destinations
+regions: [us-east-1]
+kms:
+  baseline_key: {alias: mamori-baseline}
+ssm:
+  session_preferences:
+    s3_bucket: "sessions-{account_id}"
+    s3_key_prefix: sessions/
+    cloudwatch_log_group: /sessions/shell
+"#;
+
+#[tokio::test]
+async fn preferences_wait_until_their_log_destinations_exist_encrypted() {
+    let account = Account::fresh().await;
+    let (_dir, baseline) = baseline_file(OWN_DESTINATIONS);
+    let status = |outcome: &mamori::app::Outcome, resource: &str| {
+        outcome.report.finding("ssm.session-preferences").iter().find(|f| f.resource == resource).map(|f| f.status)
+    };
+    let bucket = format!("sessions-{}", account.id);
+    let (document, bucket_part, group_part) =
+        (format!("document/{DOCUMENT_NAME}"), format!("destination/s3/{bucket}"), "destination/log-group//sessions/shell".to_string());
+
+    // Neither destination exists: nothing is written, since sessions would be refused.
+    let apply = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;
+    let ssm_writes = apply.calls.mutating_sent().iter().filter(|c| c.service.eq_ignore_ascii_case("ssm")).count();
+    assert_eq!(ssm_writes, 0, "{:?}", apply.calls.mutating_sent());
+    assert_eq!([status(&apply, &document), status(&apply, &bucket_part), status(&apply, &group_part)], [Some(Status::Manual); 3]);
+    let steps = apply.report.finding("ssm.session-preferences").iter().find(|f| f.resource == bucket_part).and_then(|f| f.remediation.clone()).unwrap();
+    assert!(steps.contains(&format!("put-bucket-encryption --bucket {bucket}")), "{steps}");
+
+    // The team makes them, encrypted: now the preferences are written.
+    let aws = account.aws(AccessMode::ReadWrite).await;
+    let key = aws.kms("us-east-1").describe_key().key_id("alias/mamori-baseline").send().await.unwrap().key_metadata.unwrap().arn.unwrap();
+    let s3 = aws.s3("us-east-1");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let sse = aws_sdk_s3::types::ServerSideEncryptionByDefault::builder().sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::AwsKms).kms_master_key_id(&key).build().unwrap();
+    let rule = aws_sdk_s3::types::ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(sse).build();
+    let configuration = aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap();
+    s3.put_bucket_encryption().bucket(&bucket).server_side_encryption_configuration(configuration).send().await.unwrap();
+    aws.logs("us-east-1").create_log_group().log_group_name("/sessions/shell").kms_key_id(&key).send().await.unwrap();
+    let apply = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let inputs = session_document(&aws.ssm("us-east-1")).await["inputs"].clone();
+    assert_eq!((inputs["s3BucketName"].as_str(), inputs["cloudWatchLogGroupName"].as_str()), (Some(bucket.as_str()), Some("/sessions/shell")));
+    let again = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
 }
 
 /// A fake secret access key (40 characters) that the legacy account's user data holds.
@@ -291,7 +340,7 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     assert!(leaked.message.contains("AKIA************ACY1"), "names the masked key id: {}", leaked.message);
     let admin = embedded.iter().find(|f| f.resource == "user/legacy-admin").expect("the admin user acts as an application");
     assert_eq!(admin.status, Status::Manual);
-    assert!(admin.message.contains("mamori-ssm-session-instance"), "names the replacing role: {}", admin.message);
+    assert!(admin.message.contains("replace with an instance role cut to what the application uses"), "names what replaces it: {}", admin.message);
     assert!(!embedded.iter().any(|f| f.resource == "user/legacy-console"), "a console user is not an application identity");
     assert_eq!(embedded.iter().filter(|f| f.status == Status::Pass).count(), 1, "the other instance is clean");
     let json = serde_json::to_string(&verify.report).unwrap();
@@ -491,6 +540,14 @@ async fn instances_on_the_baseline_profile_cost_no_iam_read() {
     let operations: Vec<String> = verify.calls.sent().iter().map(|c| c.operation.clone()).collect();
     eprintln!("verify --only ec2.instance-roles, converged, one instance on the baseline profile: {} calls {:?}", operations.len(), verify.calls.by_operation());
     assert!(!operations.iter().any(|o| o == "GetAccountAuthorizationDetails" || o == "GetPolicy"), "{operations:?}");
+
+    // An instance on the baseline's application role, whose templates grant no Session Manager action.
+    let mailer = launch_with(&ec2, None, Some("app-mailer")).await;
+    let verify = account.run(Verb::Verify, &baseline, &["ec2.instance-roles"]).await;
+    let finding = verify.report.finding("ec2.instance-roles").into_iter().find(|f| f.resource == format!("instance/us-east-1/{mailer}")).cloned();
+    let finding = finding.unwrap_or_else(|| panic!("the app-mailer instance is reported: {:#?}", verify.report));
+    assert_eq!(finding.status, Status::Manual, "{finding:?}");
+    assert!(finding.message.contains("ssmmessages:OpenDataChannel"), "{}", finding.message);
 }
 
 #[tokio::test]

@@ -265,16 +265,26 @@ impl Baseline {
         Ok(baseline)
     }
 
-    /// Checks between sections that serde cannot see: endpoint-only buckets need the endpoints.
+    /// Checks between sections that serde cannot see: endpoint-only buckets need the endpoints, and
+    /// Session Manager encrypts sessions with the baseline key.
     fn check_dependencies(&self, path: &Path, text: &str) -> Result<(), BaselineError> {
+        let error = |key: &str, message: &str| BaselineError {
+            file: path.to_path_buf(),
+            position: locate::Positions::of(text).get(key),
+            key: Some(key.into()),
+            message: message.into(),
+        };
         if self.vpce_only.is_some() && self.vpc_endpoints.is_none() {
-            let key = "vpc.s3_bucket_vpce_only";
-            return Err(BaselineError {
-                file: path.to_path_buf(),
-                position: locate::Positions::of(text).get(key),
-                key: Some(key.into()),
-                message: "needs vpc.endpoints enabled: the bucket policy names the S3 gateway endpoints that control manages".into(),
-            });
+            return Err(error(
+                "vpc.s3_bucket_vpce_only",
+                "needs vpc.endpoints enabled: the bucket policy names the S3 gateway endpoints that control manages",
+            ));
+        }
+        if self.session_preferences.is_some() && self.baseline_key.is_none() {
+            return Err(error(
+                "ssm.session_preferences",
+                "needs kms.baseline_key enabled: session data and session logs are encrypted with the baseline key",
+            ));
         }
         Ok(())
     }

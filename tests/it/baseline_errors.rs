@@ -72,6 +72,7 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
         ("opt-in that is not a flag", format!("{VALID_HEAD}ec2:\n  no_open_admin_ports:\n    revoke_open_admin_ports: sometimes\n"), 6, "ec2.no_open_admin_ports.revoke_open_admin_ports"),
         ("unknown IMDS setting", format!("{VALID_HEAD}ec2:\n  imdsv2:\n    running_instance: true\n"), 6, "ec2.imdsv2.running_instance"),
         ("idle timeout of zero minutes", format!("{VALID_HEAD}ssm:\n  session_preferences:\n    idle_session_timeout_minutes: 0\n"), 6, "ssm.session_preferences.idle_session_timeout_minutes"),
+        ("session preferences without the baseline key", format!("{VALID_HEAD}ssm:\n  session_preferences:\n    idle_session_timeout_minutes: 10\n"), 5, "ssm.session_preferences"),
         ("unknown variable in a log bucket", format!("{VALID_HEAD}ssm:\n  session_preferences:\n    s3_bucket: logs-{{acount_id}}\n"), 6, "ssm.session_preferences.s3_bucket"),
         ("no instance roles", format!("{VALID_HEAD}ec2:\n  instance_roles:\n    roles: []\n"), 6, "ec2.instance_roles.roles"),
         ("invalid role name", format!("{VALID_HEAD}ec2:\n  instance_roles:\n    roles:\n      - name: bad/name\n        policies: [ssm-session-instance]\n"), 7, "ec2.instance_roles.roles[0].name"),

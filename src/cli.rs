@@ -167,7 +167,13 @@ fn default_output() -> OutputFormat {
     }
 }
 
+/// Logs to stderr: the verbosity flags, or `RUST_LOG`. Whatever `RUST_LOG` asks, other crates never
+/// log at TRACE: at that level the AWS SDK writes request and response bodies, and a body can hold a
+/// secret (EC2 user data with a key in it, say). Their DEBUG output carries no body.
 fn init_logging(common: &Common) {
+    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::prelude::*;
+
     let default = match (common.quiet, common.verbose) {
         (true, _) => "error",
         (false, 0) => "mamori=info,warn",
@@ -175,12 +181,14 @@ fn init_logging(common: &Common) {
         (false, _) => "mamori=trace,aws=info,info",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let no_foreign_trace = filter_fn(|meta| *meta.level() != tracing::Level::TRACE || meta.target().starts_with("mamori"));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
-        .try_init();
+        .with_filter(filter)
+        .with_filter(no_foreign_trace);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Result<u8, Box<dyn std::error::Error>> {

@@ -302,7 +302,7 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     iam.create_user().user_name("legacy-admin").send().await.unwrap();
     iam.add_user_to_group().group_name("admins").user_name("legacy-admin").send().await.unwrap();
     iam.attach_group_policy().group_name("admins").policy_arn(policy.arn().unwrap()).send().await.unwrap();
-    iam.create_access_key().user_name("legacy-admin").send().await.unwrap();
+    let admin_key = iam.create_access_key().user_name("legacy-admin").send().await.unwrap().access_key.unwrap();
     // A console user without MFA.
     iam.create_user().user_name("legacy-console").send().await.unwrap();
     iam.create_login_profile().user_name("legacy-console").password("Legacy-Passw0rd!").send().await.unwrap();
@@ -379,15 +379,20 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     }
     assert!(ec2.describe_instances().instance_ids(&unprofiled).send().await.is_ok());
 
-    // The binary at -vv, verify and apply: the secret never shows, on stdout or stderr.
+    // The binary at -vv and at RUST_LOG=trace, verify and apply: no secret shows, on stdout or stderr —
+    // neither the one in the user data (plain or base64), nor the full key id, nor the admin's secret.
     let path = baseline.to_str().unwrap();
-    for verb in [&["verify"][..], &["apply", "--yes"][..]] {
+    let secrets = [FAKE_SECRET.to_string(), aws_smithy_types::base64::encode(&user_data), "AKIAIOSFODNN7LEGACY1".to_string(), admin_key.secret_access_key];
+    let traced = [account.env(), vec![("RUST_LOG", "trace".to_string())]].concat();
+    for (verb, env) in [(&["verify"][..], account.env()), (&["apply", "--yes"][..], account.env()), (&["verify"][..], traced)] {
         let mut args = verb.to_vec();
         args.extend(["--baseline", path, "--only", "root", "--only", "iam", "--only", "ec2", "--only", "ssm", "-vv", "--output", "json"]);
-        let output = mamori(&args, &account.env());
+        let output = mamori(&args, &env);
         assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
         for text in [stdout(&output), stderr(&output)] {
-            assert!(!text.contains(FAKE_SECRET), "the secret leaked in `mamori {}`", verb[0]);
+            for secret in &secrets {
+                assert!(!text.contains(secret.as_str()), "a secret leaked in `mamori {}` ({} bytes of output)", verb[0], text.len());
+            }
         }
     }
 }

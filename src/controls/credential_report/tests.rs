@@ -39,7 +39,7 @@ fn the_root_row_is_kept_apart_from_the_users() {
 }
 
 #[test]
-fn a_password_unused_for_46_days_is_unused_at_45_but_not_44_days() {
+fn a_password_unused_for_46_days_is_unused_past_45_days_but_not_past_46() {
     let report = parse(AGED).unwrap();
     assert!(unused_password(row(&report, "idle-console"), now(), 45));
     assert!(!unused_password(row(&report, "idle-console"), now(), 46));

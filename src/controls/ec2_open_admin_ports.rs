@@ -18,6 +18,8 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
+use super::security_group_batch::{self, ALREADY_GONE};
+
 static META: ControlMeta = ControlMeta {
     id: "ec2.no-open-admin-ports",
     title: "No security group opens 22, 3389 or all ports to 0.0.0.0/0 or ::/0",
@@ -156,21 +158,10 @@ impl Control for NoOpenAdminPorts {
         }
         let client = ctx.aws.ec2(target.region.as_str());
         for (group_id, rules) in observed.iter().filter(|(_, rules)| !rules.is_empty()) {
-            let revoke = |permissions: Vec<IpPermission>| client.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions)).send();
-            match revoke(rules.iter().map(revocation).collect()).await.named("ec2:RevokeSecurityGroupIngress") {
-                Ok(_) => {}
-                // A rule went away since it was observed; AWS then revokes none: one by one, the
-                // missing ones skipped.
-                Err(e) if e.is_code("InvalidPermission.NotFound") => {
-                    for rule in rules {
-                        match revoke(vec![revocation(rule)]).await.named("ec2:RevokeSecurityGroupIngress") {
-                            Err(e) if !e.is_code("InvalidPermission.NotFound") => return Err(e.into()),
-                            _ => {}
-                        }
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
+            let revoke = |permissions: Vec<IpPermission>| async {
+                client.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions)).send().await.named("ec2:RevokeSecurityGroupIngress").map(|_| ())
+            };
+            security_group_batch::send_tolerating(rules.iter().map(revocation).collect(), ALREADY_GONE, revoke).await?;
             tracing::info!(region = %target.region, group = %group_id, rules = rules.len(), "revoked world-open administration rules");
         }
         Ok(())

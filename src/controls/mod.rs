@@ -29,6 +29,7 @@ pub mod root_mfa;
 pub mod root_recent_use;
 pub mod root_user;
 pub mod s3_public_access_block;
+pub mod security_group_batch;
 pub mod security_group_rule;
 pub mod ssm_session_preferences;
 pub mod trail;

@@ -1,0 +1,74 @@
+//! Writing a batch of security group permissions to a group that may have changed since it was read.
+//!
+//! EC2 applies a batch all or nothing: one permission that is already there (authorize:
+//! `InvalidPermission.Duplicate`) or already gone (revoke: `InvalidPermission.NotFound`) fails the
+//! whole call, and a rerun of `apply` would fail the same way. [`send_tolerating`] then sends each
+//! permission alone and counts that answer as done, so a rule someone added or removed in the
+//! meantime is neither an error nor written twice. It sends nothing but what its caller's closure does.
+
+use std::future::Future;
+
+use aws_sdk_ec2::types::IpPermission;
+
+use crate::aws::AwsError;
+
+/// The error code that says an authorized permission is already there.
+pub const ALREADY_THERE: &str = "InvalidPermission.Duplicate";
+/// The error code that says a revoked permission is already gone.
+pub const ALREADY_GONE: &str = "InvalidPermission.NotFound";
+
+/// Sends `permissions` in one call through `send`; when EC2 answers `done_code` for the batch, sends
+/// them one by one, each `done_code` counting as done.
+pub async fn send_tolerating<F, Fut>(permissions: Vec<IpPermission>, done_code: &str, send: F) -> Result<(), AwsError>
+where
+    F: Fn(Vec<IpPermission>) -> Fut,
+    Fut: Future<Output = Result<(), AwsError>>,
+{
+    match send(permissions.clone()).await {
+        Err(e) if e.is_code(done_code) => {
+            for permission in permissions {
+                match send(vec![permission]).await {
+                    Err(e) if !e.is_code(done_code) => return Err(e),
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    fn error(code: &str) -> AwsError {
+        AwsError { operation: "ec2:AuthorizeSecurityGroupEgress".into(), code: Some(code.into()), message: String::new(), request_id: None, status: Some(400) }
+    }
+
+    fn rule(port: i32) -> IpPermission {
+        IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port).build()
+    }
+
+    #[tokio::test]
+    async fn a_batch_with_a_rule_already_there_is_sent_rule_by_rule() {
+        let sent = Mutex::new(Vec::new());
+        let send = |batch: Vec<IpPermission>| {
+            let ports: Vec<i32> = batch.iter().filter_map(|p| p.from_port()).collect();
+            sent.lock().unwrap().push(ports.clone());
+            async move { if ports.contains(&443) { Err(error(ALREADY_THERE)) } else { Ok(()) } }
+        };
+        send_tolerating(vec![rule(443), rule(80)], ALREADY_THERE, send).await.unwrap();
+        assert_eq!(*sent.lock().unwrap(), [vec![443, 80], vec![443], vec![80]]);
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_errors() {
+        let send = |_: Vec<IpPermission>| async { Err(error("UnauthorizedOperation")) };
+        assert!(send_tolerating(vec![rule(443)], ALREADY_THERE, send).await.unwrap_err().is_code("UnauthorizedOperation"));
+        let send = |batch: Vec<IpPermission>| async move { if batch.len() > 1 { Err(error(ALREADY_GONE)) } else { Err(error("RequestLimitExceeded")) } };
+        assert!(send_tolerating(vec![rule(22), rule(3389)], ALREADY_GONE, send).await.is_err(), "a single send's other error stops it");
+    }
+}

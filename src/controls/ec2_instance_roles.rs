@@ -45,7 +45,7 @@ use crate::policy::{self, permissions};
 use crate::report::Action;
 
 use super::ec2_instances;
-use super::iam_inventory::{self, RoleAuthorization, RoleGrants};
+use super::iam_inventory::{self, Authorization, RoleGrants};
 
 static META: ControlMeta = ControlMeta {
     id: "ec2.instance-roles",
@@ -137,13 +137,13 @@ fn templates_grant_session_manager(ctx: &Context<'_>, target: &Target, role: &In
 }
 
 /// The role the profile `profile_arn` holds, by name.
-fn role_holding<'a>(details: &'a RoleAuthorization, profile_arn: &str) -> Option<(&'a String, &'a RoleGrants)> {
+fn role_holding<'a>(details: &'a Authorization, profile_arn: &str) -> Option<(&'a String, &'a RoleGrants)> {
     details.roles.iter().find(|(_, role)| role.instance_profiles.iter().any(|arn| arn == profile_arn))
 }
 
 /// What the profile `profile_arn` lacks for Session Manager. `document` gives the document of a
 /// managed policy the role attaches; when one is unknown, so is the answer (`None`).
-fn session_manager_gap(profile_arn: &str, details: &RoleAuthorization, document: impl Fn(&str) -> Option<Value>) -> Option<SessionManagerGap> {
+fn session_manager_gap(profile_arn: &str, details: &Authorization, document: impl Fn(&str) -> Option<Value>) -> Option<SessionManagerGap> {
     let profile = profile_name(profile_arn).to_string();
     let Some((role, holder)) = role_holding(details, profile_arn) else {
         let missing = SESSION_MANAGER_ACTIONS.iter().map(|action| action.to_string()).collect();
@@ -160,7 +160,7 @@ fn session_manager_gap(profile_arn: &str, details: &RoleAuthorization, document:
 /// The Session Manager gap of each instance (`region/instance-id`, profile ARN): the account's roles
 /// are read once, the AWS managed policies their roles attach once each.
 async fn session_manager_gaps(aws: &Aws, profiled: &[(String, String)]) -> Result<BTreeMap<String, SessionManagerGap>, AwsError> {
-    let details = iam_inventory::role_authorization(aws).await?;
+    let details = iam_inventory::authorization(aws).await?;
     let mut aws_managed = BTreeMap::new();
     for (_, profile_arn) in profiled {
         let attached = role_holding(&details, profile_arn).map(|(_, role)| role.grants.attached.as_slice()).unwrap_or_default();
@@ -454,7 +454,7 @@ impl Control for InstanceRoles {
         }
         if observed.roles != desired.roles {
             // Roles were written: the next observation reads them again.
-            iam_inventory::forget_role_authorization(ctx.aws);
+            iam_inventory::forget_authorization(ctx.aws);
         }
         let default_profile = &settings.roles[0].name;
         let profile_just_written = observed.roles.get(default_profile).is_some_and(|r| !r.instance_profile_exists || !r.instance_profile_holds_role);
@@ -476,10 +476,10 @@ mod tests {
 
     const PROFILE: &str = "arn:aws:iam::111122223333:instance-profile/apps/legacy-app";
 
-    fn details(inline: Value, attached: &[&str]) -> RoleAuthorization {
+    fn details(inline: Value, attached: &[&str]) -> Authorization {
         let grants = iam_inventory::Grants { attached: attached.iter().map(|a| a.to_string()).collect(), inline: BTreeMap::from([("own".to_string(), inline)]) };
         let role = RoleGrants { grants, instance_profiles: vec![PROFILE.to_string()] };
-        RoleAuthorization { roles: BTreeMap::from([("legacy-role".to_string(), role)]), customer_policies: BTreeMap::new() }
+        Authorization { roles: BTreeMap::from([("legacy-role".to_string(), role)]), ..Authorization::default() }
     }
 
     fn settings_with(roles: &[(&str, &str)]) -> Settings {

@@ -8,10 +8,9 @@
 //! [`forget`]s that user's reads so the engine's next observation reads the account again. Every read
 //! goes through the run's [`crate::aws::Memo`], so controls that look at the same user share it.
 //!
-//! [`authorization`] reads users, groups and customer managed policies (with their documents) in one
-//! paginated `iam:GetAccountAuthorizationDetails`; [`role_authorization`] reads roles (with the
-//! instance profiles that hold them) and customer managed policies the same way, for the controls that
-//! look at roles. AWS managed policies attached to a user or role are read one by one
+//! [`authorization`] reads users, groups, roles (with the instance profiles that hold them) and customer
+//! managed policies (with their documents) in one paginated `iam:GetAccountAuthorizationDetails`,
+//! shared by the IAM controls and `ec2.instance-roles`. AWS managed policies attached to a user or role are read one by one
 //! (`iam:GetPolicy`, `iam:GetPolicyVersion`), only when needed.
 //!
 //! Its only writes are the two opt-in fixes the controls share, [`remove_console_password`] and
@@ -211,18 +210,11 @@ pub struct CustomerPolicy {
     pub document: Value,
 }
 
-/// Users, groups and customer managed policies of the account.
+/// Users, groups, roles and customer managed policies of the account.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Authorization {
     pub users: BTreeMap<String, (Grants, Vec<String>)>,
     pub groups: BTreeMap<String, Grants>,
-    /// By ARN.
-    pub customer_policies: BTreeMap<String, CustomerPolicy>,
-}
-
-/// Roles and customer managed policies of the account.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RoleAuthorization {
     /// By role name.
     pub roles: BTreeMap<String, RoleGrants>,
     /// By ARN.
@@ -237,20 +229,21 @@ pub struct RoleGrants {
 }
 
 const AUTHORIZATION_OP: &str = "iam:GetAccountAuthorizationDetails";
-const ROLE_AUTHORIZATION_KEY: &str = "iam:GetAccountAuthorizationDetails/Role,LocalManagedPolicy";
 
 fn managed_policy_key(arn: &str) -> String {
     format!("iam:GetPolicyVersion/{arn}")
 }
 
-/// The account's users, groups and customer managed policies (read once per run).
+/// The account's users, groups, roles (with the instance profiles that hold them) and customer managed
+/// policies: one paginated read per run, shared by every control that looks at who may do what.
 pub async fn authorization(aws: &Aws) -> Result<Arc<Authorization>, AwsError> {
     use aws_sdk_iam::types::EntityType;
     let iam = aws.iam();
     aws.memo()
         .get_or_read(AUTHORIZATION_OP, move || async move {
             let mut details = Authorization::default();
-            for page in authorization_pages(&iam, &[EntityType::User, EntityType::Group, EntityType::LocalManagedPolicy]).await? {
+            let entities = [EntityType::User, EntityType::Group, EntityType::Role, EntityType::LocalManagedPolicy];
+            for page in authorization_pages(&iam, &entities).await? {
                 for user in page.user_detail_list() {
                     let grants = grants_of(user.attached_managed_policies(), user.user_policy_list());
                     details.users.insert(user.user_name().unwrap_or_default().to_string(), (grants, user.group_list().to_vec()));
@@ -258,22 +251,6 @@ pub async fn authorization(aws: &Aws) -> Result<Arc<Authorization>, AwsError> {
                 for group in page.group_detail_list() {
                     details.groups.insert(group.group_name().unwrap_or_default().to_string(), grants_of(group.attached_managed_policies(), group.group_policy_list()));
                 }
-                details.customer_policies.extend(customer_policies(&page));
-            }
-            Ok(Arc::new(details))
-        })
-        .await
-}
-
-/// The account's roles (with their instance profiles) and customer managed policies (read once per
-/// run, separately from [`authorization`]: only the controls that look at roles pay for them).
-pub async fn role_authorization(aws: &Aws) -> Result<Arc<RoleAuthorization>, AwsError> {
-    use aws_sdk_iam::types::EntityType;
-    let iam = aws.iam();
-    aws.memo()
-        .get_or_read(ROLE_AUTHORIZATION_KEY, move || async move {
-            let mut details = RoleAuthorization::default();
-            for page in authorization_pages(&iam, &[EntityType::Role, EntityType::LocalManagedPolicy]).await? {
                 for role in page.role_detail_list() {
                     let role_grants = RoleGrants {
                         grants: grants_of(role.attached_managed_policies(), role.role_policy_list()),
@@ -288,9 +265,9 @@ pub async fn role_authorization(aws: &Aws) -> Result<Arc<RoleAuthorization>, Aws
         .await
 }
 
-/// Forgets the run's [`role_authorization`] after a write changed a role.
-pub fn forget_role_authorization(aws: &Aws) {
-    aws.memo().forget(ROLE_AUTHORIZATION_KEY);
+/// Forgets the run's [`authorization`] after a write changed a role.
+pub fn forget_authorization(aws: &Aws) {
+    aws.memo().forget(AUTHORIZATION_OP);
 }
 
 type AuthorizationPage = aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;

@@ -1,7 +1,8 @@
 //! `iam.no-star-policies`: no customer policy allows every action on every resource.
 //!
-//! Covers customer managed policies (their default version) and the inline policies of users and
-//! groups, all from one `iam:GetAccountAuthorizationDetails` shared with `iam.no-admin-keys`. AWS
+//! Covers customer managed policies (their default version) and the inline policies of users, groups
+//! and roles, all from one `iam:GetAccountAuthorizationDetails` shared with `iam.no-admin-keys` and
+//! `ec2.instance-roles`. AWS
 //! managed policies are AWS's to define and are not reported (`iam.no-admin-keys` reports who holds
 //! keys with them). A policy is a finding when a statement allows `*` (or `*:*`) on `*`, conditions or
 //! not ([`iam_inventory::grants_full_admin`]). Always `manual`: only the owner knows which actions the
@@ -38,7 +39,7 @@ pub struct PolicyGrant {
 #[async_trait]
 impl Control for NoStarPolicies {
     /// Customer policies by resource: `policy/PATH/NAME` (managed), `user/U/inline/NAME`,
-    /// `group/G/inline/NAME`.
+    /// `group/G/inline/NAME`, `role/R/inline/NAME`.
     type State = BTreeMap<String, PolicyGrant>;
 
     fn meta(&self) -> &'static ControlMeta {
@@ -69,6 +70,11 @@ impl Control for NoStarPolicies {
         for (group, grants) in &details.groups {
             for (name, document) in &grants.inline {
                 policies.insert(format!("group/{group}/inline/{name}"), grant(document));
+            }
+        }
+        for (role, role_grants) in &details.roles {
+            for (name, document) in &role_grants.grants.inline {
+                policies.insert(format!("role/{role}/inline/{name}"), grant(document));
             }
         }
         Ok(policies)

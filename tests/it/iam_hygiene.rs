@@ -62,6 +62,10 @@ async fn seed(aws: &Aws, account: &Account) -> String {
     iam.create_login_profile().user_name("console-bob").password("Correct-Horse-9!").send().await.unwrap();
 
     let s3_read = iam.create_policy().policy_name("s3-read").policy_document(S3_READ).send().await.unwrap().policy.unwrap().arn.unwrap();
+    // A role whose inline policy allows everything.
+    let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+    iam.create_role().role_name("ops-admin").assume_role_policy_document(trust).send().await.unwrap();
+    iam.put_role_policy().role_name("ops-admin").policy_name("all").policy_document(STAR).send().await.unwrap();
     user("app-carol", "/").await.unwrap();
     iam.attach_user_policy().user_name("app-carol").policy_arn(&s3_read).send().await.unwrap();
     key("app-carol").await.unwrap();
@@ -102,7 +106,10 @@ async fn verify_reports_each_identity_problem_of_a_legacy_account() {
         expect(&[("user/admin-direct", Manual), ("user/admin-via-group", Manual)]),
         "app-carol holds a key but is no administrator"
     );
-    assert_eq!(status_of(&verify, "iam.no-star-policies"), expect(&[("policy/everything", Manual), ("policy/s3-read", Pass)]));
+    assert_eq!(
+        status_of(&verify, "iam.no-star-policies"),
+        expect(&[("policy/everything", Manual), ("policy/s3-read", Pass), ("role/ops-admin/inline/all", Manual)])
+    );
     assert_eq!(
         status_of(&verify, "iam.unused-credentials"),
         expect(&[

@@ -16,7 +16,7 @@
 //! otherwise, naming the missing actions, with the steps: put the baseline's `ssm-session-instance`
 //! policy on that role, or move the instance to the baseline's profile. mamori changes neither: the
 //! role and the association belong to whoever made them. The roles come from one paginated
-//! `iam:GetAccountAuthorizationDetails` (roles and customer policies), the AWS managed policies they
+//! `iam:GetAccountAuthorizationDetails` the IAM controls share, the AWS managed policies they
 //! attach from `iam:GetPolicy`/`iam:GetPolicyVersion` — only when some instance has such a profile,
 //! so an account whose instances all use the baseline's Session Manager profile pays nothing for the
 //! check.

@@ -38,6 +38,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -267,8 +268,26 @@ def watchdog(owner: int, server: int) -> None:
     os._exit(0)
 
 
+def prune_state(keep_for: float = 86400) -> None:
+    """Remove the state folders (server log, LocalStack's files) of servers that stopped more than
+    `keep_for` seconds ago, so that a day's logs stay for a look after a failed run."""
+    if not STATE.is_dir():
+        return
+    now = time.time()
+    for workdir in STATE.iterdir():
+        pid_file = workdir / "pid"
+        try:
+            running = pid_file.is_file() and alive(int(pid_file.read_text()))
+            stale = now - workdir.stat().st_mtime > keep_for
+        except (OSError, ValueError):
+            continue
+        if stale and not running:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
 def start(engine: str, port: int | None, owner: int | None, timeout: float) -> tuple[str, int]:
     venv = install(engine)
+    prune_state()
     port = port or free_port()
     if port_in_use(port):
         fail(f"port {port} is already taken")

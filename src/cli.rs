@@ -100,7 +100,7 @@ pub struct Common {
     /// AWS named profile (otherwise the standard credential chain).
     #[arg(long)]
     pub profile: Option<String>,
-    /// Region to cover; repeatable; overrides the baseline's regions.
+    /// Region to cover; repeatable; overrides the baseline's regions (the home region stays its first).
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
     /// Send every AWS call to this endpoint (an emulator).

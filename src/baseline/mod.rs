@@ -26,8 +26,11 @@ pub struct Baseline {
     pub name: String,
     /// The file it was loaded from.
     pub source: PathBuf,
-    /// Regions the regional controls cover; the first is the home region.
+    /// Regions the regional controls cover (the file's, or `--region`'s).
     pub regions: Vec<RegionName>,
+    /// The file's first region, where the account-wide resources live (audit-log bucket, trail) and
+    /// account-wide calls go; `--region` does not move it.
+    home_region: RegionName,
     pub baseline_key: Option<BaselineKey>,
     pub ebs_default_encryption: bool,
     pub s3_account_public_access_block: bool,
@@ -385,6 +388,7 @@ impl Baseline {
         Baseline {
             name: raw.name.0,
             source: path.to_path_buf(),
+            home_region: raw.regions.0[0].clone(),
             regions: raw.regions.0,
             baseline_key,
             ebs_default_encryption: enabled(raw.ebs.and_then(|ebs| ebs.default_encryption)),
@@ -441,10 +445,10 @@ impl Baseline {
 
     /// The home region: where account-wide (global) controls send their calls.
     pub fn home_region(&self) -> &RegionName {
-        &self.regions[0]
+        &self.home_region
     }
 
-    /// Replaces the regions (the `--region` flag).
+    /// Replaces the regions the regional controls cover (the `--region` flag); the home region stays.
     pub fn with_regions(mut self, regions: Vec<RegionName>) -> Baseline {
         if !regions.is_empty() {
             self.regions = regions;
@@ -511,6 +515,8 @@ mod tests {
     fn minimal_baseline_loads_with_controls_off() {
         let baseline = parse("version: 1\nname: t\nregions: [eu-west-1]\n").unwrap();
         assert_eq!(baseline.home_region().as_str(), "eu-west-1");
+        let other = baseline.clone().with_regions(vec![RegionName::parse("us-west-2").unwrap()]);
+        assert_eq!((other.regions[0].as_str(), other.home_region().as_str()), ("us-west-2", "eu-west-1"), "--region keeps the home region");
         assert!(baseline.baseline_key.is_none() && !baseline.ebs_default_encryption);
     }
 

@@ -163,7 +163,7 @@ impl Control for SessionManagerPreferences {
         let settings = settings(ctx);
         let vars = ctx.vars(&target.region);
         let mut destinations = BTreeMap::new();
-        let audit_bucket = log_bucket::audit_bucket_name(ctx, &ctx.baseline.regions[0]);
+        let audit_bucket = log_bucket::audit_bucket_name(ctx, ctx.baseline.home_region());
         if let Some(bucket) = settings.s3_bucket.as_ref().map(|b| vars.render(b)).filter(|b| Some(b) != audit_bucket.as_ref()) {
             destinations.insert(format!("{S3_DESTINATION}{bucket}"), bucket_destination(ctx, &bucket).await?);
         }
@@ -283,7 +283,7 @@ impl Control for SessionManagerPreferences {
 
 /// The S3 destination, read once per run (every region logs to the same bucket) from the home region.
 async fn bucket_destination(ctx: &Context<'_>, bucket: &str) -> Result<Destination, AwsError> {
-    let s3 = ctx.aws.s3(ctx.baseline.regions[0].as_str());
+    let s3 = ctx.aws.s3(ctx.baseline.home_region().as_str());
     let bucket = bucket.to_string();
     ctx.aws
         .memo()

@@ -134,7 +134,7 @@ impl Context<'_> {
         Vars {
             account_id: &self.caller.account_id,
             region: region.as_str(),
-            home_region: self.baseline.regions[0].as_str(),
+            home_region: self.baseline.home_region().as_str(),
             partition: &self.caller.partition,
             bucket: "",
             trail: &self.baseline.trail_name,

@@ -13,7 +13,10 @@
 //! key), each missing or unencrypted one is a `manual` finding with the commands that make it, and the
 //! document is not written (its finding is `manual` too) until they are usable. The audit-log bucket
 //! `logs.bucket` makes (versioned, encrypted with the baseline key, locked against deletion) is not
-//! read again here: the shipped baselines log sessions there, under `session-logs/`.
+//! read again here: the shipped baselines log sessions there, under `session-logs/`. This control
+//! depends on `logs.bucket`, so an `apply` makes that bucket before it writes the document, and does
+//! not write it when `logs.bucket` could not be evaluated or applied (the engine holds back the
+//! dependants of a control that failed); `verify` reports a missing audit bucket under `logs.bucket`.
 //!
 //! Content is compared by meaning: key order, whitespace, `20` versus `"20"` and settings left at their
 //! empty default do not count. When the document is missing it is created; when it exists with other
@@ -43,7 +46,7 @@ static META: ControlMeta = ControlMeta {
     scope: Scope::Regional,
     cis_v5: &[],
     fsbp: &[],
-    depends_on: &["kms.baseline-key"],
+    depends_on: &["kms.baseline-key", "logs.bucket"],
 };
 
 /// The document Session Manager reads its preferences from.

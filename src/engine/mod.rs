@@ -146,15 +146,31 @@ fn publish(units: &[Unit<'_>], layer: usize, facts: &mut Facts) {
 
 /// Applies every drifted unit of `layer` (assessed with the facts as they are now), then observes the
 /// changed units again and publishes their facts.
+///
+/// A unit whose dependency could not be observed or applied in this run is not applied: what it
+/// would write may rest on what the dependency should have made (a log bucket, a key). Its drifted
+/// findings say which dependency held it back.
 async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, facts: &mut Facts, progress: &dyn Progress) {
     let current = facts.clone();
+    let failed: Vec<&'static str> = units
+        .iter()
+        .filter(|u| u.layer < layer && (matches!(u.observed, Some(Err(_))) || matches!(u.applied, Some(Err(_)))))
+        .map(|u| u.control.meta().id)
+        .collect();
     let to_apply: Vec<(&mut Unit, Vec<Change>)> = units
         .iter_mut()
         .filter(|u| u.layer == layer)
         .filter_map(|unit| {
             let observed = unit.observed.as_ref()?.as_ref().ok()?;
             let changes = unit.control.assess(ctx, &unit.target, observed, &current).changes;
-            (!changes.is_empty()).then_some((unit, changes))
+            if changes.is_empty() {
+                return None;
+            }
+            if let Some(dependency) = unit.control.meta().depends_on.iter().find(|id| failed.contains(id)) {
+                unit.applied = Some(Err(format!("not applied: {dependency}, which it depends on, failed in this run")));
+                return None;
+            }
+            Some((unit, changes))
         })
         .collect();
     let current = &current;

@@ -93,6 +93,16 @@ static SECOND: ControlMeta = ControlMeta {
 static BROKEN: ControlMeta =
     ControlMeta { id: "c.broken", title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
 
+static ON_BROKEN: ControlMeta = ControlMeta {
+    id: "d.on-broken",
+    title: "",
+    fix: Fix::Automatic,
+    scope: Scope::Regional,
+    cis_v5: &[],
+    fsbp: &[],
+    depends_on: &["c.broken"],
+};
+
 async fn fixture() -> (Aws, Baseline, Caller) {
     let options = ConnectOptions { endpoint_url: Some("http://127.0.0.1:9".into()), ..Default::default() };
     let aws = Aws::connect(&options, AccessMode::ReadWrite, "us-east-1").await;
@@ -139,6 +149,21 @@ async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
     assert!(broken_finding.message.contains("fake:Get"), "{}", broken_finding.message);
     assert!(report.finding("a.first").iter().all(|f| f.status == Status::Pass));
     assert_eq!(first.applies.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn what_depends_on_a_failed_control_is_not_applied() {
+    let (aws, baseline, caller) = fixture().await;
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let broken = Fake::new(&BROKEN, 1, true);
+    let dependant = Fake::new(&ON_BROKEN, 1, false);
+    let controls: Vec<&dyn Reconciler> = vec![&broken, &dependant];
+    let report = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    assert!(dependant.applies.lock().unwrap().is_empty(), "held back");
+    let held = report.finding("d.on-broken");
+    assert_eq!(held.len(), 2);
+    assert!(held.iter().all(|f| f.status == Status::Error && f.message.contains("c.broken")), "{held:?}");
+    assert_eq!(report.exit_code(), 1);
 }
 
 #[tokio::test]

@@ -168,6 +168,8 @@ async fn session_preferences_converge_with_the_baseline_key() {
     let inputs = &document["inputs"];
     assert_eq!(inputs["kmsKeyId"], key_arn.as_str(), "sessions are encrypted with the baseline key");
     assert_eq!(inputs["s3BucketName"], format!("mamori-audit-{}-us-east-1", account.id).as_str(), "the audit-log bucket");
+    let audit_bucket = format!("mamori-audit-{}-us-east-1", account.id);
+    assert!(aws.s3("us-east-1").head_bucket().bucket(&audit_bucket).send().await.is_ok(), "logs.bucket made the bucket the sessions log to");
     assert_eq!(inputs["s3KeyPrefix"], "session-logs/us-east-1");
     assert_eq!(inputs["s3EncryptionEnabled"], true);
     assert_eq!(inputs["idleSessionTimeout"], "20");

@@ -114,14 +114,18 @@ impl Control for Imdsv2 {
         }
         for (id, tokens) in &observed.instances {
             if tokens != REQUIRED {
-                client
+                let modified = client
                     .modify_instance_metadata_options()
                     .instance_id(id)
                     .http_tokens(HttpTokensState::Required)
                     .send()
                     .await
-                    .named("ec2:ModifyInstanceMetadataOptions")?;
-                ec2_instances::forget_instances(ctx, &target.region);
+                    .named("ec2:ModifyInstanceMetadataOptions");
+                // An instance terminated since it was listed has nothing left to require tokens of.
+                match modified {
+                    Err(e) if !e.is_code("InvalidInstanceID.NotFound") => return Err(e.into()),
+                    _ => ec2_instances::forget_instances(ctx, &target.region),
+                }
             }
         }
         Ok(())

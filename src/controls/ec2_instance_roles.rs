@@ -180,11 +180,12 @@ async fn session_manager_gaps(aws: &Aws, profiled: &[(String, String)]) -> Resul
 
 /// The steps for an instance whose profile lacks Session Manager actions: what is missing, and the two
 /// fixes a human may choose (mamori makes neither).
-fn session_manager_steps(settings: &Settings, caller: &Caller, region: &str, instance: &str, gap: &SessionManagerGap) -> String {
+fn session_manager_steps(settings: &Settings, caller: &Caller, home_region: &str, region: &str, instance: &str, gap: &SessionManagerGap) -> String {
     let SessionManagerGap { profile, role, missing } = gap;
     let missing = missing.join(", ");
     let template = format!(
-        "mamori's templates/{SESSION_MANAGER_TEMPLATE}.json with {{account_id}} = {account}, {{partition}} = {partition}",
+        "mamori's templates/{SESSION_MANAGER_TEMPLATE}.json with {{account_id}} = {account}, {{partition}} = {partition}, \
+         {{home_region}} = {home_region}",
         account = caller.account_id,
         partition = caller.partition,
     );
@@ -311,6 +312,8 @@ async fn associate_profile(ctx: &Context<'_>, region: &RegionName, instance: &st
                 waited += pause;
                 pause *= 2;
             }
+            // Terminated since it was listed: nothing left to give a profile.
+            Err(e) if e.is_code("InvalidInstanceID.NotFound") => return Ok(()),
             other => return other.map(|_| ()),
         }
     }
@@ -408,7 +411,7 @@ impl Control for InstanceRoles {
     fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
         let (region, instance) = part.resource.strip_prefix("instance/")?.split_once('/')?;
         let gap: SessionManagerGap = serde_json::from_value(part.observed.clone()).ok()?;
-        Some(session_manager_steps(settings(ctx), ctx.caller, region, instance, &gap))
+        Some(session_manager_steps(settings(ctx), ctx.caller, ctx.baseline.home_region().as_str(), region, instance, &gap))
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &InstanceRolesState, desired: &InstanceRolesState) -> Result<(), ControlError> {
@@ -528,7 +531,7 @@ mod tests {
         let region = "eu-west-1";
         let gap = SessionManagerGap { profile: "legacy-app".into(), role: Some("legacy-role".into()), missing: vec!["ssm:UpdateInstanceInformation".into()] };
         let settings = settings_with(&[("app-mailer", "ses-send-from-identity"), ("mamori-ssm-session-instance", SESSION_MANAGER_TEMPLATE)]);
-        let steps = session_manager_steps(&settings, &caller, region, "i-0abc", &gap);
+        let steps = session_manager_steps(&settings, &caller, "us-east-1", region, "i-0abc", &gap);
         for part in [
             "i-0abc (eu-west-1)",
             "instance profile legacy-app",
@@ -536,16 +539,17 @@ mod tests {
             "ssm:UpdateInstanceInformation",
             "aws iam put-role-policy --role-name legacy-role --policy-name ssm-session-instance",
             "{account_id} = 111122223333",
+            "{home_region} = us-east-1",
             "--filters Name=instance-id,Values=i-0abc",
             "replace-iam-instance-profile-association --region eu-west-1",
             "--iam-instance-profile Name=mamori-ssm-session-instance",
         ] {
             assert!(steps.contains(part), "{part:?} missing from: {steps}");
         }
-        let without_session_role = session_manager_steps(&settings_with(&[("app-mailer", "ses-send-from-identity")]), &caller, region, "i-0abc", &gap);
+        let without_session_role = session_manager_steps(&settings_with(&[("app-mailer", "ses-send-from-identity")]), &caller, "us-east-1", region, "i-0abc", &gap);
         assert!(!without_session_role.contains("replace-iam-instance-profile-association"), "no baseline profile to move to: {without_session_role}");
         let roleless = SessionManagerGap { role: None, ..gap };
-        let steps = session_manager_steps(&settings, &caller, region, "i-0abc", &roleless);
+        let steps = session_manager_steps(&settings, &caller, "us-east-1", region, "i-0abc", &roleless);
         assert!(steps.contains("holds no role") && steps.contains("add-role-to-instance-profile --instance-profile-name legacy-app"), "{steps}");
     }
 

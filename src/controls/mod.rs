@@ -20,6 +20,7 @@ pub mod iam_inventory;
 pub mod kms_key;
 pub mod log_alarms;
 pub mod log_bucket;
+pub mod log_group;
 pub mod no_admin_keys;
 pub mod no_star_policies;
 pub mod organization;

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, Trail as Settings};
 use crate::controls::organization::{self, OrgPosition};
-use crate::controls::{kms_key, log_bucket};
+use crate::controls::{kms_key, log_bucket, log_group};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
 use crate::policy;
 use crate::report::Action;
@@ -152,8 +152,7 @@ pub async fn read_log_group(ctx: &Context<'_>, target: &Target) -> Result<Option
     ctx.aws
         .memo()
         .get_or_read(&log_group_key(&name), move || async move {
-            let groups = logs.describe_log_groups().log_group_name_prefix(&name).send().await.named("logs:DescribeLogGroups")?;
-            Ok(groups.log_groups().iter().find(|g| g.log_group_name() == Some(name.as_str())).cloned())
+            log_group::find(&logs, &name).await
         })
         .await
 }

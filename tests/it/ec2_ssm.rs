@@ -256,6 +256,8 @@ async fn preferences_wait_until_their_log_destinations_exist_encrypted() {
     aws.logs("us-east-1").create_log_group().log_group_name("/sessions/shell").kms_key_id(&key).send().await.unwrap();
     let apply = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;
     assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let reads = apply.calls.by_operation();
+    assert_eq!((reads.get("S3:GetBucketLocation"), reads.get("S3:GetBucketEncryption")), (Some(&1), Some(&1)), "through the client layer: {reads:?}");
     let inputs = session_document(&aws.ssm("us-east-1")).await["inputs"].clone();
     assert_eq!((inputs["s3BucketName"].as_str(), inputs["cloudWatchLogGroupName"].as_str()), (Some(bucket.as_str()), Some("/sessions/shell")));
     let again = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;

@@ -181,7 +181,8 @@ fn init_logging(common: &Common) {
         (false, _) => "mamori=trace,aws=info,info",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let no_foreign_trace = filter_fn(|meta| *meta.level() != tracing::Level::TRACE || meta.target().starts_with("mamori"));
+    let ours = |target: &str| target == "mamori" || target.starts_with("mamori::");
+    let no_foreign_trace = filter_fn(move |meta| *meta.level() != tracing::Level::TRACE || ours(meta.target()));
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

@@ -104,8 +104,9 @@ impl Control for RootMfaControl {
     fn pass_reason(&self, _ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
         let organization = part.observed.get("managed_centrally_by")?.as_str()?;
         Some(format!(
-            "the root user has no password and no access keys, and organization {organization} manages root credentials \
-             centrally (baseline root.mfa.centrally_managed), so nobody can sign in as root"
+            "the root user has no password and no access keys, and the baseline says organization {organization} manages \
+             root credentials centrally (root.mfa.centrally_managed): root tasks then go through the management account \
+             (sts:AssumeRoot). Confirm it there: `aws iam list-organizations-features` lists RootCredentialsManagement"
         ))
     }
 

@@ -18,7 +18,7 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
-use super::security_group_batch::{self, ALREADY_GONE};
+use super::security_group_batch;
 
 static META: ControlMeta = ControlMeta {
     id: "ec2.no-open-admin-ports",
@@ -158,10 +158,7 @@ impl Control for NoOpenAdminPorts {
         }
         let client = ctx.aws.ec2(target.region.as_str());
         for (group_id, rules) in observed.iter().filter(|(_, rules)| !rules.is_empty()) {
-            let revoke = |permissions: Vec<IpPermission>| async {
-                client.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions)).send().await.named("ec2:RevokeSecurityGroupIngress").map(|_| ())
-            };
-            security_group_batch::send_tolerating(rules.iter().map(revocation).collect(), ALREADY_GONE, revoke).await?;
+            security_group_batch::revoke_ingress(&client, group_id, rules.iter().map(revocation).collect()).await?;
             tracing::info!(region = %target.region, group = %group_id, rules = rules.len(), "revoked world-open administration rules");
         }
         Ok(())

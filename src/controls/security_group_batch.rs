@@ -4,22 +4,56 @@
 //! `InvalidPermission.Duplicate`) or already gone (revoke: `InvalidPermission.NotFound`) fails the
 //! whole call, and a rerun of `apply` would fail the same way. [`send_tolerating`] then sends each
 //! permission alone and counts that answer as done, so a rule someone added or removed in the
-//! meantime is neither an error nor written twice. It sends nothing but what its caller's closure does.
+//! meantime is neither an error nor written twice. [`authorize_ingress`], [`revoke_ingress`],
+//! [`authorize_egress`] and [`revoke_egress`] are the four writes the VPC and EC2 controls make this
+//! way; they write nothing else.
 
 use std::future::Future;
 
 use aws_sdk_ec2::types::IpPermission;
 
-use crate::aws::AwsError;
+use crate::aws::{AwsError, NameCall};
 
 /// The error code that says an authorized permission is already there.
-pub const ALREADY_THERE: &str = "InvalidPermission.Duplicate";
+const ALREADY_THERE: &str = "InvalidPermission.Duplicate";
 /// The error code that says a revoked permission is already gone.
-pub const ALREADY_GONE: &str = "InvalidPermission.NotFound";
+const ALREADY_GONE: &str = "InvalidPermission.NotFound";
+
+/// Adds `permissions` to the group's inbound rules; one already there counts as added.
+pub async fn authorize_ingress(client: &aws_sdk_ec2::Client, group_id: &str, permissions: Vec<IpPermission>) -> Result<(), AwsError> {
+    let send = |batch| async {
+        client.authorize_security_group_ingress().group_id(group_id).set_ip_permissions(Some(batch)).send().await.named("ec2:AuthorizeSecurityGroupIngress").map(|_| ())
+    };
+    send_tolerating(permissions, ALREADY_THERE, send).await
+}
+
+/// Removes exactly `permissions` from the group's inbound rules; one already gone counts as removed.
+pub async fn revoke_ingress(client: &aws_sdk_ec2::Client, group_id: &str, permissions: Vec<IpPermission>) -> Result<(), AwsError> {
+    let send = |batch| async {
+        client.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(batch)).send().await.named("ec2:RevokeSecurityGroupIngress").map(|_| ())
+    };
+    send_tolerating(permissions, ALREADY_GONE, send).await
+}
+
+/// Adds `permissions` to the group's outbound rules; one already there counts as added.
+pub async fn authorize_egress(client: &aws_sdk_ec2::Client, group_id: &str, permissions: Vec<IpPermission>) -> Result<(), AwsError> {
+    let send = |batch| async {
+        client.authorize_security_group_egress().group_id(group_id).set_ip_permissions(Some(batch)).send().await.named("ec2:AuthorizeSecurityGroupEgress").map(|_| ())
+    };
+    send_tolerating(permissions, ALREADY_THERE, send).await
+}
+
+/// Removes exactly `permissions` from the group's outbound rules; one already gone counts as removed.
+pub async fn revoke_egress(client: &aws_sdk_ec2::Client, group_id: &str, permissions: Vec<IpPermission>) -> Result<(), AwsError> {
+    let send = |batch| async {
+        client.revoke_security_group_egress().group_id(group_id).set_ip_permissions(Some(batch)).send().await.named("ec2:RevokeSecurityGroupEgress").map(|_| ())
+    };
+    send_tolerating(permissions, ALREADY_GONE, send).await
+}
 
 /// Sends `permissions` in one call through `send`; when EC2 answers `done_code` for the batch, sends
 /// them one by one, each `done_code` counting as done.
-pub async fn send_tolerating<F, Fut>(permissions: Vec<IpPermission>, done_code: &str, send: F) -> Result<(), AwsError>
+async fn send_tolerating<F, Fut>(permissions: Vec<IpPermission>, done_code: &str, send: F) -> Result<(), AwsError>
 where
     F: Fn(Vec<IpPermission>) -> Fut,
     Fut: Future<Output = Result<(), AwsError>>,

@@ -51,7 +51,7 @@ use crate::baseline::{Baseline, SubnetPreference, VpcEndpoints, VpcScope};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::report::Action;
 
-use super::security_group_batch::{self, ALREADY_GONE, ALREADY_THERE};
+use super::security_group_batch;
 use super::security_group_rule::{Direction, Peer, Rule};
 use super::vpc_network::{cidr_blocks, filter, FILTER_VALUES};
 
@@ -530,18 +530,12 @@ async fn apply_vpc(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcSta
     let missing: Vec<&Rule> = desired.security_group.ingress.difference(&observed.security_group.ingress).collect();
     if !missing.is_empty() {
         let permissions: Vec<IpPermission> = missing.iter().map(|r| r.permission()).collect();
-        let authorize = |batch: Vec<IpPermission>| async {
-            client.authorize_security_group_ingress().group_id(&group_id).set_ip_permissions(Some(batch)).send().await.named("ec2:AuthorizeSecurityGroupIngress").map(|_| ())
-        };
-        security_group_batch::send_tolerating(permissions, ALREADY_THERE, authorize).await?;
+        security_group_batch::authorize_ingress(client, &group_id, permissions).await?;
     }
     let extra: Vec<&Rule> = observed.security_group.ingress.difference(&desired.security_group.ingress).collect();
     if !extra.is_empty() {
         let permissions: Vec<IpPermission> = extra.iter().map(|r| r.permission()).collect();
-        let revoke = |batch: Vec<IpPermission>| async {
-            client.revoke_security_group_ingress().group_id(&group_id).set_ip_permissions(Some(batch)).send().await.named("ec2:RevokeSecurityGroupIngress").map(|_| ())
-        };
-        security_group_batch::send_tolerating(permissions, ALREADY_GONE, revoke).await?;
+        security_group_batch::revoke_ingress(client, &group_id, permissions).await?;
     }
 
     let s3 = &observed.services["s3"].name;

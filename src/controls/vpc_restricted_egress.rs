@@ -37,7 +37,7 @@ use crate::baseline::{Baseline, RegionName, RestrictedEgress};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::report::Action;
 
-use super::security_group_batch::{self, ALREADY_GONE, ALREADY_THERE};
+use super::security_group_batch;
 use super::security_group_rule::{Direction, Peer, Rule};
 use super::vpc_network::{cidr_blocks, filter, FILTER_VALUES};
 
@@ -235,17 +235,11 @@ async fn apply_group(client: &aws_sdk_ec2::Client, group_id: &str, group: &Group
     let permissions = |rules: BTreeSet<Rule>| -> Vec<IpPermission> { rules.iter().map(Rule::permission).collect() };
     let missing = group.missing();
     if !missing.is_empty() {
-        let authorize = |batch: Vec<IpPermission>| async {
-            client.authorize_security_group_egress().group_id(group_id).set_ip_permissions(Some(batch)).send().await.named("ec2:AuthorizeSecurityGroupEgress").map(|_| ())
-        };
-        security_group_batch::send_tolerating(permissions(missing), ALREADY_THERE, authorize).await?;
+        security_group_batch::authorize_egress(client, group_id, permissions(missing)).await?;
     }
     let other = group.other();
     if revoke && !other.is_empty() {
-        let revoke = |batch: Vec<IpPermission>| async {
-            client.revoke_security_group_egress().group_id(group_id).set_ip_permissions(Some(batch)).send().await.named("ec2:RevokeSecurityGroupEgress").map(|_| ())
-        };
-        security_group_batch::send_tolerating(permissions(other), ALREADY_GONE, revoke).await?;
+        security_group_batch::revoke_egress(client, group_id, permissions(other)).await?;
     }
     Ok(())
 }

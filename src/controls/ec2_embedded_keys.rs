@@ -20,6 +20,7 @@ use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
 use super::credential_report;
+use super::ec2_instance_roles::SESSION_MANAGER_TEMPLATE;
 use super::ec2_instances;
 use super::iam_inventory::{self, Confirm};
 use super::user_data_scan;
@@ -49,7 +50,7 @@ fn replacement_role(baseline: &Baseline) -> String {
     let application_role = baseline
         .instance_roles
         .as_ref()
-        .and_then(|roles| roles.roles.iter().find(|role| !role.policy_templates.iter().any(|t| t == "ssm-session-instance")))
+        .and_then(|roles| roles.roles.iter().find(|role| !role.policy_templates.iter().any(|t| t == SESSION_MANAGER_TEMPLATE)))
         .map(|role| role.name.clone());
     match configured.or(application_role) {
         Some(role) => format!("the instance role {role} (ec2.instance-roles)"),

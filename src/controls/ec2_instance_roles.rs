@@ -75,7 +75,7 @@ pub const SESSION_MANAGER_ACTIONS: &[&str] = &[
 ];
 
 /// The shipped policy template that grants them.
-const SESSION_MANAGER_TEMPLATE: &str = "ssm-session-instance";
+pub const SESSION_MANAGER_TEMPLATE: &str = "ssm-session-instance";
 
 pub struct InstanceRoles;
 

@@ -23,7 +23,7 @@ Usage:
         [--access-key true|false] [--password true|false] [--signed-in-days-ago N]
 
 `root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
-create or delete its access keys, sign in): see "The root user on moto" in shims/sitecustomize.py.
+create or delete its access keys, sign in): see shims/emulator_shims/root_user.py.
 
 `--owner-pid` ties the server's life to another process (a test binary): a small watchdog stops the
 server once that process is gone, so an aborted test run never leaves an emulator behind.
@@ -231,7 +231,7 @@ def stop(pid: int, grace: float = 3.0) -> None:
 
 def server_command(engine: str, venv: Path, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
-    # shims/sitecustomize.py closes documented emulator gaps inside the server process.
+    # shims/sitecustomize.py loads the shims (shims/emulator_shims/, listed in README.md) into the server process.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE / "shims"), env.get("PYTHONPATH")]))
     if engine == "moto":
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"

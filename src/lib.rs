@@ -1,7 +1,8 @@
 //! mamori reconciles an AWS account to a declarative secure baseline: `plan`, `apply`, `verify`.
 //!
 //! The crate is layered: [`baseline`] loads and validates what the account should be (no AWS call),
-//! [`aws`] builds every SDK client and guards read-only runs, [`controls`] hold one reconciler each,
+//! [`aws`] builds every SDK client and guards read-only runs, [`controls`] hold one reconciler each (at
+//! the path its id names), [`inventory`] holds the account reads several controls share,
 //! [`engine`] observes, diffs, orders and applies them, and [`report`] renders the result. [`cli`] is
 //! the command line on top, and [`app`] the single entry point both the binary and the tests call.
 
@@ -10,6 +11,7 @@ pub mod aws;
 pub mod baseline;
 pub mod cli;
 pub mod controls;
+pub mod inventory;
 pub mod engine;
 pub mod policy;
 pub mod report;

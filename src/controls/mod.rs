@@ -1,75 +1,52 @@
-//! The control catalogue: one module per control, each a [`Control`](crate::engine::Control).
+//! The control catalogue, laid out by control id: the control `logs.bucket` lives in
+//! `src/controls/logs/bucket.rs`, `ec2.instance-roles` in `src/controls/ec2/instance_roles.rs`. Each
+//! group's module says what the group covers; every file under a group is a control (helpers that
+//! several controls share live in [`crate::inventory`], helpers one control owns sit in a folder named
+//! after it, as `logs/alarms/`).
 //!
 //! [`catalogue`] lists every control in dependency order (a control comes after those it depends on);
-//! the engine relies on that order, and a unit test checks it. Adding a control = one module here and
-//! one line in the catalogue.
+//! the engine relies on that order, and a unit test checks it, and that each control sits at the path
+//! its id names. Adding a control = one file in its group and one line in the catalogue.
 
-pub mod access_key_rotation;
-pub mod bucket_mfa_delete;
-pub mod cis_filters;
-pub mod console_mfa;
-pub mod credential_report;
-pub mod ebs_encryption;
-pub mod ec2_embedded_keys;
-pub mod ec2_imdsv2;
-pub mod ec2_instance_roles;
-mod ec2_instances;
-pub mod ec2_open_admin_ports;
-pub mod filter_pattern;
-pub mod iam_inventory;
-pub mod kms_key;
-pub mod log_alarms;
-pub mod log_bucket;
-pub mod log_group;
-pub mod no_admin_keys;
-pub mod no_star_policies;
-pub mod organization;
-pub mod password_policy;
-pub mod root_access_keys;
-pub mod root_mfa;
-pub mod root_recent_use;
-pub mod root_user;
-pub mod s3_public_access_block;
-pub mod security_group_batch;
-pub mod security_group_rule;
-pub mod ssm_session_preferences;
-pub mod trail;
-pub mod unused_credentials;
-pub mod user_data_scan;
-pub mod vpc_bucket_vpce_only;
-pub mod vpc_endpoints;
-pub mod vpc_network;
-pub mod vpc_restricted_egress;
+pub mod ebs;
+pub mod ec2;
+pub mod iam;
+pub mod kms;
+pub mod logs;
+pub mod root;
+pub mod s3;
+pub mod ssm;
+pub mod vpc;
 
 use crate::engine::Reconciler;
 
 /// Every control, dependencies first.
 pub fn catalogue() -> Vec<&'static dyn Reconciler> {
     vec![
-        &kms_key::BaselineKey,
-        &ebs_encryption::EbsDefaultEncryption,
-        &s3_public_access_block::AccountPublicAccessBlock,
-        &password_policy::PasswordPolicy,
-        &log_bucket::LogBucket,
-        &bucket_mfa_delete::BucketMfaDelete,
-        &trail::Trail,
-        &log_alarms::LogAlarms,
-        &root_access_keys::RootAccessKeys,
-        &root_mfa::RootMfaControl,
-        &root_recent_use::RootRecentUse,
-        &console_mfa::ConsoleMfa,
-        &unused_credentials::UnusedCredentials,
-        &access_key_rotation::AccessKeyRotation,
-        &no_admin_keys::NoAdminKeys,
-        &no_star_policies::NoStarPolicies,
-        &vpc_endpoints::VpcEndpointsControl,
-        &vpc_bucket_vpce_only::BucketVpceOnly,
-        &vpc_restricted_egress::RestrictedEgressControl,
-        &ec2_instance_roles::InstanceRoles,
-        &ec2_embedded_keys::EmbeddedKeys,
-        &ec2_imdsv2::Imdsv2,
-        &ec2_open_admin_ports::NoOpenAdminPorts,
-        &ssm_session_preferences::SessionManagerPreferences,
+        &kms::baseline_key::BaselineKey,
+        &ebs::default_encryption::EbsDefaultEncryption,
+        &s3::account_public_access_block::AccountPublicAccessBlock,
+        &iam::password_policy::PasswordPolicy,
+        &logs::bucket::LogBucket,
+        &logs::bucket_mfa_delete::BucketMfaDelete,
+        &logs::trail::Trail,
+        &logs::alarms::LogAlarms,
+        &root::access_keys::RootAccessKeys,
+        &root::mfa::RootMfaControl,
+        &root::recent_use::RootRecentUse,
+        &iam::console_mfa::ConsoleMfa,
+        &iam::unused_credentials::UnusedCredentials,
+        &iam::access_key_rotation::AccessKeyRotation,
+        &iam::no_admin_keys::NoAdminKeys,
+        &iam::no_star_policies::NoStarPolicies,
+        &vpc::endpoints::VpcEndpointsControl,
+        &vpc::s3_bucket_vpce_only::BucketVpceOnly,
+        &vpc::restricted_egress::RestrictedEgressControl,
+        &ec2::instance_roles::InstanceRoles,
+        &ec2::embedded_keys::EmbeddedKeys,
+        &ec2::imdsv2::Imdsv2,
+        &ec2::no_open_admin_ports::NoOpenAdminPorts,
+        &ssm::session_preferences::SessionManagerPreferences,
     ]
 }
 
@@ -86,6 +63,31 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), controls.len());
+    }
+
+    #[test]
+    fn every_control_sits_at_the_path_its_id_names() {
+        for control in catalogue() {
+            let meta = control.meta();
+            let (group, name) = meta.id.split_once('.').expect("ids are `group.name`");
+            let expected = format!("src/controls/{group}/{}.rs", name.replace('-', "_"));
+            assert_eq!(meta.source, expected, "{} is defined in {}, not at the path its id names", meta.id, meta.source);
+        }
+    }
+
+    #[test]
+    fn every_file_of_a_group_is_a_control() {
+        let sources: Vec<&str> = catalogue().iter().map(|c| c.meta().source).collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let groups = std::fs::read_dir(root.join("src/controls")).expect("src/controls");
+        for group in groups.map(|entry| entry.expect("a directory entry").path()).filter(|p| p.is_dir()) {
+            for file in std::fs::read_dir(&group).expect("a group folder").map(|entry| entry.expect("a directory entry").path()) {
+                if file.extension().is_some_and(|e| e == "rs") && file.file_name().is_some_and(|n| n != "mod.rs") {
+                    let relative = file.strip_prefix(root).expect("under the crate").to_string_lossy().replace('\\', "/");
+                    assert!(sources.contains(&relative.as_str()), "{relative} is not a control of the catalogue: shared helpers belong in src/inventory/");
+                }
+            }
+        }
     }
 
     #[test]

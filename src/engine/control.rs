@@ -76,6 +76,9 @@ impl Scope {
 pub struct ControlMeta {
     /// Stable dotted id (`ebs.default-encryption`).
     pub id: &'static str,
+    /// The file that defines the control (`file!()`): `src/controls/<group>/<name>.rs`, the path its
+    /// id names (a unit test holds every control to it).
+    pub source: &'static str,
     pub title: &'static str,
     pub fix: Fix,
     pub scope: Scope,

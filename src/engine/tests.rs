@@ -80,9 +80,10 @@ impl Control for Fake {
 }
 
 static FIRST: ControlMeta =
-    ControlMeta { id: "a.first", title: "", fix: Fix::Automatic, scope: Scope::Regional, cis_v5: &[], fsbp: &[], depends_on: &[] };
+    ControlMeta { id: "a.first", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Regional, cis_v5: &[], fsbp: &[], depends_on: &[] };
 static SECOND: ControlMeta = ControlMeta {
     id: "b.second",
+    source: file!(),
     title: "",
     fix: Fix::Automatic,
     scope: Scope::Regional,
@@ -91,10 +92,11 @@ static SECOND: ControlMeta = ControlMeta {
     depends_on: &["a.first"],
 };
 static BROKEN: ControlMeta =
-    ControlMeta { id: "c.broken", title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
+    ControlMeta { id: "c.broken", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
 
 static ON_BROKEN: ControlMeta = ControlMeta {
     id: "d.on-broken",
+    source: file!(),
     title: "",
     fix: Fix::Automatic,
     scope: Scope::Regional,

@@ -6,8 +6,9 @@ use aws_sdk_ec2::types::{Filter, IamInstanceProfileSpecification, InstanceType, 
 use mamori::aws::AccessMode;
 use mamori::report::{Action, Status, Verb};
 
-use crate::controls::{assert_all_pass, assert_converges_with};
-use mamori::controls::ssm_session_preferences::DOCUMENT_NAME;
+use crate::controls::assert_all_pass;
+use crate::controls::assert_converges_with;
+use mamori::controls::ssm::session_preferences::DOCUMENT_NAME;
 use crate::harness::{baseline_file, mamori, standard_baseline, stderr, stdout, Account};
 
 const HEAD: &str = "version: 1\nname: t\nregions: [us-east-1]\n";

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use mamori::app::Outcome;
 use mamori::aws::AccessMode;
-use mamori::controls::security_group_rule::{Direction, Rule};
+use mamori::inventory::security_groups::rules::{Direction, Rule};
 use mamori::report::{Status, Verb};
 
 use crate::harness::{baseline_file, Account};

@@ -1,0 +1,230 @@
+//! `kms.baseline-key`: the customer-managed key the rest of the baseline encrypts with, one per region.
+//!
+//! The key is found by its alias; when the alias is missing (an `apply` interrupted between `CreateKey`
+//! and `CreateAlias`), by the tag `mamori:baseline-key = <alias>` that `CreateKey` sets atomically, so a
+//! second run adopts that key instead of creating another. Rotation must be on, the key enabled, and
+//! the key policy must contain the statements of the baseline's policy template (by meaning, whatever
+//! their Sid); statements already there are kept, and the template keeps the account root as key
+//! administrator, so mamori never locks the account out of its key. Nothing here schedules deletion:
+//! a key pending deletion is cancelled back to life.
+
+use async_trait::async_trait;
+use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::{AwsError, NameCall};
+use crate::baseline::Baseline;
+use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
+use crate::policy;
+use crate::report::Action;
+
+/// Tag set on the key at creation; its value is the alias name.
+pub const TAG_KEY: &str = "mamori:baseline-key";
+
+static META: ControlMeta = ControlMeta {
+    id: "kms.baseline-key",
+    source: file!(),
+    title: "Customer-managed baseline KMS key: rotation on, account root administers it",
+    fix: Fix::Automatic,
+    scope: Scope::Regional,
+    cis_v5: &["3.6"],
+    fsbp: &["KMS.4"],
+    depends_on: &[],
+};
+
+pub struct BaselineKey;
+
+/// The key as seen through its alias (or tag).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BaselineKeyState {
+    /// ARN of the key found; identity, not compared (desired copies it).
+    pub key_arn: Option<String>,
+    /// The alias points at this key.
+    pub alias: bool,
+    pub enabled: bool,
+    pub rotation_enabled: bool,
+    /// The key policy contains every statement of the policy template.
+    pub policy_has_baseline_statements: bool,
+    /// The current key policy, kept to merge into; not compared.
+    #[serde(skip)]
+    pub policy: Option<Value>,
+    #[serde(skip)]
+    pub pending_deletion: bool,
+}
+
+impl BaselineKeyState {
+    const ABSENT: BaselineKeyState = BaselineKeyState {
+        key_arn: None,
+        alias: false,
+        enabled: false,
+        rotation_enabled: false,
+        policy_has_baseline_statements: false,
+        policy: None,
+        pending_deletion: false,
+    };
+}
+
+fn settings<'a>(ctx: &Context<'a>) -> &'a crate::baseline::BaselineKey {
+    ctx.baseline.baseline_key.as_ref().expect("the engine only runs enabled controls")
+}
+
+fn wanted_policy(ctx: &Context<'_>, target: &Target) -> Value {
+    ctx.baseline.templates.render(&settings(ctx).policy_template, &ctx.vars(&target.region))
+}
+
+/// Finds the key by alias, or failing that by tag.
+async fn find_key(client: &aws_sdk_kms::Client, alias: &str) -> Result<(Option<KeyMetadata>, bool), AwsError> {
+    match client.describe_key().key_id(alias).send().await {
+        Ok(out) => return Ok((out.key_metadata().cloned(), true)),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => {}
+        Err(e) => return Err(AwsError::from_sdk("kms:DescribeKey", e)),
+    }
+    let alias_name = alias.trim_start_matches("alias/");
+    let keys: Vec<_> = client.list_keys().into_paginator().items().send().try_collect().await.named("kms:ListKeys")?;
+    for key_id in keys.iter().filter_map(|k| k.key_id()) {
+        let tags = match client.list_resource_tags().key_id(key_id).send().await {
+            Ok(out) => out.tags.unwrap_or_default(),
+            // AWS managed keys and keys we may not read are simply not ours.
+            Err(e) if e.as_service_error().is_some() => continue,
+            Err(e) => return Err(AwsError::from_sdk("kms:ListResourceTags", e)),
+        };
+        if tags.iter().any(|t| t.tag_key() == TAG_KEY && t.tag_value() == alias_name) {
+            let out = client.describe_key().key_id(key_id).send().await.named("kms:DescribeKey")?;
+            return Ok((out.key_metadata().cloned(), false));
+        }
+    }
+    Ok((None, false))
+}
+
+#[async_trait]
+impl Control for BaselineKey {
+    type State = BaselineKeyState;
+
+    fn meta(&self) -> &'static ControlMeta {
+        &META
+    }
+
+    fn enabled(&self, baseline: &Baseline) -> bool {
+        baseline.baseline_key.is_some()
+    }
+
+    fn resource(&self, ctx: &Context<'_>, _target: &Target) -> String {
+        ctx.baseline.baseline_key.as_ref().map_or_else(|| "alias/(none)".to_string(), |k| k.alias.qualified())
+    }
+
+    async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<BaselineKeyState, AwsError> {
+        let client = ctx.aws.kms(target.region.as_str());
+        let (metadata, alias) = find_key(&client, &settings(ctx).alias.qualified()).await?;
+        let Some(key) = metadata else { return Ok(BaselineKeyState::ABSENT) };
+        let key_id = key.key_id();
+        let rotation = client.get_key_rotation_status().key_id(key_id).send().await.named("kms:GetKeyRotationStatus")?;
+        let policy_text = client.get_key_policy().key_id(key_id).policy_name("default").send().await.named("kms:GetKeyPolicy")?;
+        let policy: Option<Value> = policy_text.policy().and_then(|text| serde_json::from_str(text).ok());
+        let wanted = wanted_policy(ctx, target);
+        let has_statements = policy.as_ref().is_some_and(|current| {
+            policy::statements(&wanted).iter().all(|statement| policy::contains_statement(current, statement))
+        });
+        Ok(BaselineKeyState {
+            key_arn: key.arn().map(str::to_string),
+            alias,
+            enabled: key.key_state() == Some(&KeyState::Enabled),
+            rotation_enabled: rotation.key_rotation_enabled(),
+            policy_has_baseline_statements: has_statements,
+            policy,
+            pending_deletion: key.key_state() == Some(&KeyState::PendingDeletion),
+        })
+    }
+
+    fn desired(&self, _ctx: &Context<'_>, _target: &Target, observed: &BaselineKeyState, _facts: &Facts) -> BaselineKeyState {
+        BaselineKeyState {
+            key_arn: observed.key_arn.clone(),
+            alias: true,
+            enabled: true,
+            rotation_enabled: true,
+            policy_has_baseline_statements: true,
+            policy: observed.policy.clone(),
+            pending_deletion: false,
+        }
+    }
+
+    fn action(&self, observed: &BaselineKeyState) -> Action {
+        if observed.key_arn.is_none() {
+            Action::Create
+        } else {
+            Action::Update
+        }
+    }
+
+    async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &BaselineKeyState, _desired: &BaselineKeyState) -> Result<(), ControlError> {
+        let client = ctx.aws.kms(target.region.as_str());
+        let settings = settings(ctx);
+        let wanted = wanted_policy(ctx, target);
+        let key_id = match &observed.key_arn {
+            Some(arn) => arn.clone(),
+            None => {
+                let tag = Tag::builder()
+                    .tag_key(TAG_KEY)
+                    .tag_value(settings.alias.qualified().trim_start_matches("alias/"))
+                    .build()
+                    .expect("tag key and value are set");
+                let created = client
+                    .create_key()
+                    .description(&settings.description)
+                    .policy(wanted.to_string())
+                    .tags(tag)
+                    .send()
+                    .await
+                    .named("kms:CreateKey")?;
+                let arn = created.key_metadata().and_then(|m| m.arn()).ok_or_else(|| AwsError::malformed("kms:CreateKey", "no key ARN"))?;
+                tracing::info!(region = %target.region, "created the baseline key");
+                arn.to_string()
+            }
+        };
+        if !observed.alias {
+            client.create_alias().alias_name(settings.alias.qualified()).target_key_id(&key_id).send().await.named("kms:CreateAlias")?;
+        }
+        if observed.pending_deletion {
+            client.cancel_key_deletion().key_id(&key_id).send().await.named("kms:CancelKeyDeletion")?;
+        }
+        if observed.key_arn.is_some() && !observed.enabled {
+            client.enable_key().key_id(&key_id).send().await.named("kms:EnableKey")?;
+        }
+        if !observed.rotation_enabled {
+            client.enable_key_rotation().key_id(&key_id).send().await.named("kms:EnableKeyRotation")?;
+        }
+        if observed.key_arn.is_some() && !observed.policy_has_baseline_statements {
+            let merged = policy::merge_statements(observed.policy.as_ref().unwrap_or(&Value::Null), &wanted);
+            client.put_key_policy().key_id(&key_id).policy_name("default").policy(merged.to_string()).send().await.named("kms:PutKeyPolicy")?;
+        }
+        Ok(())
+    }
+
+    fn publish(&self, target: &Target, observed: &BaselineKeyState, facts: &mut Facts) {
+        if let (Some(arn), true) = (&observed.key_arn, observed.enabled) {
+            facts.baseline_key_arn.insert(target.region.clone(), arn.clone());
+        }
+    }
+}
+
+/// What dependants should encrypt with in `region`: the baseline key's ARN once it exists; before
+/// that (a `plan` on a fresh account) a description naming the alias it will be created under, which
+/// never equals an observed key and so shows as a change. `None` when the baseline has no key.
+pub fn key_reference(ctx: &Context<'_>, facts: &Facts, region: &crate::baseline::RegionName) -> Option<String> {
+    let settings = ctx.baseline.baseline_key.as_ref()?;
+    Some(match facts.baseline_key_arn.get(region) {
+        Some(arn) => arn.clone(),
+        None => format!("{} (to be created by kms.baseline-key)", settings.alias.qualified()),
+    })
+}
+
+/// True when `reference` (from [`key_reference`]) is a real key ARN, not the placeholder of a key
+/// still to be created.
+pub fn is_key_arn(reference: &str) -> bool {
+    reference.starts_with("arn:")
+}
+
+/// The error `apply` returns when the key it needs does not exist (yet) in `region`.
+pub fn key_missing(region: &crate::baseline::RegionName) -> ControlError {
+    ControlError::Precondition(format!("the baseline key does not exist in {region}: kms.baseline-key must be configured and applied first"))
+}

@@ -1,0 +1,492 @@
+//! `logs.bucket`: the audit-log bucket CloudTrail writes to, and the bucket that receives its server
+//! access logs, both in the home region.
+//!
+//! The audit bucket is versioned, encrypted with the baseline key (SSE-KMS, S3 Bucket Keys), blocks
+//! public access, logs its own accesses to the access-log bucket, moves noncurrent versions to cheaper
+//! storage without ever expiring anything, optionally carries an Object Lock default retention, and has
+//! a bucket policy made of the template's statements: TLS only, CloudTrail's writes (conditioned on the
+//! trail's ARN), and the lock — a `Deny` of every action except the reads and writes the log flow needs,
+//! so nobody, mamori included, can delete or reconfigure the bucket. The access-log bucket is versioned,
+//! SSE-S3 encrypted (S3 cannot deliver access logs into an SSE-KMS bucket), blocks public access and is
+//! TLS-only.
+//!
+//! The lock is written last, after everything it would forbid. Once a bucket carries it, the bucket is
+//! treated as immutable: any drift is reported `manual` with the root procedure, and `apply` sends no
+//! write to it. Existing bucket policy statements and lifecycle rules are kept; nothing is ever deleted.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration,
+    DefaultRetention, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, LoggingEnabled, MfaDeleteStatus, NoncurrentVersionTransition,
+    ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    TransitionStorageClass, VersioningConfiguration,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::{AwsError, NameCall};
+use crate::baseline::{Baseline, LogBucket as Settings};
+use crate::controls::kms::baseline_key;
+use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::policy;
+use crate::report::Action;
+
+static META: ControlMeta = ControlMeta {
+    id: "logs.bucket",
+    source: file!(),
+    title: "Audit-log bucket: versioned, SSE-KMS, private, TLS-only, access-logged, locked against deletion",
+    fix: Fix::Automatic,
+    scope: Scope::Account,
+    cis_v5: &["2.1.1", "3.4"],
+    fsbp: &["S3.5", "S3.14", "S3.15", "CloudTrail.7"],
+    depends_on: &["kms.baseline-key"],
+};
+
+/// The `Sid` of the template statement that locks the audit bucket.
+pub const LOCK_SID: &str = "MamoriLogBucketLock";
+
+/// ID of the lifecycle rule mamori owns; other rules on the bucket are kept as they are.
+const LIFECYCLE_RULE_ID: &str = "mamori-noncurrent-versions";
+
+pub struct LogBucket;
+
+/// Which of the two buckets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Audit,
+    AccessLogs,
+}
+
+/// One bucket, as far as the baseline cares.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BucketState {
+    pub exists: bool,
+    pub versioning: bool,
+    /// `aws:kms <key>`, `AES256` or `none`.
+    pub default_encryption: String,
+    pub bucket_key: bool,
+    pub public_access_blocked: bool,
+    /// The bucket policy contains every statement of the template (by meaning).
+    pub policy_has_baseline_statements: bool,
+    /// `target-bucket/prefix` of server access logging (audit bucket only).
+    pub access_logging: Option<String>,
+    /// Where noncurrent versions move (audit bucket only): `GLACIER after 90 days`.
+    pub noncurrent_versions: Option<String>,
+    /// Object Lock default retention: `COMPLIANCE 365 days`.
+    pub object_lock: Option<String>,
+    /// The lock statement is in the policy: the bucket is immutable to mamori.
+    #[serde(skip)]
+    pub locked: bool,
+    #[serde(skip)]
+    pub policy: Option<Value>,
+    /// Lifecycle rules already on the bucket, kept when mamori writes its own.
+    #[serde(skip)]
+    pub lifecycle_rules: Vec<LifecycleRule>,
+}
+
+impl BucketState {
+    fn absent() -> BucketState {
+        BucketState {
+            exists: false,
+            versioning: false,
+            default_encryption: "none".into(),
+            bucket_key: false,
+            public_access_blocked: false,
+            policy_has_baseline_statements: false,
+            access_logging: None,
+            noncurrent_versions: None,
+            object_lock: None,
+            locked: false,
+            policy: None,
+            lifecycle_rules: Vec::new(),
+        }
+    }
+}
+
+fn settings<'a>(ctx: &Context<'a>) -> &'a Settings {
+    ctx.baseline.log_bucket.as_ref().expect("the engine only runs enabled controls")
+}
+
+/// The two bucket names for this account, audit bucket first.
+fn bucket_names(ctx: &Context<'_>, target: &Target) -> [(String, Role); 2] {
+    let vars = ctx.vars(&target.region);
+    let settings = settings(ctx);
+    [(settings.name.render(&vars), Role::Audit), (settings.access_log_bucket.render(&vars), Role::AccessLogs)]
+}
+
+/// The audit bucket's name (for the trail).
+pub fn audit_bucket_name(ctx: &Context<'_>, region: &crate::baseline::RegionName) -> Option<String> {
+    ctx.baseline.log_bucket.as_ref().map(|s| s.name.render(&ctx.vars(region)))
+}
+
+fn policy_template(ctx: &Context<'_>, target: &Target, bucket: &str, role: Role) -> Value {
+    let settings = settings(ctx);
+    let name = match role {
+        Role::Audit => &settings.policy_template,
+        Role::AccessLogs => &settings.access_log_policy_template,
+    };
+    ctx.baseline.templates.render(name, &ctx.vars(&target.region).for_bucket(bucket))
+}
+
+/// A bucket's versioning status, as `GetBucketVersioning` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Versioning {
+    pub enabled: bool,
+    pub mfa_delete: bool,
+}
+
+fn versioning_key(bucket: &str) -> String {
+    format!("s3:GetBucketVersioning/{bucket}")
+}
+
+/// `GetBucketVersioning`, read once per run (`logs.bucket` and `logs.bucket-mfa-delete` both need it).
+pub async fn read_versioning(ctx: &Context<'_>, target: &Target, bucket: &str) -> Result<Versioning, AwsError> {
+    let s3 = ctx.aws.s3(target.region.as_str());
+    let bucket = bucket.to_string();
+    ctx.aws
+        .memo()
+        .get_or_read(&versioning_key(&bucket), move || async move {
+            let out = s3.get_bucket_versioning().bucket(bucket).send().await.named("s3:GetBucketVersioning")?;
+            Ok(Versioning {
+                enabled: out.status() == Some(&BucketVersioningStatus::Enabled),
+                mfa_delete: out.mfa_delete() == Some(&MfaDeleteStatus::Enabled),
+            })
+        })
+        .await
+}
+
+/// Forgets the run's versioning read of `bucket` after a write changed it.
+pub fn forget_versioning(ctx: &Context<'_>, bucket: &str) {
+    ctx.aws.memo().forget(&versioning_key(bucket));
+}
+
+fn has_code<T, E: ProvideErrorMetadata, R>(result: &Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>, code: &str) -> bool {
+    matches!(result, Err(e) if e.code() == Some(code))
+}
+
+async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: Role) -> Result<BucketState, AwsError> {
+    let s3 = ctx.aws.s3(target.region.as_str());
+    match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(BucketState::absent()),
+        Err(e) => return Err(AwsError::from_sdk("s3:HeadBucket", e)),
+    }
+    let audit = role == Role::Audit;
+    let (versioning, encryption, public_access, policy_text, logging) = futures::join!(
+        read_versioning(ctx, target, bucket),
+        s3.get_bucket_encryption().bucket(bucket).send(),
+        s3.get_public_access_block().bucket(bucket).send(),
+        s3.get_bucket_policy().bucket(bucket).send(),
+        async { if audit { Some(s3.get_bucket_logging().bucket(bucket).send().await) } else { None } },
+    );
+    let versioning = versioning?.enabled;
+
+    let (default_encryption, bucket_key) = if has_code(&encryption, "ServerSideEncryptionConfigurationNotFoundError") {
+        ("none".to_string(), false)
+    } else {
+        let out = encryption.named("s3:GetBucketEncryption")?;
+        let rule = out.server_side_encryption_configuration().and_then(|c| c.rules().first());
+        let by_default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
+        let algorithm = by_default.map(|d| d.sse_algorithm().as_str().to_string()).unwrap_or_else(|| "none".into());
+        let described = match by_default.and_then(|d| d.kms_master_key_id()) {
+            Some(key) => format!("{algorithm} {key}"),
+            None => algorithm,
+        };
+        (described, rule.and_then(|r| r.bucket_key_enabled()).unwrap_or(false))
+    };
+
+    let public_access_blocked = if has_code(&public_access, "NoSuchPublicAccessBlockConfiguration") {
+        false
+    } else {
+        let out = public_access.named("s3:GetPublicAccessBlock")?;
+        out.public_access_block_configuration().is_some_and(|c| {
+            [c.block_public_acls(), c.ignore_public_acls(), c.block_public_policy(), c.restrict_public_buckets()].iter().all(|v| *v == Some(true))
+        })
+    };
+
+    let policy: Option<Value> = if has_code(&policy_text, "NoSuchBucketPolicy") {
+        None
+    } else {
+        policy_text.named("s3:GetBucketPolicy")?.policy().and_then(|text| serde_json::from_str(text).ok())
+    };
+    let template = policy_template(ctx, target, bucket, role);
+    let template_statements = policy::statements(&template);
+    let contains = |statement: &Value| policy.as_ref().is_some_and(|p| policy::contains_statement(p, statement));
+    let locked = template_statements.iter().filter(|s| s.get("Sid").and_then(Value::as_str) == Some(LOCK_SID)).any(contains);
+
+    let access_logging = match logging {
+        Some(result) => result
+            .named("s3:GetBucketLogging")?
+            .logging_enabled()
+            .map(|l| format!("{}/{}", l.target_bucket(), l.target_prefix())),
+        None => None,
+    };
+
+    let (noncurrent_versions, lifecycle_rules, object_lock) = if audit {
+        let lifecycle = s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await;
+        let rules = if has_code(&lifecycle, "NoSuchLifecycleConfiguration") {
+            Vec::new()
+        } else {
+            lifecycle.named("s3:GetBucketLifecycleConfiguration")?.rules().to_vec()
+        };
+        let lock = s3.get_object_lock_configuration().bucket(bucket).send().await;
+        let object_lock = if has_code(&lock, "ObjectLockConfigurationNotFoundError") {
+            None
+        } else {
+            lock.named("s3:GetObjectLockConfiguration")?
+                .object_lock_configuration()
+                .and_then(|c| c.rule())
+                .and_then(|r| r.default_retention())
+                .map(|d| format!("{} {} days", d.mode().map(|m| m.as_str()).unwrap_or("NONE"), d.days().unwrap_or(0)))
+        };
+        (describe_transition(&rules), rules, object_lock)
+    } else {
+        (None, Vec::new(), None)
+    };
+
+    Ok(BucketState {
+        exists: true,
+        versioning,
+        default_encryption,
+        bucket_key,
+        public_access_blocked,
+        policy_has_baseline_statements: template_statements.iter().all(contains),
+        access_logging,
+        noncurrent_versions,
+        object_lock,
+        locked,
+        policy,
+        lifecycle_rules,
+    })
+}
+
+/// mamori's lifecycle rule, as `CLASS after N days`, when it is on the bucket and enabled.
+fn describe_transition(rules: &[LifecycleRule]) -> Option<String> {
+    let rule = rules.iter().find(|r| r.id() == Some(LIFECYCLE_RULE_ID) && r.status() == &ExpirationStatus::Enabled)?;
+    let transition = rule.noncurrent_version_transitions().first()?;
+    Some(format!("{} after {} days", transition.storage_class().map(|c| c.as_str()).unwrap_or("?"), transition.noncurrent_days().unwrap_or(0)))
+}
+
+/// What the root user does when a locked bucket needs a change mamori may no longer make.
+fn root_procedure(bucket: &str) -> String {
+    format!(
+        "The bucket policy's lock ({LOCK_SID}) forbids this change to everyone, mamori included. As the root user, who can always \
+         remove a bucket policy: 1) aws s3api get-bucket-policy --bucket {bucket} > saved-policy.json  \
+         2) aws s3api delete-bucket-policy --bucket {bucket}  3) mamori apply --only logs.bucket (it fixes the bucket and writes \
+         the lock again, last)."
+    )
+}
+
+#[async_trait]
+impl Control for LogBucket {
+    type State = BTreeMap<String, BucketState>;
+
+    fn meta(&self) -> &'static ControlMeta {
+        &META
+    }
+
+    fn enabled(&self, baseline: &Baseline) -> bool {
+        baseline.log_bucket.is_some()
+    }
+
+    fn resource(&self, ctx: &Context<'_>, target: &Target) -> String {
+        audit_bucket_name(ctx, &target.region).map_or_else(|| "bucket/(none)".into(), |name| format!("bucket/{name}"))
+    }
+
+    async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Self::State, AwsError> {
+        let mut state = BTreeMap::new();
+        for (bucket, role) in bucket_names(ctx, target) {
+            state.insert(bucket.clone(), observe_bucket(ctx, target, &bucket, role).await?);
+        }
+        Ok(state)
+    }
+
+    fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, facts: &Facts) -> Self::State {
+        let settings = settings(ctx);
+        let [(audit, _), (access, _)] = bucket_names(ctx, target);
+        let key = baseline_key::key_reference(ctx, facts, &target.region).unwrap_or_else(|| "(kms.baseline-key is not configured)".into());
+        let absent = BucketState::absent();
+        let current = |name: &str| observed.get(name).unwrap_or(&absent);
+        let base = |name: &str| BucketState {
+            exists: true,
+            versioning: true,
+            public_access_blocked: true,
+            policy_has_baseline_statements: true,
+            ..current(name).clone()
+        };
+        let audit_state = BucketState {
+            default_encryption: format!("aws:kms {key}"),
+            bucket_key: true,
+            access_logging: Some(format!("{access}/{audit}/")),
+            noncurrent_versions: Some(format!(
+                "{} after {} days",
+                settings.noncurrent_version_storage_class, settings.noncurrent_version_transition_days
+            )),
+            object_lock: match &settings.object_lock {
+                Some(lock) => Some(format!("{} {} days", lock.mode, lock.days)),
+                None => current(&audit).object_lock.clone(),
+            },
+            ..base(&audit)
+        };
+        let access_state = BucketState { default_encryption: "AES256".into(), bucket_key: false, ..base(&access) };
+        BTreeMap::from([(audit, audit_state), (access, access_state)])
+    }
+
+    fn parts(&self, _ctx: &Context<'_>, _target: &Target, observed: &Self::State, desired: &Self::State) -> Vec<Part> {
+        desired
+            .iter()
+            .map(|(name, wanted)| {
+                let current = observed.get(name).cloned().unwrap_or_else(BucketState::absent);
+                let part = Part {
+                    resource: format!("bucket/{name}"),
+                    observed: serde_json::to_value(&current).expect("states serialize"),
+                    desired: serde_json::to_value(wanted).expect("states serialize"),
+                    action: if current.exists { Action::Update } else { Action::Create },
+                    fix: None,
+                };
+                if current.locked && &current != wanted {
+                    part.with_fix(Fix::Manual)
+                } else {
+                    part
+                }
+            })
+            .collect()
+    }
+
+    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        Some(root_procedure(part.resource.trim_start_matches("bucket/")))
+    }
+
+    async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, desired: &Self::State) -> Result<(), ControlError> {
+        // The access-log bucket first: the audit bucket's logging points at it.
+        let mut buckets = bucket_names(ctx, target);
+        buckets.reverse();
+        for (bucket, role) in buckets {
+            let absent = BucketState::absent();
+            let current = observed.get(&bucket).unwrap_or(&absent);
+            let wanted = &desired[&bucket];
+            if current == wanted || current.locked {
+                continue;
+            }
+            converge_bucket(ctx, target, &bucket, role, current, wanted).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Brings one unlocked bucket to `wanted`, writing only what differs, the policy last.
+async fn converge_bucket(
+    ctx: &Context<'_>,
+    target: &Target,
+    bucket: &str,
+    role: Role,
+    current: &BucketState,
+    wanted: &BucketState,
+) -> Result<(), ControlError> {
+    let s3 = ctx.aws.s3(target.region.as_str());
+    let settings = settings(ctx);
+    let region = target.region.as_str();
+    if !current.exists {
+        let mut create = s3.create_bucket().bucket(bucket);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build(),
+            );
+        }
+        if role == Role::Audit && settings.object_lock.is_some() {
+            create = create.object_lock_enabled_for_bucket(true);
+        }
+        match create.send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
+            Err(e) => return Err(AwsError::from_sdk("s3:CreateBucket", e).into()),
+        }
+    }
+    if !current.public_access_blocked {
+        let block = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        s3.put_public_access_block().bucket(bucket).public_access_block_configuration(block).send().await.named("s3:PutPublicAccessBlock")?;
+    }
+    if !current.versioning {
+        let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+        s3.put_bucket_versioning().bucket(bucket).versioning_configuration(enabled).send().await.named("s3:PutBucketVersioning")?;
+        forget_versioning(ctx, bucket);
+    }
+    if (&current.default_encryption, current.bucket_key) != (&wanted.default_encryption, wanted.bucket_key) {
+        let by_default = match role {
+            Role::Audit => {
+                let key = wanted.default_encryption.trim_start_matches("aws:kms ");
+                if !baseline_key::is_key_arn(key) {
+                    return Err(baseline_key::key_missing(&target.region));
+                }
+                ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(key)
+            }
+            Role::AccessLogs => ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256),
+        };
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(by_default.build().expect("algorithm set"))
+            .bucket_key_enabled(wanted.bucket_key)
+            .build();
+        let configuration = ServerSideEncryptionConfiguration::builder().rules(rule).build().expect("one rule");
+        s3.put_bucket_encryption().bucket(bucket).server_side_encryption_configuration(configuration).send().await.named("s3:PutBucketEncryption")?;
+    }
+    if current.access_logging != wanted.access_logging {
+        if let Some((target_bucket, prefix)) = wanted.access_logging.as_deref().and_then(|l| l.split_once('/')) {
+            let logging = LoggingEnabled::builder().target_bucket(target_bucket).target_prefix(prefix).build().expect("bucket and prefix set");
+            let status = BucketLoggingStatus::builder().logging_enabled(logging).build();
+            s3.put_bucket_logging().bucket(bucket).bucket_logging_status(status).send().await.named("s3:PutBucketLogging")?;
+        }
+    }
+    if current.noncurrent_versions != wanted.noncurrent_versions && role == Role::Audit {
+        let ours = LifecycleRule::builder()
+            .id(LIFECYCLE_RULE_ID)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .noncurrent_version_transitions(
+                NoncurrentVersionTransition::builder()
+                    .noncurrent_days(settings.noncurrent_version_transition_days)
+                    .storage_class(TransitionStorageClass::from(settings.noncurrent_version_storage_class))
+                    .build(),
+            )
+            .build()
+            .expect("status set");
+        let mut rules: Vec<LifecycleRule> = current.lifecycle_rules.iter().filter(|r| r.id() != Some(LIFECYCLE_RULE_ID)).cloned().collect();
+        rules.push(ours);
+        let configuration = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().expect("rules set");
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(configuration)
+            .send()
+            .await
+            .named("s3:PutBucketLifecycleConfiguration")?;
+    }
+    if current.object_lock != wanted.object_lock {
+        if let (Role::Audit, Some(lock)) = (role, &settings.object_lock) {
+            let retention = DefaultRetention::builder().mode(ObjectLockRetentionMode::from(lock.mode)).days(lock.days).build();
+            let configuration = ObjectLockConfiguration::builder()
+                .object_lock_enabled(ObjectLockEnabled::Enabled)
+                .rule(ObjectLockRule::builder().default_retention(retention).build())
+                .build();
+            s3.put_object_lock_configuration()
+                .bucket(bucket)
+                .object_lock_configuration(configuration)
+                .send()
+                .await
+                .named("s3:PutObjectLockConfiguration")?;
+        }
+    }
+    // Last: the policy, whose lock forbids every change above once it is in place.
+    if !current.policy_has_baseline_statements {
+        let merged = policy::merge_statements(current.policy.as_ref().unwrap_or(&Value::Null), &policy_template(ctx, target, bucket, role));
+        s3.put_bucket_policy().bucket(bucket).policy(merged.to_string()).send().await.named("s3:PutBucketPolicy")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! `ssm.session-preferences`: the Session Manager preferences of each baseline region, i.e. the
+//! account's `SSM-SessionManagerRunShell` document (type `Session`).
+//!
+//! The document's `inputs` say where session logs go (S3 bucket and prefix, CloudWatch Logs group,
+//! both encrypted), which KMS key encrypts session data (the baseline key `kms.baseline-key`
+//! publishes), the idle timeout and maximum duration, Run As and the shell profile.
+//!
+//! # Log destinations
+//! With encryption required, Session Manager refuses to start a session when the bucket or log group
+//! it must log to is missing or unencrypted: a document naming such a destination would shut every
+//! session out. So the destinations are checked (`s3:GetBucketLocation`, then `s3:GetBucketEncryption`
+//! in the bucket's region, once per run; `logs:DescribeLogGroups` for a group and its KMS key in each
+//! region), each missing or unencrypted one is a `manual` finding with the commands that make it, and the
+//! document is not written (its finding is `manual` too) until they are usable. The audit-log bucket
+//! `logs.bucket` makes (versioned, encrypted with the baseline key, locked against deletion) is not
+//! read again here: the shipped baselines log sessions there, under `session-logs/`. This control
+//! depends on `logs.bucket`, so an `apply` makes that bucket before it writes the document, and does
+//! not write it when `logs.bucket` could not be evaluated or applied (the engine holds back the
+//! dependants of a control that failed); `verify` reports a missing audit bucket under `logs.bucket`.
+//!
+//! Content is compared by meaning: key order, whitespace, `20` versus `"20"` and settings left at their
+//! empty default do not count. When the document is missing it is created; when it exists with other
+//! content it is updated in place (`UpdateDocument` then `UpdateDocumentDefaultVersion`), never
+//! deleted and recreated — creating over an existing one is the `DocumentAlreadyExists` trap. If the
+//! wanted content is already an older version (UpdateDocument answers `DuplicateDocumentContent`),
+//! that version is made the default again.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::aws::{AwsError, NameCall};
+use crate::baseline::{Baseline, SessionPreferences};
+use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::report::Action;
+
+use crate::controls::kms::baseline_key;
+use crate::controls::logs::bucket;
+use crate::inventory::log_groups;
+
+static META: ControlMeta = ControlMeta {
+    id: "ssm.session-preferences",
+    source: file!(),
+    title: "Session Manager preferences: KMS-encrypted sessions, encrypted session logs, idle timeout",
+    fix: Fix::Automatic,
+    scope: Scope::Regional,
+    cis_v5: &[],
+    fsbp: &[],
+    depends_on: &["kms.baseline-key", "logs.bucket"],
+};
+
+/// The document Session Manager reads its preferences from.
+pub const DOCUMENT_NAME: &str = "SSM-SessionManagerRunShell";
+
+pub struct SessionManagerPreferences;
+
+/// The preferences as they mean something: session type and the normalized inputs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SessionDocument {
+    pub session_type: String,
+    /// Inputs with scalars as strings and empty settings left out.
+    pub inputs: BTreeMap<String, Value>,
+}
+
+/// The preferences of one region and the destinations they log to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SessionState {
+    /// `None` when the account has no `SSM-SessionManagerRunShell` document in the region.
+    pub document: Option<SessionDocument>,
+    /// The log destinations the preferences name, but `logs.bucket`'s, by `s3/BUCKET` or
+    /// `log-group/NAME`.
+    pub destinations: BTreeMap<String, Destination>,
+}
+
+/// A log destination as Session Manager needs it: there, and encrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Destination {
+    pub exists: bool,
+    pub encrypted: bool,
+}
+
+const USABLE: Destination = Destination { exists: true, encrypted: true };
+const S3_DESTINATION: &str = "s3/";
+const LOG_GROUP_DESTINATION: &str = "log-group/";
+
+fn settings<'a>(ctx: &Context<'a>) -> &'a SessionPreferences {
+    ctx.baseline.session_preferences.as_ref().expect("the engine only runs enabled controls")
+}
+
+/// The full document mamori writes.
+pub fn session_document(settings: &SessionPreferences, vars: &crate::baseline::Vars<'_>, kms_key: &str) -> Value {
+    let render = |value: &Option<String>| value.as_deref().map(|v| vars.render(v)).unwrap_or_default();
+    json!({
+        "schemaVersion": "1.0",
+        "description": "Session Manager preferences, managed by mamori",
+        "sessionType": "Standard_Stream",
+        "inputs": {
+            "s3BucketName": render(&settings.s3_bucket),
+            "s3KeyPrefix": render(&settings.s3_key_prefix),
+            "s3EncryptionEnabled": true,
+            "cloudWatchLogGroupName": render(&settings.cloudwatch_log_group),
+            "cloudWatchEncryptionEnabled": true,
+            "cloudWatchStreamingEnabled": false,
+            "kmsKeyId": kms_key,
+            "runAsEnabled": settings.run_as_default_user.is_some(),
+            "runAsDefaultUser": settings.run_as_default_user.clone().unwrap_or_default(),
+            "idleSessionTimeout": settings.idle_session_timeout_minutes.to_string(),
+            "maxSessionDuration": settings.max_session_duration_minutes.map(|m| m.to_string()).unwrap_or_default(),
+            "shellProfile": { "linux": settings.shell_profile_linux.clone().unwrap_or_default(), "windows": "" }
+        }
+    })
+}
+
+/// Scalars as strings (`20` and `"20"`, `true` and `"true"` mean the same to Session Manager), and
+/// empty strings, nulls and empty objects dropped (they mean "not set").
+fn normalize_input(value: &Value) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(_) => Some(value.clone()),
+        Value::Bool(_) | Value::Number(_) => Some(Value::String(value.to_string())),
+        Value::Object(map) => {
+            let inner: serde_json::Map<String, Value> = map.iter().filter_map(|(k, v)| Some((k.clone(), normalize_input(v)?))).collect();
+            (!inner.is_empty()).then_some(Value::Object(inner))
+        }
+        Value::Array(items) => Some(Value::Array(items.iter().filter_map(normalize_input).collect())),
+    }
+}
+
+/// What a Session document means, from its JSON content.
+pub fn meaning(document: &Value) -> SessionDocument {
+    let inputs = document
+        .get("inputs")
+        .and_then(Value::as_object)
+        .map(|inputs| inputs.iter().filter_map(|(k, v)| Some((k.clone(), normalize_input(v)?))).collect())
+        .unwrap_or_default();
+    SessionDocument { session_type: document.get("sessionType").and_then(Value::as_str).unwrap_or_default().to_string(), inputs }
+}
+
+#[async_trait]
+impl Control for SessionManagerPreferences {
+    type State = SessionState;
+
+    fn meta(&self) -> &'static ControlMeta {
+        &META
+    }
+
+    fn enabled(&self, baseline: &Baseline) -> bool {
+        baseline.session_preferences.is_some()
+    }
+
+    fn resource(&self, _ctx: &Context<'_>, _target: &Target) -> String {
+        format!("document/{DOCUMENT_NAME}")
+    }
+
+    async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<SessionState, AwsError> {
+        let client = ctx.aws.ssm(target.region.as_str());
+        let document = match client.get_document().name(DOCUMENT_NAME).document_format(DocumentFormat::Json).send().await {
+            Ok(out) => {
+                let content: Value = out.content().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(Value::Null);
+                Some(meaning(&content))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_document()) => None,
+            Err(e) => return Err(AwsError::from_sdk("ssm:GetDocument", e)),
+        };
+        let settings = settings(ctx);
+        let vars = ctx.vars(&target.region);
+        let mut destinations = BTreeMap::new();
+        let audit_bucket = bucket::audit_bucket_name(ctx, ctx.baseline.home_region());
+        if let Some(bucket) = settings.s3_bucket.as_ref().map(|b| vars.render(b)).filter(|b| Some(b) != audit_bucket.as_ref()) {
+            destinations.insert(format!("{S3_DESTINATION}{bucket}"), bucket_destination(ctx, &bucket).await?);
+        }
+        if let Some(group) = settings.cloudwatch_log_group.as_ref().map(|g| vars.render(g)) {
+            destinations.insert(format!("{LOG_GROUP_DESTINATION}{group}"), log_group_destination(ctx, target, &group).await?);
+        }
+        Ok(SessionState { document, destinations })
+    }
+
+    fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &SessionState, facts: &Facts) -> SessionState {
+        let kms_key = baseline_key::key_reference(ctx, facts, &target.region).unwrap_or_default();
+        let document = session_document(settings(ctx), &ctx.vars(&target.region), &kms_key);
+        SessionState { document: Some(meaning(&document)), destinations: observed.destinations.keys().map(|key| (key.clone(), USABLE)).collect() }
+    }
+
+    /// The document, then one part per destination. Destinations are only ever `manual`; while one is
+    /// not usable, so is the document (writing it would shut sessions out).
+    fn parts(&self, ctx: &Context<'_>, target: &Target, observed: &SessionState, desired: &SessionState) -> Vec<Part> {
+        let document = Part {
+            resource: self.resource(ctx, target),
+            observed: serde_json::to_value(&observed.document).expect("states serialize"),
+            desired: serde_json::to_value(&desired.document).expect("states serialize"),
+            action: if observed.document.is_some() { Action::Update } else { Action::Create },
+            fix: None,
+        };
+        let unusable = observed.destinations != desired.destinations;
+        let mut parts = vec![if unusable { document.with_fix(Fix::Manual) } else { document }];
+        parts.extend(Part::by_key("destination/", &observed.destinations, &desired.destinations).into_iter().map(|part| part.with_fix(Fix::Manual)));
+        parts
+    }
+
+    fn manual_steps(&self, ctx: &Context<'_>, target: &Target, part: &Part) -> Option<String> {
+        let region = target.region.as_str();
+        let key = match &ctx.baseline.baseline_key {
+            Some(settings) => format!("$(aws kms describe-key --region {region} --key-id {} --query KeyMetadata.Arn --output text)", settings.alias.qualified()),
+            None => "KEY_ARN".to_string(),
+        };
+        let Some(destination) = part.resource.strip_prefix("destination/") else {
+            return Some(format!(
+                "Session Manager refuses sessions while a log destination it must encrypt to is missing or unencrypted, so \
+                 mamori does not write these preferences yet: make the destinations reported for ssm.session-preferences \
+                 in {region} usable (or change ssm.session_preferences), then run `mamori apply --only ssm.session-preferences`."
+            ));
+        };
+        if let Some(bucket) = destination.strip_prefix(S3_DESTINATION) {
+            return Some(format!(
+                "Create the bucket with default encryption, or point ssm.session_preferences.s3_bucket at the audit-log \
+                 bucket: `aws s3api create-bucket --bucket {bucket}` (plus `--create-bucket-configuration \
+                 LocationConstraint=REGION` outside us-east-1), `aws s3api put-public-access-block --bucket {bucket} \
+                 --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`, \
+                 `aws s3api put-bucket-encryption --bucket {bucket} --server-side-encryption-configuration \
+                 '{{\"Rules\":[{{\"ApplyServerSideEncryptionByDefault\":{{\"SSEAlgorithm\":\"aws:kms\",\"KMSMasterKeyID\":\"{key}\"}}}}]}}'`."
+            ));
+        }
+        let group = destination.strip_prefix(LOG_GROUP_DESTINATION)?;
+        Some(format!(
+            "Create the log group encrypted with a KMS key whose policy lets CloudWatch Logs use it (the baseline key's \
+             does): `aws logs create-log-group --region {region} --log-group-name {group} --kms-key-id {key}`, or for an \
+             existing group `aws logs associate-kms-key --region {region} --log-group-name {group} --kms-key-id {key}`. \
+             Instance roles then also need the ssm-session-cloudwatch-logs policy template."
+        ))
+    }
+
+    async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &SessionState, desired: &SessionState) -> Result<(), ControlError> {
+        // The key desired named from what kms.baseline-key published after it was applied.
+        let kms_key = desired.document.as_ref().and_then(|d| d.inputs.get("kmsKeyId")).and_then(Value::as_str).unwrap_or_default().to_string();
+        if ctx.baseline.baseline_key.is_some() && !baseline_key::is_key_arn(&kms_key) {
+            return Err(ControlError::Precondition(format!(
+                "the baseline key does not exist in {}: kms.baseline-key must be applied first",
+                target.region
+            )));
+        }
+        let content = session_document(settings(ctx), &ctx.vars(&target.region), &kms_key).to_string();
+        let client = ctx.aws.ssm(target.region.as_str());
+        if observed.document.is_none() {
+            let created = client
+                .create_document()
+                .name(DOCUMENT_NAME)
+                .document_type(DocumentType::Session)
+                .document_format(DocumentFormat::Json)
+                .content(&content)
+                .send()
+                .await;
+            match created {
+                Ok(_) => return Ok(()),
+                // Created since it was observed: update it like any existing document.
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_document_already_exists()) => {}
+                Err(e) => return Err(AwsError::from_sdk("ssm:CreateDocument", e).into()),
+            }
+        }
+        let updated = client
+            .update_document()
+            .name(DOCUMENT_NAME)
+            .document_version("$LATEST")
+            .document_format(DocumentFormat::Json)
+            .content(&content)
+            .send()
+            .await;
+        let version = match updated {
+            Ok(out) => out.document_description().and_then(|d| d.document_version()).map(str::to_string),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_duplicate_document_content()) => {
+                version_with_meaning(&client, &meaning(&serde_json::from_str(&content).expect("rendered JSON"))).await?
+            }
+            Err(e) => return Err(AwsError::from_sdk("ssm:UpdateDocument", e).into()),
+        };
+        let version = version.ok_or_else(|| AwsError::malformed("ssm:UpdateDocument", "no document version"))?;
+        client
+            .update_document_default_version()
+            .name(DOCUMENT_NAME)
+            .document_version(version)
+            .send()
+            .await
+            .named("ssm:UpdateDocumentDefaultVersion")?;
+        Ok(())
+    }
+}
+
+/// The S3 destination, read once per run (every region logs to the same bucket): where it is
+/// (`s3:GetBucketLocation`, which answers from the home region whatever the bucket's region), then its
+/// default encryption from its own region.
+async fn bucket_destination(ctx: &Context<'_>, bucket: &str) -> Result<Destination, AwsError> {
+    let home = ctx.aws.s3(ctx.baseline.home_region().as_str());
+    let bucket = bucket.to_string();
+    ctx.aws
+        .memo()
+        .get_or_read(&format!("s3:GetBucketLocation+GetBucketEncryption/{bucket}"), move || async move {
+            let location = match home.get_bucket_location().bucket(&bucket).send().await.named("s3:GetBucketLocation") {
+                Ok(out) => bucket_region(out.location_constraint().map(|c| c.as_str())),
+                Err(e) if e.is_code("NoSuchBucket") => return Ok(Destination { exists: false, encrypted: false }),
+                Err(e) => return Err(e),
+            };
+            let s3 = aws_sdk_s3::Client::from_conf(home.config().to_builder().region(aws_types::region::Region::new(location)).build());
+            let encrypted = match s3.get_bucket_encryption().bucket(&bucket).send().await.named("s3:GetBucketEncryption") {
+                Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| !c.rules().is_empty()),
+                Err(e) if e.is_code("ServerSideEncryptionConfigurationNotFoundError") => false,
+                Err(e) => return Err(e),
+            };
+            Ok(Destination { exists: true, encrypted })
+        })
+        .await
+}
+
+/// A bucket's region from its location constraint: none is `us-east-1`, the legacy `EU` is
+/// `eu-west-1`.
+fn bucket_region(constraint: Option<&str>) -> String {
+    match constraint {
+        None | Some("") => "us-east-1".to_string(),
+        Some("EU") => "eu-west-1".to_string(),
+        Some(region) => region.to_string(),
+    }
+}
+
+/// The CloudWatch Logs destination of one region: the group and its KMS key.
+async fn log_group_destination(ctx: &Context<'_>, target: &Target, group: &str) -> Result<Destination, AwsError> {
+    let found = log_groups::find(&ctx.aws.logs(target.region.as_str()), group).await?;
+    Ok(Destination { exists: found.is_some(), encrypted: found.is_some_and(|g| g.kms_key_id().is_some()) })
+}
+
+/// The version of the document whose content means `wanted` (UpdateDocument refuses to add a version
+/// whose content an older version already has). Versions are numbered 1 to the latest; a version
+/// deleted by hand is skipped. Newest first.
+async fn version_with_meaning(client: &aws_sdk_ssm::Client, wanted: &SessionDocument) -> Result<Option<String>, AwsError> {
+    let described = client.describe_document().name(DOCUMENT_NAME).send().await.named("ssm:DescribeDocument")?;
+    let latest: u32 = described.document().and_then(|d| d.latest_version()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    for version in (1..=latest).rev().map(|v| v.to_string()) {
+        let out = match client.get_document().name(DOCUMENT_NAME).document_version(&version).document_format(DocumentFormat::Json).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_document_version()) => continue,
+            Err(e) => return Err(AwsError::from_sdk("ssm:GetDocument", e)),
+        };
+        let content: Value = out.content().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(Value::Null);
+        if &meaning(&content) == wanted {
+            return Ok(Some(version));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_regions_come_from_location_constraints() {
+        assert_eq!(bucket_region(None), "us-east-1");
+        assert_eq!(bucket_region(Some("")), "us-east-1");
+        assert_eq!(bucket_region(Some("EU")), "eu-west-1");
+        assert_eq!(bucket_region(Some("ap-northeast-1")), "ap-northeast-1");
+    }
+
+    #[test]
+    fn content_is_compared_by_meaning() {
+        let written = json!({"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": {
+            "idleSessionTimeout": "20", "s3EncryptionEnabled": true, "kmsKeyId": "", "shellProfile": {"linux": "", "windows": ""}}});
+        let read_back: Value = serde_json::from_str(
+            r#"{"inputs": {"s3EncryptionEnabled": "true", "idleSessionTimeout": 20}, "sessionType": "Standard_Stream", "schemaVersion": "1.0", "description": "other"}"#,
+        )
+        .unwrap();
+        assert_eq!(meaning(&written), meaning(&read_back));
+        let other = json!({"sessionType": "Standard_Stream", "inputs": {"idleSessionTimeout": "60", "s3EncryptionEnabled": true}});
+        assert_ne!(meaning(&written), meaning(&other));
+    }
+}

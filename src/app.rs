@@ -2,16 +2,25 @@
 //!
 //! This is the single entry point the binary and the integration tests share: load and validate the
 //! baseline, resolve `--only` and `--region` (all before any AWS call), connect with the access mode
-//! the verb allows (read-only for `plan` and `verify`), learn who the caller is, and run the engine.
+//! the verb allows (read-only for `plan` and `verify`), learn who the caller is, and run the engine:
+//! over the caller's own account, or, when accounts are selected (`--org`, `--ou`, `--account`), over
+//! each of them (see [`crate::fleet`]).
+//!
+//! `apply` over several accounts is approved once: unless it was approved in advance (`--yes`), a
+//! read-only plan of every account is shown and confirmed first, and then each account is applied only
+//! if its plan is still the one that was approved (an account that changed in between is reported and
+//! left alone).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::aws::{AccessMode, Aws, AwsError, CallLog, ConnectOptions, Mfa};
 use crate::baseline::{Baseline, BaselineError, RegionName};
 use crate::controls;
-use crate::engine::{self, selection, Confirm, Context, EngineError, Progress};
-use crate::report::{Report, Verb};
+use crate::engine::{self, selection, Confirm, Context, EngineError, Progress, Silent};
+use crate::fleet::{self, AccountSelection, FleetRun, SelectionError};
+use crate::report::{Change, Report, Verb};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -25,12 +34,22 @@ pub struct Invocation {
     pub connect: ConnectOptions,
     /// `apply --mfa`: for root-only changes that need an MFA code.
     pub mfa: Option<Mfa>,
+    /// The accounts to cover; none selected = the caller's own account.
+    pub accounts: AccountSelection,
+    /// `--max-accounts-in-flight`; `None` = [`fleet::DEFAULT_ACCOUNTS_IN_FLIGHT`].
+    pub max_accounts_in_flight: Option<usize>,
+    /// `apply --yes`: the plan is approved in advance.
+    pub approved: bool,
 }
 
 /// A finished run: the report and every AWS call it made.
 pub struct Outcome {
     pub report: Report,
+    /// The calls made with the caller's own credentials (in a multi-account run: the organization
+    /// reads and the role assumptions, plus the caller's account's own calls when it is selected).
     pub calls: Arc<CallLog>,
+    /// The calls made in each reconciled account, by account id.
+    pub calls_by_account: BTreeMap<String, Arc<CallLog>>,
 }
 
 /// Why a run produced no report (exit code 1).
@@ -44,6 +63,8 @@ pub enum AppError {
     Region(String),
     #[error("cannot identify the caller (check credentials, --profile and --endpoint-url): {0}")]
     Caller(AwsError),
+    #[error(transparent)]
+    Accounts(#[from] SelectionError),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -65,7 +86,43 @@ pub async fn execute(invocation: &Invocation, confirm: &mut dyn Confirm, progres
     let aws = Aws::connect(&invocation.connect, mode, baseline.home_region().as_str()).await;
     let caller = aws.caller().await.map_err(AppError::Caller)?;
     tracing::info!(account = %caller.account_id, verb = invocation.verb.name(), "connected");
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: invocation.mfa.as_ref() };
-    let report = engine::run(&ctx, invocation.verb, &selected, confirm, progress).await?;
-    Ok(Outcome { report, calls: aws.calls() })
+    if invocation.accounts.is_caller_only() {
+        let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: invocation.mfa.as_ref(), layout: None };
+        let report = engine::run(&ctx, invocation.verb, &selected, confirm, progress).await?;
+        let calls = aws.calls();
+        return Ok(Outcome { report, calls_by_account: BTreeMap::from([(caller.account_id.clone(), calls.clone())]), calls });
+    }
+
+    let accounts = fleet::accounts::resolve(&aws, &invocation.accounts).await?;
+    tracing::info!(accounts = accounts.len(), "accounts selected");
+    let run = |verb| FleetRun {
+        aws: &aws,
+        caller: &caller,
+        baseline: &baseline,
+        verb,
+        controls: &selected,
+        mfa: invocation.mfa.as_ref(),
+        max_in_flight: invocation.max_accounts_in_flight.unwrap_or(fleet::DEFAULT_ACCOUNTS_IN_FLIGHT),
+    };
+    let outcome = if invocation.verb != Verb::Apply || invocation.approved {
+        run(invocation.verb).run(accounts, &|_: &Report| true, progress).await
+    } else {
+        let plan = run(Verb::Plan).run(accounts.clone(), &|_: &Report| true, progress).await;
+        if plan.report.changes.as_ref().is_some_and(|c| !c.is_empty()) && !confirm.confirm(&plan.report) {
+            return Err(EngineError::Cancelled.into());
+        }
+        let approved = changes_by_account(&plan.report);
+        let still_approved = |account_plan: &Report| approved.get(&account_plan.account) == changes_by_account(account_plan).get(&account_plan.account);
+        run(Verb::Apply).run(accounts, &still_approved, &Silent).await
+    };
+    Ok(Outcome { report: outcome.report, calls: aws.calls(), calls_by_account: outcome.calls })
+}
+
+/// A plan's changes, by account.
+fn changes_by_account(plan: &Report) -> BTreeMap<String, Vec<Change>> {
+    let mut by_account: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    for change in plan.changes.iter().flatten() {
+        by_account.entry(change.account.clone()).or_default().push(change.clone());
+    }
+    by_account
 }

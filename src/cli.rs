@@ -15,9 +15,10 @@ use tracing_subscriber::EnvFilter;
 
 use crate::app::{self, Invocation};
 use crate::aws::{ConnectOptions, Mfa};
-use crate::baseline;
+use crate::baseline::{self, values::AccountId};
 use crate::controls;
 use crate::engine::{Progress, Silent};
+use crate::fleet::{AccountSelection, Shard};
 use crate::report::{json, text, Report, Verb};
 
 #[derive(Debug, Parser)]
@@ -80,7 +81,48 @@ pub struct RunArgs {
     #[arg(long = "only", value_name = "CONTROL")]
     pub only: Vec<String>,
     #[command(flatten)]
+    pub accounts: AccountArgs,
+    #[command(flatten)]
     pub common: Common,
+}
+
+/// Which accounts of the organization to cover (none: the caller's own account).
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// Every ACTIVE account of the caller's organization.
+    #[arg(long)]
+    pub org: bool,
+    /// Every account under this organizational unit, recursively; repeatable.
+    #[arg(long = "ou", value_name = "OU_ID")]
+    pub ous: Vec<String>,
+    /// This account; repeatable.
+    #[arg(long = "account", value_name = "ID", value_parser = account_id)]
+    pub accounts: Vec<String>,
+    /// Leave this account out; repeatable.
+    #[arg(long = "exclude-account", value_name = "ID", value_parser = account_id)]
+    pub excluded: Vec<String>,
+    /// Cover only the K-th of N stable shards of the selected accounts (by account id).
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// How many accounts are reconciled at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_accounts_in_flight: Option<u16>,
+}
+
+impl AccountArgs {
+    fn selection(&self) -> AccountSelection {
+        AccountSelection {
+            organization: self.org,
+            organizational_units: self.ous.clone(),
+            accounts: self.accounts.clone(),
+            excluded: self.excluded.clone(),
+            shard: self.shard,
+        }
+    }
+}
+
+fn account_id(value: &str) -> Result<String, String> {
+    AccountId::parse(value).map(|id| id.0)
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +244,9 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Re
         regions: args.common.regions,
         connect: ConnectOptions { profile: args.common.profile, endpoint_url: args.common.endpoint_url, credentials: None },
         mfa,
+        accounts: args.accounts.selection(),
+        max_accounts_in_flight: args.accounts.max_accounts_in_flight.map(usize::from),
+        approved: assume_yes,
     };
     // Bad input fails here, before the async runtime or any AWS call exists.
     app::prepare(&invocation)?;

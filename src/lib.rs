@@ -3,7 +3,8 @@
 //! The crate is layered: [`baseline`] loads and validates what the account should be (no AWS call),
 //! [`aws`] builds every SDK client and guards read-only runs, [`controls`] hold one reconciler each (at
 //! the path its id names), [`inventory`] holds the account reads several controls share,
-//! [`engine`] observes, diffs, orders and applies them, and [`report`] renders the result. [`cli`] is
+//! [`engine`] observes, diffs, orders and applies them, [`fleet`] runs the engine over the accounts of
+//! an organization, and [`report`] renders the result. [`cli`] is
 //! the command line on top, and [`app`] the single entry point both the binary and the tests call.
 
 pub mod app;
@@ -13,5 +14,6 @@ pub mod cli;
 pub mod controls;
 pub mod inventory;
 pub mod engine;
+pub mod fleet;
 pub mod policy;
 pub mod report;

@@ -34,8 +34,9 @@ const READ_PREFIXES: &[&str] = &["Get", "List", "Describe", "Head", "Lookup"];
 
 /// Operations that do not start with a read prefix but change nothing an auditor cares about.
 /// `GenerateCredentialReport` asks IAM to (re)build the account's credential report, which is the only
-/// way to read it.
-const READ_OPERATIONS: &[&str] = &["GenerateCredentialReport"];
+/// way to read it; `AssumeRole` enters a member account of a multi-account run (the session it
+/// returns can do only what the role allows, and the member's own connection is guarded again).
+const READ_OPERATIONS: &[&str] = &["GenerateCredentialReport", "AssumeRole"];
 
 /// True when `operation` (an API operation name such as `CreateKey`) can change the account.
 pub fn is_mutating(operation: &str) -> bool {
@@ -184,7 +185,7 @@ mod tests {
 
     #[test]
     fn reads_are_recognised_by_prefix_and_allow_list() {
-        for op in ["GetKeyPolicy", "ListAliases", "DescribeKey", "HeadBucket", "LookupEvents", "Get", "GenerateCredentialReport"] {
+        for op in ["GetKeyPolicy", "ListAliases", "DescribeKey", "HeadBucket", "LookupEvents", "Get", "GenerateCredentialReport", "AssumeRole"] {
             assert!(!is_mutating(op), "{op} should be a read");
         }
     }

@@ -113,6 +113,15 @@ impl Aws {
         Aws { config: loader.load().await, endpoint_url: options.endpoint_url.clone(), guard: CallGuard::new(mode), memo: Arc::default() }
     }
 
+    /// A connection to another account: the same configuration (HTTP client, retry, endpoint, region),
+    /// `credentials` instead of this connection's, and its own guard, call log and memo, so that
+    /// nothing one account reads or records is seen by another and all of it is dropped with the
+    /// connection.
+    pub fn for_account(&self, credentials: SharedCredentialsProvider) -> Aws {
+        let config = self.config.to_builder().credentials_provider(credentials).build();
+        Aws { config, endpoint_url: self.endpoint_url.clone(), guard: CallGuard::new(self.guard.mode()), memo: Arc::default() }
+    }
+
     /// Every call made (or refused) through this connection so far.
     pub fn calls(&self) -> Arc<CallLog> {
         self.guard.log()

@@ -69,7 +69,34 @@ pub struct Baseline {
     pub instance_roles: Option<InstanceRoles>,
     /// `ec2.embedded-keys` settings.
     pub embedded_keys: Option<EmbeddedKeys>,
+    /// How member accounts are reached, and the organization layout (defaults when the section is
+    /// absent).
+    pub organization: Organization,
     pub templates: Templates,
+}
+
+/// The `organization` section: how mamori enters the accounts of a multi-account run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organization {
+    /// Role assumed in every selected account but the caller's own.
+    pub role_name: String,
+    pub external_id: Option<String>,
+    pub session_name: values::SessionName,
+    pub session_duration_seconds: i32,
+    /// Where the audit bucket lives in the organization layout; `None` = each account its own.
+    pub log_archive_account: Option<String>,
+}
+
+impl Default for Organization {
+    fn default() -> Organization {
+        Organization {
+            role_name: "OrganizationAccountAccessRole".into(),
+            external_id: None,
+            session_name: values::SessionName("mamori-{verb}".into()),
+            session_duration_seconds: 3600,
+            log_archive_account: None,
+        }
+    }
 }
 
 /// `ec2.embedded-keys` settings.
@@ -438,6 +465,13 @@ impl Baseline {
                 max_session_duration_minutes: p.max_session_duration_minutes.map(|v| v.0),
                 run_as_default_user: p.run_as_default_user.map(|v| v.0),
                 shell_profile_linux: p.shell_profile_linux.map(|v| v.0),
+            }),
+            organization: raw.organization.map_or_else(Organization::default, |o| Organization {
+                role_name: o.role_name.0,
+                external_id: o.external_id.map(|e| e.0),
+                session_name: o.session_name,
+                session_duration_seconds: o.session_duration_seconds.0 as i32,
+                log_archive_account: o.log_archive_account.map(|a| a.0),
             }),
             templates,
         }

@@ -10,7 +10,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer};
 
 use super::region::RegionName;
-use super::values::{Bounded, BucketNameTemplate, KeyAlias, NameTemplate, NonEmpty, RetentionDays, RoleName, TemplateRef, Version};
+use super::values::{AccountId, Bounded, BucketNameTemplate, KeyAlias, NameTemplate, NonEmpty, RetentionDays, RoleName, SessionName, TemplateRef, Version};
 
 /// A mamori baseline, format version 1.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -41,6 +41,46 @@ pub struct RawBaseline {
     pub ssm: Option<RawSsm>,
     #[serde(default)]
     pub vpc: Option<super::vpc::RawVpc>,
+    /// How mamori reaches the member accounts of an organization (`--org`, `--ou`, `--account`), and
+    /// where the audit bucket lives.
+    #[serde(default)]
+    pub organization: Option<RawOrganization>,
+}
+
+/// The organization section: the role assumed in each member account and the organization layout.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrganization {
+    /// Role assumed in each selected account other than the caller's own (the role Organizations
+    /// creates in accounts it creates; a read-only auditor role for verify-only runs).
+    #[serde(default = "default_member_role")]
+    pub role_name: RoleName,
+    /// `sts:ExternalId` passed when assuming the role, if its trust policy requires one.
+    #[serde(default)]
+    pub external_id: Option<NonEmpty>,
+    /// The role session name; `{verb}` is replaced by plan, apply or verify.
+    #[serde(default = "default_session_name")]
+    pub session_name: SessionName,
+    /// Lifetime of each assumed-role session, in seconds; sessions are renewed before they expire.
+    #[serde(default = "default_session_duration")]
+    pub session_duration_seconds: Bounded<900, 43200>,
+    /// The log-archive account: `logs.bucket` and `logs.bucket-mfa-delete` run there, and the
+    /// management account's organization trail delivers into its audit bucket. Absent: every account
+    /// keeps its own audit bucket and trail (the single-account layout).
+    #[serde(default)]
+    pub log_archive_account: Option<AccountId>,
+}
+
+fn default_member_role() -> RoleName {
+    RoleName("OrganizationAccountAccessRole".into())
+}
+
+fn default_session_name() -> SessionName {
+    SessionName("mamori-{verb}".into())
+}
+
+fn default_session_duration() -> Bounded<900, 43200> {
+    Bounded(3600)
 }
 
 /// A non-empty list of distinct known regions.

@@ -279,6 +279,45 @@ impl JsonSchema for RoleName {
     }
 }
 
+/// A 12-digit AWS account id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct AccountId(pub String);
+
+impl AccountId {
+    pub fn parse(value: &str) -> Result<AccountId, String> {
+        if value.len() == 12 && value.chars().all(|c| c.is_ascii_digit()) {
+            Ok(AccountId(value.to_string()))
+        } else {
+            Err(format!("`{value}` is not an AWS account id (12 digits)"))
+        }
+    }
+}
+
+string_value!(AccountId, AccountId::parse, { "type": "string", "pattern": "^[0-9]{12}$", "description": "A 12-digit AWS account id." });
+
+/// An STS role session name: 2 to 64 of letters, digits and `=,.@_-` (`{verb}` is replaced by the verb).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SessionName(pub String);
+
+impl SessionName {
+    pub fn parse(value: &str) -> Result<SessionName, String> {
+        let rendered = value.replace("{verb}", "verify");
+        if !(2..=64).contains(&rendered.len()) || !rendered.chars().all(|c| c.is_ascii_alphanumeric() || "=,.@_-".contains(c)) {
+            return Err(format!("`{value}` is not an STS session name: 2 to 64 letters, digits and =,.@_- (`{{verb}}` may name the verb)"));
+        }
+        Ok(SessionName(value.to_string()))
+    }
+
+    /// The session name for `verb`.
+    pub fn render(&self, verb: &str) -> String {
+        self.0.replace("{verb}", verb)
+    }
+}
+
+string_value!(SessionName, SessionName::parse, { "type": "string", "pattern": "^[A-Za-z0-9=,.@_{}-]{2,64}$", "description": "STS role session name; `{verb}` is replaced by plan, apply or verify." });
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,5 +327,13 @@ mod tests {
         assert!(BucketNameTemplate::parse("mamori-audit-{account_id}-{region}").is_ok());
         assert!(BucketNameTemplate::parse("logs-{bucket}").unwrap_err().contains("unknown variable `{bucket}`"));
         assert!(BucketNameTemplate::parse("Logs-{account_id}").unwrap_err().contains("not a valid S3 bucket name"));
+    }
+
+    #[test]
+    fn account_ids_and_session_names_are_checked() {
+        assert!(AccountId::parse("123456789012").is_ok());
+        assert!(AccountId::parse("12345678901").is_err() && AccountId::parse("12345678901a").is_err());
+        assert_eq!(SessionName::parse("mamori-{verb}").unwrap().render("apply"), "mamori-apply");
+        assert!(SessionName::parse("has space").is_err() && SessionName::parse("x").is_err());
     }
 }

@@ -28,6 +28,7 @@ use serde::Serialize;
 
 use crate::aws::{Aws, AwsError, Caller, Mfa};
 use crate::baseline::{Baseline, RegionName, Vars};
+use crate::fleet::{Layout, Placement};
 use crate::report::{Action, Change, Finding, References, Status};
 
 use super::diff;
@@ -122,13 +123,16 @@ impl Target {
     }
 }
 
-/// What every control may read: the connection, the baseline, who the caller is, and the MFA device
-/// and code the operator passed for root-only changes (`apply --mfa`).
+/// What every control may read: the connection, the baseline, who the caller is (the account being
+/// reconciled), the MFA device and code the operator passed for root-only changes (`apply --mfa`),
+/// and, in a multi-account run, the organization's layout.
 pub struct Context<'a> {
     pub aws: &'a Aws,
     pub baseline: &'a Baseline,
     pub caller: &'a Caller,
     pub mfa: Option<&'a Mfa>,
+    /// The organization layout of a multi-account run; `None` for a run over the caller's account.
+    pub layout: Option<&'a Layout>,
 }
 
 impl Context<'_> {
@@ -220,6 +224,12 @@ pub trait Control: Send + Sync + 'static {
     /// False when the baseline leaves this control out or turns it off (finding: `skipped`).
     fn enabled(&self, baseline: &Baseline) -> bool;
 
+    /// Which accounts of the organization layout run this control (see [`Placement`]). Default: every
+    /// account.
+    fn placement(&self) -> Placement {
+        Placement::EveryAccount
+    }
+
     /// The resource findings and changes name (`alias/mamori-baseline`, `account-setting/...`).
     fn resource(&self, ctx: &Context<'_>, target: &Target) -> String;
 
@@ -288,6 +298,7 @@ pub struct Assessment {
 pub trait Reconciler: Send + Sync {
     fn meta(&self) -> &'static ControlMeta;
     fn enabled(&self, baseline: &Baseline) -> bool;
+    fn placement(&self) -> Placement;
     fn resource(&self, ctx: &Context<'_>, target: &Target) -> String;
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Observed, AwsError>;
     fn assess(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Assessment;
@@ -307,6 +318,10 @@ impl<C: Control> Reconciler for C {
 
     fn enabled(&self, baseline: &Baseline) -> bool {
         Control::enabled(self, baseline)
+    }
+
+    fn placement(&self) -> Placement {
+        Control::placement(self)
     }
 
     fn resource(&self, ctx: &Context<'_>, target: &Target) -> String {
@@ -339,6 +354,7 @@ impl<C: Control> Reconciler for C {
             if status == Status::Fail {
                 let (before, after) = diff::before_after(&diffs);
                 assessment.changes.push(Change {
+                    account: ctx.caller.account_id.clone(),
                     control: meta.id.into(),
                     region: target.label().into(),
                     resource: part.resource.clone(),
@@ -349,6 +365,7 @@ impl<C: Control> Reconciler for C {
             }
             let drifted = status != Status::Pass;
             assessment.findings.push(Finding {
+                account: ctx.caller.account_id.clone(),
                 control: meta.id.into(),
                 region: target.label().into(),
                 resource: part.resource,

@@ -78,11 +78,12 @@ pub async fn run(
     let mut skipped = Vec::new();
     let mut units = Vec::new();
     for (control, layer) in controls.iter().zip(&layers) {
+        let elsewhere = ctx.layout.and_then(|layout| layout.skips(control.placement(), &ctx.caller.account_id));
         for target in targets(ctx, control.meta().scope) {
-            if control.enabled(ctx.baseline) {
-                units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None });
-            } else {
-                skipped.push(skipped_finding(ctx, *control, &target));
+            match (&elsewhere, control.enabled(ctx.baseline)) {
+                (None, true) => units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None }),
+                (Some(reason), true) => skipped.push(skipped_finding(ctx, *control, &target, reason)),
+                (_, false) => skipped.push(skipped_finding(ctx, *control, &target, "disabled or not configured in the baseline")),
             }
         }
     }
@@ -229,12 +230,14 @@ fn report(ctx: &Context<'_>, verb: Verb, units: &[Unit<'_>], facts: &Facts, skip
         summary: Summary::of(&findings),
         findings,
         changes: (verb != Verb::Verify).then_some(changes),
+        accounts: None,
     }
 }
 
 fn error_finding(ctx: &Context<'_>, unit: &Unit<'_>, message: String) -> Finding {
     let meta = unit.control.meta();
     Finding {
+        account: ctx.caller.account_id.clone(),
         control: meta.id.into(),
         region: unit.target.label().into(),
         resource: unit.control.resource(ctx, &unit.target),
@@ -247,14 +250,15 @@ fn error_finding(ctx: &Context<'_>, unit: &Unit<'_>, message: String) -> Finding
     }
 }
 
-fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target) -> Finding {
+fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target, reason: &str) -> Finding {
     let meta = control.meta();
     Finding {
+        account: ctx.caller.account_id.clone(),
         control: meta.id.into(),
         region: target.label().into(),
         resource: control.resource(ctx, target),
         status: Status::Skipped,
-        message: "disabled or not configured in the baseline".into(),
+        message: reason.to_string(),
         expected: None,
         actual: None,
         remediation: None,

@@ -116,7 +116,7 @@ async fn fixture() -> (Aws, Baseline, Caller) {
 #[tokio::test]
 async fn apply_orders_dependencies_and_converges() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
     let first = Fake::new(&FIRST, 7, false);
     let second = Fake::new(&SECOND, 3, false);
     let controls: Vec<&dyn Reconciler> = vec![&first, &second];
@@ -140,7 +140,7 @@ async fn apply_orders_dependencies_and_converges() {
 #[tokio::test]
 async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
     let first = Fake::new(&FIRST, 1, false);
     let broken = Fake::new(&BROKEN, 1, true);
     let controls: Vec<&dyn Reconciler> = vec![&first, &broken];
@@ -156,7 +156,7 @@ async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
 #[tokio::test]
 async fn what_depends_on_a_failed_control_is_not_applied() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
     let broken = Fake::new(&BROKEN, 1, true);
     let dependant = Fake::new(&ON_BROKEN, 1, false);
     let controls: Vec<&dyn Reconciler> = vec![&broken, &dependant];
@@ -171,7 +171,7 @@ async fn what_depends_on_a_failed_control_is_not_applied() {
 #[tokio::test]
 async fn a_declined_confirmation_changes_nothing() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
     let first = Fake::new(&FIRST, 1, false);
     let controls: Vec<&dyn Reconciler> = vec![&first];
     let outcome = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| false, &Silent).await;

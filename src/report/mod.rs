@@ -4,8 +4,11 @@
 //! never renamed). [`Report`] is one run's document; it also decides the exit code, the same for every
 //! verb. Rendering lives in [`text`] and [`json`]; nothing here talks to AWS.
 
+pub mod accounts;
 pub mod json;
 pub mod text;
+
+pub use accounts::{AccountOutcome, AccountSummary};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -45,9 +48,12 @@ pub struct References {
     pub fsbp: Vec<String>,
 }
 
-/// One finding: a control's verdict on one resource in one region (`global` for account-wide ones).
+/// One finding: a control's verdict on one resource in one region (`global` for account-wide ones)
+/// of one account.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
+    /// The account the resource belongs to.
+    pub account: String,
     pub control: String,
     pub region: String,
     pub resource: String,
@@ -73,6 +79,8 @@ pub enum Action {
 /// One planned (plan) or performed (apply) change.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Change {
+    /// The account the resource belongs to.
+    pub account: String,
     pub control: String,
     pub region: String,
     pub resource: String,
@@ -140,6 +148,10 @@ pub struct Report {
     /// Planned (plan) or performed (apply) changes; absent for verify.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<Vec<Change>>,
+    /// The accounts of a multi-account run (`--org`, `--ou`, `--account`), each with its own summary;
+    /// `summary` is then their total. Absent for a run over the caller's own account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<AccountSummary>>,
 }
 
 impl Report {
@@ -169,6 +181,7 @@ mod tests {
         let findings: Vec<Finding> = statuses
             .iter()
             .map(|s| Finding {
+                account: "a".into(),
                 control: "c".into(),
                 region: "r".into(),
                 resource: "x".into(),
@@ -180,7 +193,7 @@ mod tests {
                 references: References::default(),
             })
             .collect();
-        let change = Change { control: "c".into(), region: "r".into(), resource: "x".into(), action: Action::Update, before: Value::Null, after: Value::Null };
+        let change = Change { account: "a".into(), control: "c".into(), region: "r".into(), resource: "x".into(), action: Action::Update, before: Value::Null, after: Value::Null };
         Report {
             mamori_version: "0".into(),
             verb,
@@ -191,6 +204,7 @@ mod tests {
             summary: Summary::of(&findings),
             findings,
             changes: Some(vec![change; changes]),
+            accounts: None,
         }
     }
 

@@ -1,32 +1,77 @@
 //! The `--output text` renderer: findings as a table, changes in Terraform's `+ create` / `~ update`
-//! vocabulary with each changed field's before and after, and a one-line summary.
+//! vocabulary with each changed field's before and after, and a one-line summary. A run over several
+//! accounts groups findings and changes by account and ends with one line per account and the total.
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::{Action, Report, Status, Verb};
+use super::{Action, Change, Finding, Report, Status, Summary, Verb};
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "mamori {} · baseline {} · account {} · {}\n",
-        report.verb.name(),
-        report.baseline,
-        report.account,
-        report.regions.join(", ")
-    );
+    let scope = match &report.accounts {
+        Some(accounts) => format!("{} accounts (caller {})", accounts.len(), report.account),
+        None => format!("account {}", report.account),
+    };
+    let _ = writeln!(out, "mamori {} · baseline {} · {scope} · {}\n", report.verb.name(), report.baseline, report.regions.join(", "));
     let width = report.findings.iter().map(|f| f.control.len()).max().unwrap_or(0);
-    for finding in &report.findings {
-        let _ = writeln!(
-            out,
-            "  {:<7} {:<width$}  {:<10} {}",
-            finding.status.label().to_uppercase(),
-            finding.control,
-            finding.region,
-            finding.resource
-        );
+    let changes = report.changes.as_deref().unwrap_or_default();
+    match &report.accounts {
+        None => {
+            findings(&mut out, report.findings.iter(), width);
+            changes_block(&mut out, report.verb, changes.iter());
+        }
+        Some(accounts) => {
+            for account in accounts {
+                let name = account.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
+                let ou = account.ou.as_deref().map(|ou| format!(" ({ou})")).unwrap_or_default();
+                let reason = account.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                let _ = writeln!(out, "account {}{name}{ou}{reason}", account.id);
+                findings(&mut out, report.findings.iter().filter(|f| f.account == account.id), width);
+                changes_block(&mut out, report.verb, changes.iter().filter(|c| c.account == account.id));
+                out.push('\n');
+            }
+        }
+    }
+    let _ = write!(out, "\n{}", counts(&report.summary));
+    if let Some(changes) = &report.changes {
+        let creates = changes.iter().filter(|c| c.action == Action::Create).count();
+        let verb = if report.verb == Verb::Plan { "to" } else { "done:" };
+        let _ = write!(out, " · {verb} create {creates}, update {}", changes.len() - creates);
+    }
+    out.push('\n');
+    if let Some(accounts) = &report.accounts {
+        let _ = writeln!(out, "\n{:<14} {:<24} {:<10} {:>5} {:>5} {:>7} {:>6}", "ACCOUNT", "NAME", "STATUS", "PASS", "FAIL", "MANUAL", "ERROR");
+        for account in accounts {
+            let status = serde_json::to_value(account.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let name = account.name.as_deref().unwrap_or("");
+            let _ = writeln!(out, "{:<14} {:<24} {:<10} {}", account.id, truncate(name, 24), status, row(&account.summary));
+        }
+        let _ = writeln!(out, "{:<14} {:<24} {:<10} {}", "total", "", "", row(&report.summary));
+    }
+    out
+}
+
+fn counts(s: &Summary) -> String {
+    format!("{} pass, {} fail, {} manual, {} error, {} skipped", s.pass, s.fail, s.manual, s.error, s.skipped)
+}
+
+fn row(s: &Summary) -> String {
+    format!("{:>5} {:>5} {:>7} {:>6}", s.pass, s.fail, s.manual, s.error)
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        text.chars().take(width - 1).chain(['…']).collect()
+    }
+}
+
+fn findings<'a>(out: &mut String, findings: impl Iterator<Item = &'a Finding>, width: usize) {
+    for finding in findings {
+        let _ = writeln!(out, "  {:<7} {:<width$}  {:<10} {}", finding.status.label().to_uppercase(), finding.control, finding.region, finding.resource);
         if finding.status != Status::Pass {
             for line in finding.message.lines() {
                 let _ = writeln!(out, "          {line}");
@@ -36,29 +81,25 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
-    if let Some(changes) = report.changes.as_ref().filter(|c| !c.is_empty()) {
-        let heading = if report.verb == Verb::Plan { "Planned changes" } else { "Changes made" };
-        let _ = writeln!(out, "\n{heading}:");
-        for change in changes {
-            let symbol = match change.action {
-                Action::Create => "+",
-                Action::Update => "~",
-            };
-            let _ = writeln!(out, "  {symbol} {}  {}  {}", change.control, change.region, change.resource);
-            for (field, before, after) in field_changes(&change.before, &change.after) {
-                let _ = writeln!(out, "      {field}: {before} → {after}");
-            }
+}
+
+fn changes_block<'a>(out: &mut String, verb: Verb, changes: impl Iterator<Item = &'a Change>) {
+    let mut changes = changes.peekable();
+    if changes.peek().is_none() {
+        return;
+    }
+    let heading = if verb == Verb::Plan { "Planned changes" } else { "Changes made" };
+    let _ = writeln!(out, "\n{heading}:");
+    for change in changes {
+        let symbol = match change.action {
+            Action::Create => "+",
+            Action::Update => "~",
+        };
+        let _ = writeln!(out, "  {symbol} {}  {}  {}", change.control, change.region, change.resource);
+        for (field, before, after) in field_changes(&change.before, &change.after) {
+            let _ = writeln!(out, "      {field}: {before} → {after}");
         }
     }
-    let s = &report.summary;
-    let _ = write!(out, "\n{} pass, {} fail, {} manual, {} error, {} skipped", s.pass, s.fail, s.manual, s.error, s.skipped);
-    if let Some(changes) = &report.changes {
-        let creates = changes.iter().filter(|c| c.action == Action::Create).count();
-        let verb = if report.verb == Verb::Plan { "to" } else { "done:" };
-        let _ = write!(out, " · {verb} create {creates}, update {}", changes.len() - creates);
-    }
-    out.push('\n');
-    out
 }
 
 /// Fields whose values differ, for display: top-level keys of two objects, or the whole values.

@@ -15,6 +15,7 @@ use aws_credential_types::Credentials;
 use mamori::app::{self, Invocation, Outcome};
 use mamori::aws::{AccessMode, Aws, ConnectOptions, Mfa};
 use mamori::engine::Silent;
+use mamori::fleet::AccountSelection;
 use mamori::report::{Report, Verb};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,11 +104,11 @@ impl Account {
         account
     }
 
-    /// moto: the account `id` (a member account an organization created, say), entered through STS
-    /// AssumeRole as [`Account::fresh`] does.
-    pub async fn assume(id: &str) -> Account {
-        assert_eq!(emulator().engine, Engine::Moto, "Account::assume needs moto");
-        Account { id: id.to_string(), credentials: moto_role_credentials(id, "OrganizationAccountAccessRole").await }
+    /// moto: the member account `id` of this (management) account's organization, entered as mamori
+    /// enters it: STS AssumeRole into `OrganizationAccountAccessRole` with this account's credentials.
+    pub async fn member(&self, id: &str) -> Account {
+        assert_eq!(emulator().engine, Engine::Moto, "Account::member needs moto");
+        Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole").await }
     }
 
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
@@ -152,15 +153,29 @@ impl Account {
     }
 
     async fn execute(&self, verb: Verb, baseline: &Path, only: &[&str], regions: &[&str], mfa: Option<Mfa>) -> Outcome {
-        let invocation = Invocation {
+        let invocation = self.invocation(verb, baseline, only, regions, mfa, AccountSelection::default());
+        app::execute(&invocation, &mut |_: &Report| true, &Silent).await.unwrap_or_else(|e| panic!("{} failed: {e}", verb.name()))
+    }
+
+    /// Runs a verb in-process over the accounts `accounts` selects, with this account's credentials
+    /// (the organization's management account), confirming any apply.
+    pub async fn run_fleet(&self, verb: Verb, baseline: &Path, only: &[&str], accounts: AccountSelection) -> Result<Outcome, app::AppError> {
+        let invocation = self.invocation(verb, baseline, only, &[], None, accounts);
+        app::execute(&invocation, &mut |_: &Report| true, &Silent).await
+    }
+
+    fn invocation(&self, verb: Verb, baseline: &Path, only: &[&str], regions: &[&str], mfa: Option<Mfa>, accounts: AccountSelection) -> Invocation {
+        Invocation {
             verb,
             baseline: baseline.to_path_buf(),
             only: only.iter().map(|s| s.to_string()).collect(),
             regions: regions.iter().map(|s| s.to_string()).collect(),
             connect: self.connect_options(),
             mfa,
-        };
-        app::execute(&invocation, &mut |_: &Report| true, &Silent).await.unwrap_or_else(|e| panic!("{} failed: {e}", verb.name()))
+            accounts,
+            max_accounts_in_flight: None,
+            approved: true,
+        }
     }
 
     /// The environment that points the `mamori` binary at this account.
@@ -178,10 +193,15 @@ impl Account {
     }
 }
 
-/// moto: credentials of `role` in account `id`, from STS AssumeRole (moto maps the returned keys to
-/// that account).
+/// moto: credentials of the harness's role in a new account `id`, from STS AssumeRole (moto maps
+/// the returned keys to that account; the emulator shim lets the role name `mamori-test` in unchecked).
 async fn moto_role_credentials(id: &str, role: &str) -> Credentials {
-    let base = Account { id: "123456789012".into(), credentials: Credentials::new("testing", "testing", None, None, "mamori-tests") };
+    assume_role(&Credentials::new("testing", "testing", None, None, "mamori-tests"), id, role).await
+}
+
+/// moto: STS AssumeRole into `role` of account `id` with `caller`'s credentials.
+async fn assume_role(caller: &Credentials, id: &str, role: &str) -> Credentials {
+    let base = Account { id: String::new(), credentials: caller.clone() };
     let assumed = base
         .aws(AccessMode::ReadWrite)
         .await
@@ -191,7 +211,7 @@ async fn moto_role_credentials(id: &str, role: &str) -> Credentials {
         .role_session_name("mamori-test")
         .send()
         .await
-        .expect("moto AssumeRole");
+        .unwrap_or_else(|e| panic!("AssumeRole {role} in {id}: {}", mamori::aws::AwsError::from_sdk("sts:AssumeRole", e)));
     let c = assumed.credentials().expect("credentials");
     Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_string()), None, "mamori-tests")
 }

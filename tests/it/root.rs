@@ -114,7 +114,7 @@ async fn a_member_root_the_organization_manages_passes_with_the_reason_and_only_
     let org = organizations.create_organization().send().await.unwrap().organization.unwrap().id.unwrap();
     let created = organizations.create_account().account_name("project").email("project@example.com").send().await.unwrap();
     let member_id = created.create_account_status.unwrap().account_id.unwrap();
-    let member = Account::assume(&member_id).await;
+    let member = management.member(&member_id).await;
     let (_dir, declared) = baseline_file(CENTRALLY_MANAGED);
 
     // A member account created by the organization: its root user has no password and no keys.

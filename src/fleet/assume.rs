@@ -1,0 +1,93 @@
+//! Entering a member account: credentials from `sts:AssumeRole`, renewed before they expire.
+//!
+//! [`AssumedRole::enter`] assumes the baseline's role (`organization.role_name`, with its external id,
+//! session name and duration) in one account, with the caller's own connection, so that the call is
+//! guarded and recorded like every other. A refusal (no such role, a trust policy that does not trust
+//! the caller, an SCP) comes back as an [`AwsError`] that keeps STS's error code, and the account is
+//! reported with it. The credentials it returns are handed to the SDK as a provider: the SDK's identity
+//! cache asks again shortly before they expire, and each ask assumes the role anew, so a long run never
+//! uses an expired session. Credentials are never logged: the provider's `Debug` shows the role only.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::{self, error::CredentialsError, ProvideCredentials};
+use aws_credential_types::Credentials;
+
+use crate::aws::{Aws, AwsError, Caller, NameCall};
+use crate::baseline::Organization;
+
+/// How long before its expiry a session counts as spent (the SDK asks again well before that).
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+/// The role of one account, assumed with the caller's connection.
+pub struct AssumedRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    session_name: String,
+    external_id: Option<String>,
+    duration_seconds: i32,
+    /// The session [`AssumedRole::enter`] obtained, handed out first.
+    entered: Mutex<Option<Credentials>>,
+}
+
+impl std::fmt::Debug for AssumedRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumedRole").field("role_arn", &self.role_arn).field("session_name", &self.session_name).finish_non_exhaustive()
+    }
+}
+
+impl AssumedRole {
+    /// Assumes the role in `account_id` once (the error names STS's code when it is refused) and
+    /// returns the provider and who the session is.
+    pub async fn enter(caller: &Aws, partition: &str, account_id: &str, settings: &Organization, verb: &str) -> Result<(AssumedRole, Caller), AwsError> {
+        let role = AssumedRole {
+            sts: caller.sts(),
+            role_arn: format!("arn:{partition}:iam::{account_id}:role/{}", settings.role_name),
+            session_name: settings.session_name.render(verb),
+            external_id: settings.external_id.clone(),
+            duration_seconds: settings.session_duration_seconds,
+            entered: Mutex::new(None),
+        };
+        let (credentials, session_arn) = role.assume().await?;
+        *role.entered.lock().expect("credentials lock") = Some(credentials);
+        let caller = Caller { account_id: account_id.to_string(), partition: partition.to_string(), arn: session_arn };
+        Ok((role, caller))
+    }
+
+    async fn assume(&self) -> Result<(Credentials, String), AwsError> {
+        const OP: &str = "sts:AssumeRole";
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .set_external_id(self.external_id.clone())
+            .duration_seconds(self.duration_seconds)
+            .send()
+            .await
+            .named(OP)?;
+        let c = out.credentials().ok_or_else(|| AwsError::malformed(OP, "no credentials"))?;
+        let expiry = SystemTime::try_from(*c.expiration()).ok();
+        let credentials = Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_string()), expiry, "mamori-assume-role");
+        let session_arn = out.assumed_role_user().map(|u| u.arn().to_string()).unwrap_or_else(|| self.role_arn.clone());
+        Ok((credentials, session_arn))
+    }
+
+    async fn credentials(&self) -> provider::Result {
+        let entered = self.entered.lock().expect("credentials lock").take();
+        if let Some(credentials) = entered.filter(|c| c.expiry().is_none_or(|at| at > SystemTime::now() + RENEW_BEFORE)) {
+            return Ok(credentials);
+        }
+        self.assume().await.map(|(credentials, _)| credentials).map_err(CredentialsError::provider_error)
+    }
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(self.credentials())
+    }
+}

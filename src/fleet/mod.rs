@@ -1,0 +1,225 @@
+//! Runs over several accounts of an AWS Organization: `--org`, `--ou`, `--account`.
+//!
+//! The account is one more dimension of the same engine, not a second engine: the selection is
+//! resolved first ([`accounts`]), the organization layout is read once from the management account
+//! ([`layout`]), and then each account is reconciled by [`crate::engine::run`] exactly as a
+//! single-account run would be, with its own connection ([`assume`]: the baseline's role, assumed with
+//! the caller's credentials; the caller's own account uses the caller's connection), its own read memo
+//! and call log, all dropped when the account is done, so memory holds only the accounts in flight and
+//! the findings. Accounts run concurrently, at most `--max-accounts-in-flight` at once; AWS rate limits
+//! are per account, and each account's clients retry on their own, so one account's throttling never
+//! slows another. An account that cannot be entered becomes one `error` finding naming STS's error
+//! code; the others go on.
+//!
+//! # Order across accounts
+//! `apply` in the organization layout (`organization.log_archive_account`) runs in three waves: the
+//! log-archive account (the audit bucket must exist before a trail delivers to it), then the
+//! management account (the organization trail), then every other account; the layout's organization
+//! trail is read again between the second and the third. `plan` and `verify` run every account in one
+//! wave. Without the organization layout, every account runs in one wave.
+
+pub mod accounts;
+pub mod assume;
+pub mod layout;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use futures::stream::{self, StreamExt};
+
+pub use accounts::{AccountSelection, AccountState, OrgAccount, SelectionError, Shard};
+pub use layout::{Layout, Placement};
+
+use crate::aws::{Aws, AwsError, CallLog, Caller, Mfa};
+use crate::baseline::Baseline;
+use crate::engine::{self, Context, Progress, Reconciler, Silent};
+use crate::report::{accounts::combine, AccountOutcome, AccountSummary, Finding, References, Report, Status, Summary, Verb};
+
+/// `--max-accounts-in-flight` when none is given (see the README's fleet benchmark).
+pub const DEFAULT_ACCOUNTS_IN_FLIGHT: usize = 8;
+
+/// The control id of the finding an account that could not be entered gets.
+pub const ENTER_ACCOUNT: &str = "organization.assume-role";
+
+/// The control id of the finding an account gets when its plan changed after the run's plan was
+/// approved (nothing is applied there).
+pub const PLAN_APPROVAL: &str = "organization.plan-approval";
+
+/// How a multi-account run goes.
+pub struct FleetRun<'a> {
+    /// The caller's connection and identity (the management account, or a delegated administrator).
+    pub aws: &'a Aws,
+    pub caller: &'a Caller,
+    pub baseline: &'a Baseline,
+    pub verb: Verb,
+    pub controls: &'a [&'a dyn Reconciler],
+    pub mfa: Option<&'a Mfa>,
+    pub max_in_flight: usize,
+}
+
+/// Is asked, per account, whether that account's plan may be applied (see [`crate::app`]).
+pub type ApproveAccount<'a> = dyn Fn(&Report) -> bool + Sync + 'a;
+
+/// What a multi-account run produced: the combined report and each account's call log.
+pub struct FleetOutcome {
+    pub report: Report,
+    pub calls: BTreeMap<String, Arc<CallLog>>,
+}
+
+/// One account's result.
+struct Reconciled {
+    report: Report,
+    summary: AccountSummary,
+    calls: Option<Arc<CallLog>>,
+}
+
+impl FleetRun<'_> {
+    /// Reconciles `accounts` (already resolved) and combines their reports.
+    pub async fn run(&self, accounts: Vec<OrgAccount>, approve: &ApproveAccount<'_>, progress: &dyn Progress) -> FleetOutcome {
+        let started = Instant::now();
+        let mut layout = self.read_layout().await;
+        progress.start("accounts", accounts.len());
+        let waves = self.waves(&accounts, layout.as_ref().ok());
+        let mut results = Vec::new();
+        for (i, wave) in waves.into_iter().enumerate() {
+            if i > 0 && self.verb == Verb::Apply {
+                if let Ok(layout) = layout.as_mut() {
+                    if let Err(e) = layout.refresh_trail(self.aws, self.baseline).await {
+                        tracing::warn!(error = %e, "could not read the organization trail again");
+                    }
+                }
+            }
+            let layout = layout.as_ref().ok();
+            let done: Vec<Reconciled> = stream::iter(wave)
+                .map(|account| async move {
+                    let result = self.reconcile(account, layout, approve).await;
+                    progress.advance();
+                    result
+                })
+                .buffer_unordered(self.max_in_flight.max(1))
+                .collect()
+                .await;
+            results.extend(done);
+        }
+        progress.finish();
+        if let Err(e) = &layout {
+            tracing::warn!(error = %e, "the organization layout could not be read: every account runs with its own audit bucket and trail");
+        }
+        results.sort_by(|a, b| a.summary.id.cmp(&b.summary.id));
+        let template = self.empty_report(started);
+        let summaries = results.iter().map(|r| r.summary.clone()).collect();
+        let calls = results.iter().filter_map(|r| Some((r.summary.id.clone(), r.calls.clone()?))).collect();
+        let reports = results.into_iter().map(|r| r.report).collect();
+        let mut report = combine(template, reports, summaries);
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        FleetOutcome { report, calls }
+    }
+
+    /// The organization layout, when the caller can read the organization.
+    async fn read_layout(&self) -> Result<Layout, AwsError> {
+        Layout::read(self.aws, self.baseline).await
+    }
+
+    /// The accounts in the order they must run: see the module documentation.
+    fn waves<'x>(&self, accounts: &'x [OrgAccount], layout: Option<&Layout>) -> Vec<Vec<&'x OrgAccount>> {
+        let archive = layout.and_then(|l| l.log_archive_account.as_deref());
+        let management = layout.map(|l| l.management_account.as_str());
+        if self.verb != Verb::Apply || archive.is_none() {
+            return vec![accounts.iter().collect()];
+        }
+        let first: Vec<&OrgAccount> = accounts.iter().filter(|a| Some(a.id.as_str()) == archive).collect();
+        let second: Vec<&OrgAccount> = accounts.iter().filter(|a| Some(a.id.as_str()) == management && Some(a.id.as_str()) != archive).collect();
+        let rest: Vec<&OrgAccount> = accounts.iter().filter(|a| Some(a.id.as_str()) != archive && Some(a.id.as_str()) != management).collect();
+        [first, second, rest].into_iter().filter(|wave| !wave.is_empty()).collect()
+    }
+
+    /// Enters one account and runs the engine there.
+    async fn reconcile(&self, account: &OrgAccount, layout: Option<&Layout>, approve: &ApproveAccount<'_>) -> Reconciled {
+        let line = |status: AccountOutcome, reason: Option<String>, summary: Summary| AccountSummary {
+            id: account.id.clone(),
+            name: account.name.clone(),
+            ou: account.ou.clone(),
+            status,
+            reason,
+            summary,
+        };
+        let started = Instant::now();
+        if let AccountState::NotActive(state) = &account.state {
+            let reason = format!("{state}: not entered");
+            return Reconciled { report: self.empty_report(started), summary: line(AccountOutcome::Skipped, Some(reason), Summary::default()), calls: None };
+        }
+        let entered = if account.id == self.caller.account_id {
+            Ok((self.aws.clone(), self.caller.clone()))
+        } else {
+            assume::AssumedRole::enter(self.aws, &self.caller.partition, &account.id, &self.baseline.organization, self.verb.name())
+                .await
+                .map(|(role, caller)| (self.aws.for_account(SharedCredentialsProvider::new(role)), caller))
+        };
+        let (aws, caller) = match entered {
+            Ok(entered) => entered,
+            Err(error) => {
+                let report = self.entry_error(&account.id, &error, started);
+                let summary = line(AccountOutcome::Error, Some(error.to_string()), report.summary);
+                return Reconciled { report, summary, calls: None };
+            }
+        };
+        let ctx = Context { aws: &aws, baseline: self.baseline, caller: &caller, mfa: self.mfa, layout };
+        let mut approve_account = |plan: &Report| approve(plan);
+        let report = match engine::run(&ctx, self.verb, self.controls, &mut approve_account, &Silent).await {
+            Ok(report) => report,
+            Err(error) => self.not_applied(&account.id, &error.to_string(), started),
+        };
+        let summary = AccountSummary::of(&account.id, account.name.clone(), account.ou.clone(), &report);
+        Reconciled { report, summary, calls: Some(aws.calls()) }
+    }
+
+    fn empty_report(&self, started: Instant) -> Report {
+        let mut regions: Vec<String> = self.baseline.regions.iter().map(|r| r.to_string()).collect();
+        regions.dedup();
+        Report {
+            mamori_version: env!("CARGO_PKG_VERSION").to_string(),
+            verb: self.verb,
+            baseline: self.baseline.name.clone(),
+            account: self.caller.account_id.clone(),
+            regions,
+            duration_ms: started.elapsed().as_millis() as u64,
+            summary: Summary::default(),
+            findings: Vec::new(),
+            changes: (self.verb != Verb::Verify).then(Vec::new),
+            accounts: None,
+        }
+    }
+
+    /// The one finding of an account that could not be entered.
+    fn entry_error(&self, account: &str, error: &AwsError, started: Instant) -> Report {
+        let role = format!("role/{}", self.baseline.organization.role_name);
+        let message = format!("could not enter the account: {error}");
+        self.single_finding(account, ENTER_ACCOUNT, role, message, started)
+    }
+
+    /// The finding of an account whose apply was not approved (its plan changed after confirmation).
+    fn not_applied(&self, account: &str, why: &str, started: Instant) -> Report {
+        self.single_finding(account, PLAN_APPROVAL, format!("account/{account}"), format!("not applied: {why}"), started)
+    }
+
+    fn single_finding(&self, account: &str, control: &str, resource: String, message: String, started: Instant) -> Report {
+        let finding = Finding {
+            account: account.to_string(),
+            control: control.to_string(),
+            region: "global".to_string(),
+            resource,
+            status: Status::Error,
+            message,
+            expected: None,
+            actual: None,
+            remediation: None,
+            references: References::default(),
+        };
+        let mut report = self.empty_report(started);
+        report.summary = Summary::of(std::slice::from_ref(&finding));
+        report.findings = vec![finding];
+        report
+    }
+}

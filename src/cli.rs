@@ -161,7 +161,15 @@ pub struct Common {
 
 /// Parses the process arguments, runs, and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A usage error is bad input: exit 1, as the contract says, not clap's own 2 (which means drift
+    // here). `--help` and `--version` print and exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 1 } else { 0 });
+        }
+    };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

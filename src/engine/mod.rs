@@ -2,9 +2,12 @@
 //!
 //! `plan` = observe + diff; `verify` = observe + evaluate; `apply` = plan → (confirm) → apply in
 //! dependency order → observe again what was changed. There is no state file: the live account is the
-//! state. Controls are grouped in layers by dependency depth; every (control, target) unit of a layer
-//! is observed concurrently, then the layer publishes its facts (the baseline key's ARN, say) for the
-//! next. A control that fails becomes an `error` finding and the others go on.
+//! state. Observation needs no other control's result ([`Control::observe`] takes no facts), so every
+//! (control, target) unit is observed in one concurrent wave, and then every unit publishes its facts
+//! (the baseline key's ARN, say) for the `desired` of its dependants: a run is as fast as its slowest
+//! chain of dependent reads, not the sum of the layers. Controls are grouped in layers by dependency
+//! depth only for `apply`, which writes layer by layer. A control that fails becomes an `error`
+//! finding and the others go on.
 //!
 //! A converged `apply` costs what a `verify` costs: when the plan has no change nothing is re-read,
 //! and after changes only the changed units are observed again. The engine never decides what a call
@@ -23,8 +26,10 @@ pub use control::{Context, Control, ControlError, ControlMeta, Facts, Fix, Obser
 
 use crate::report::{Change, Finding, Report, Status, Summary, Verb};
 
-/// How many units are observed or applied at once.
-const CONCURRENCY: usize = 16;
+/// How many units are observed or applied at once: enough for every unit of the standard baseline in
+/// four regions to be in flight together (the units call different APIs, and AWS limits each API on
+/// its own; the SDK's adaptive retry slows a throttled one down).
+const CONCURRENCY: usize = 64;
 
 /// Called with the plan before `apply` changes anything; `false` cancels the run.
 pub trait Confirm {
@@ -91,8 +96,9 @@ pub async fn run(
 
     progress.start("observe", units.len());
     let mut facts = Facts::default();
+    observe_all(ctx, &mut units, progress).await;
     for layer in 0..depth {
-        observe_layer(ctx, &mut units, layer, &mut facts, progress).await;
+        publish(&units, layer, &mut facts);
     }
     progress.finish();
 
@@ -120,16 +126,14 @@ fn targets(ctx: &Context<'_>, scope: Scope) -> Vec<Target> {
     }
 }
 
-/// Observes every unit of `layer` concurrently, then publishes their facts.
-async fn observe_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, facts: &mut Facts, progress: &dyn Progress) {
-    let pending: Vec<&mut Unit> = units.iter_mut().filter(|u| u.layer == layer).collect();
-    stream::iter(pending)
+/// Observes every unit concurrently.
+async fn observe_all(ctx: &Context<'_>, units: &mut [Unit<'_>], progress: &dyn Progress) {
+    stream::iter(units.iter_mut())
         .for_each_concurrent(CONCURRENCY, |unit| async move {
             unit.observed = Some(observe(ctx, unit).await);
             progress.advance();
         })
         .await;
-    publish(units, layer, facts);
 }
 
 async fn observe(ctx: &Context<'_>, unit: &Unit<'_>) -> Result<Observed, String> {

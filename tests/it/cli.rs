@@ -98,6 +98,27 @@ fn an_unknown_only_name_is_rejected_before_any_call() {
 }
 
 #[test]
+fn bad_account_options_are_rejected_before_any_call() {
+    let tripwire = Tripwire::new();
+    let baseline = standard_baseline();
+    for (args, expected) in [
+        (vec!["--org", "--shard", "4/3"], "--shard 4/3"),
+        (vec!["--account", "12345"], "not an AWS account id"),
+        (vec!["--org", "--exclude-account", "x"], "not an AWS account id"),
+        (vec!["--org", "--max-accounts-in-flight", "0"], "--max-accounts-in-flight"),
+        (vec!["--no-such-flag"], "--no-such-flag"),
+    ] {
+        let mut full = vec!["verify", "--baseline", baseline.to_str().unwrap()];
+        full.extend(args.iter().copied());
+        let output = mamori(&full, &tripwire.env());
+        assert_eq!(output.status.code(), Some(1), "{args:?}: bad input exits 1");
+        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
+    }
+    assert!(!tripwire.touched());
+    assert_eq!(mamori(&["--version"], &[]).status.code(), Some(0));
+}
+
+#[test]
 fn an_unknown_region_flag_is_rejected_before_any_call() {
     let tripwire = Tripwire::new();
     let baseline = standard_baseline();

@@ -4,6 +4,7 @@
 //! The emulator is started through `localstack/emulator.py`, the same script users run; if it cannot
 //! start, every test fails with its output: nothing is skipped silently.
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -12,6 +13,7 @@ use std::sync::OnceLock;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
+use aws_sdk_organizations::types::OrganizationFeatureSet;
 use mamori::app::{self, Invocation, Outcome};
 use mamori::aws::{AccessMode, Aws, ConnectOptions, Mfa};
 use mamori::engine::Silent;
@@ -160,7 +162,12 @@ impl Account {
     /// Runs a verb in-process over the accounts `accounts` selects, with this account's credentials
     /// (the organization's management account), confirming any apply.
     pub async fn run_fleet(&self, verb: Verb, baseline: &Path, only: &[&str], accounts: AccountSelection) -> Result<Outcome, app::AppError> {
-        let invocation = self.invocation(verb, baseline, only, &[], None, accounts);
+        self.run_fleet_in(verb, baseline, only, &[], accounts).await
+    }
+
+    /// As [`Account::run_fleet`], with `--region` overrides.
+    pub async fn run_fleet_in(&self, verb: Verb, baseline: &Path, only: &[&str], regions: &[&str], accounts: AccountSelection) -> Result<Outcome, app::AppError> {
+        let invocation = self.invocation(verb, baseline, only, regions, None, accounts);
         app::execute(&invocation, &mut |_: &Report| true, &Silent).await
     }
 
@@ -190,6 +197,62 @@ impl Account {
             env.push(("AWS_SESSION_TOKEN", token.to_string()));
         }
         env
+    }
+}
+
+/// An organization on moto: the management account, and accounts created by Organizations in two
+/// organizational units (`workloads` and, below it, `workloads/prod`) and at the root.
+pub struct Organization {
+    pub management: Account,
+    pub root: String,
+    pub workloads: String,
+    pub prod: String,
+    /// Created account ids by name.
+    pub accounts: BTreeMap<String, String>,
+}
+
+impl Organization {
+    /// `placed`: (account name, "root" | "workloads" | "prod"), created in that order; `role` overrides
+    /// the role Organizations creates in an account (to leave the baseline's role missing).
+    pub async fn create(placed: &[(&str, &str)], role: Option<(&str, &str)>) -> Organization {
+        assert_eq!(emulator().engine, Engine::Moto, "organizations need moto");
+        let management = Account::fresh().await;
+        let organizations = management.aws(AccessMode::ReadWrite).await.organizations();
+        organizations.create_organization().feature_set(OrganizationFeatureSet::All).send().await.unwrap();
+        let root = organizations.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+        let unit = |parent: String, name: &'static str| {
+            let organizations = organizations.clone();
+            async move {
+                let out = organizations.create_organizational_unit().parent_id(parent).name(name).send().await.unwrap();
+                out.organizational_unit().unwrap().id().unwrap().to_string()
+            }
+        };
+        let workloads = unit(root.clone(), "workloads").await;
+        let prod = unit(workloads.clone(), "prod").await;
+        let mut accounts = BTreeMap::new();
+        for (name, place) in placed {
+            let mut create = organizations.create_account().account_name(*name).email(format!("{name}@example.com"));
+            if let Some((with_role, role_name)) = role {
+                if with_role == *name {
+                    create = create.role_name(role_name);
+                }
+            }
+            let id = create.send().await.unwrap().create_account_status().unwrap().account_id().unwrap().to_string();
+            let destination = match *place {
+                "workloads" => Some(&workloads),
+                "prod" => Some(&prod),
+                _ => None,
+            };
+            if let Some(destination) = destination {
+                organizations.move_account().account_id(&id).source_parent_id(&root).destination_parent_id(destination).send().await.unwrap();
+            }
+            accounts.insert(name.to_string(), id);
+        }
+        Organization { management, root, workloads, prod, accounts }
+    }
+
+    pub fn id(&self, name: &str) -> String {
+        self.accounts[name].clone()
     }
 }
 

@@ -2,70 +2,12 @@
 //! `--account`, `--exclude-account`), entering each account with the baseline's role, isolation of an
 //! account that cannot be entered, per-account call counts, and the emulator's AssumeRole rule.
 
-use std::collections::BTreeMap;
-
-use aws_sdk_organizations::types::OrganizationFeatureSet;
 use mamori::app::Outcome;
 use mamori::aws::AccessMode;
 use mamori::fleet::AccountSelection;
 use mamori::report::{AccountOutcome, Status, Verb};
 
-use crate::harness::{baseline_file, Account};
-
-/// An organization on moto: the management account, and accounts created by Organizations in two
-/// organizational units (`workloads` and, below it, `workloads/prod`) and at the root.
-pub struct Organization {
-    pub management: Account,
-    pub root: String,
-    pub workloads: String,
-    pub prod: String,
-    /// Created account ids by name.
-    pub accounts: BTreeMap<String, String>,
-}
-
-impl Organization {
-    /// `placed`: (account name, "root" | "workloads" | "prod"), created in that order; `role` overrides
-    /// the role Organizations creates in an account (to leave the baseline's role missing).
-    pub async fn create(placed: &[(&str, &str)], role: Option<(&str, &str)>) -> Organization {
-        let management = Account::fresh().await;
-        let organizations = management.aws(AccessMode::ReadWrite).await.organizations();
-        organizations.create_organization().feature_set(OrganizationFeatureSet::All).send().await.unwrap();
-        let root = organizations.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
-        let unit = |parent: String, name: &'static str| {
-            let organizations = organizations.clone();
-            async move {
-                let out = organizations.create_organizational_unit().parent_id(parent).name(name).send().await.unwrap();
-                out.organizational_unit().unwrap().id().unwrap().to_string()
-            }
-        };
-        let workloads = unit(root.clone(), "workloads").await;
-        let prod = unit(workloads.clone(), "prod").await;
-        let mut accounts = BTreeMap::new();
-        for (name, place) in placed {
-            let mut create = organizations.create_account().account_name(*name).email(format!("{name}@example.com"));
-            if let Some((with_role, role_name)) = role {
-                if with_role == *name {
-                    create = create.role_name(role_name);
-                }
-            }
-            let id = create.send().await.unwrap().create_account_status().unwrap().account_id().unwrap().to_string();
-            let destination = match *place {
-                "workloads" => Some(&workloads),
-                "prod" => Some(&prod),
-                _ => None,
-            };
-            if let Some(destination) = destination {
-                organizations.move_account().account_id(&id).source_parent_id(&root).destination_parent_id(destination).send().await.unwrap();
-            }
-            accounts.insert(name.to_string(), id);
-        }
-        Organization { management, root, workloads, prod, accounts }
-    }
-
-    pub fn id(&self, name: &str) -> String {
-        self.accounts[name].clone()
-    }
-}
+use crate::harness::{baseline_file, Account, Organization};
 
 fn selection(build: impl FnOnce(&mut AccountSelection)) -> AccountSelection {
     let mut selection = AccountSelection::default();

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 
 pub mod permissions;
+pub mod wildcard;
 
 /// A policy document as IAM returns it: JSON, or JSON URL-encoded (RFC 3986) by IAM's Query API.
 /// `None` when it is neither.

@@ -13,6 +13,7 @@
 use serde_json::Value;
 
 use super::statements;
+use super::wildcard::Wildcard;
 
 /// The actions of `wanted`, in their order, that `documents` together do not allow on every resource
 /// (see the module documentation for what counts).
@@ -32,13 +33,13 @@ fn allows_everywhere(statement: &Value, action: &str) -> bool {
         && statement.get("NotAction").is_none()
         && statement.get("NotResource").is_none()
         && !conditional
-        && patterns(statement.get("Action")).iter().any(|pattern| wildcard_match(pattern, action))
-        && patterns(statement.get("Resource")).iter().any(|pattern| wildcard_match(pattern, "*"))
+        && patterns(statement.get("Action")).iter().any(|pattern| Wildcard::IAM_ACTION.matches(pattern, action))
+        && patterns(statement.get("Resource")).iter().any(|pattern| Wildcard::IAM_ACTION.matches(pattern, "*"))
 }
 
 /// True when `statement` is a `Deny` that may apply to `action`.
 fn may_deny(statement: &Value, action: &str) -> bool {
-    let matches = |key: &str| patterns(statement.get(key)).iter().any(|pattern| wildcard_match(pattern, action));
+    let matches = |key: &str| patterns(statement.get(key)).iter().any(|pattern| Wildcard::IAM_ACTION.matches(pattern, action));
     effect_is(statement, "Deny") && (matches("Action") || (statement.get("NotAction").is_some() && !matches("NotAction")))
 }
 
@@ -55,36 +56,6 @@ fn patterns(element: Option<&Value>) -> Vec<&str> {
     }
 }
 
-/// IAM wildcard matching, case-insensitive: `*` is any run of characters (empty too), `?` exactly one.
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.to_lowercase().chars().collect();
-    let text: Vec<char> = text.to_lowercase().chars().collect();
-    let (mut p, mut t) = (0, 0);
-    // Where the last `*` was and which text position it currently swallows up to.
-    let mut last_star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                last_star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == '?' || c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match last_star {
-                Some((star, swallowed)) => {
-                    p = star + 1;
-                    t = swallowed + 1;
-                    last_star = Some((star, swallowed + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -95,18 +66,6 @@ mod tests {
 
     fn missing(documents: &[&Value]) -> Vec<&'static str> {
         missing_actions(documents, SESSION)
-    }
-
-    #[test]
-    fn wildcards_match_like_iam() {
-        assert!(wildcard_match("ssmmessages:*", "ssmmessages:OpenDataChannel"));
-        assert!(wildcard_match("SSMMessages:open*channel", "ssmmessages:OpenDataChannel"), "case-insensitive");
-        assert!(wildcard_match("ssm:Update?nstance*", "ssm:UpdateInstanceInformation"));
-        assert!(wildcard_match("*", "anything:AtAll") && wildcard_match("*", "*") && wildcard_match("?", "*"));
-        assert!(wildcard_match("s*s*s", "ssmmessages") && wildcard_match("a**b", "ab"));
-        assert!(!wildcard_match("ssm:*", "ssmmessages:OpenDataChannel"), "the colon is literal");
-        assert!(!wildcard_match("ssm:Update?", "ssm:Update"), "? is exactly one character");
-        assert!(!wildcard_match("arn:aws:s3:::*", "*"));
     }
 
     #[test]

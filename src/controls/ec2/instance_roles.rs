@@ -11,8 +11,8 @@
 //!
 //! An instance whose profile is not one of the baseline's, or is a baseline role whose templates do
 //! not grant Session Manager (an application role), is one finding of its own: `pass` when the
-//! profile's role allows what Session Manager needs of it ([`SESSION_MANAGER_ACTIONS`], judged by
-//! [`crate::policy::permissions`] over the role's inline and attached managed policies), `manual`
+//! profile's role allows what Session Manager needs of it ([`SESSION_MANAGER_ACTIONS`], judged by the
+//! policy evaluator, [`crate::policy::permissions`], over the role's inline and attached managed policies), `manual`
 //! otherwise, naming the missing actions, with the steps: put the baseline's `ssm-session-instance`
 //! policy on that role, or move the instance to the baseline's profile. mamori changes neither: the
 //! role and the association belong to whoever made them. The roles come from one paginated
@@ -41,6 +41,7 @@ use serde_json::Value;
 use crate::aws::{Aws, AwsError, Caller, NameCall};
 use crate::baseline::{Baseline, InstanceRole, InstanceRoles as Settings, RegionName};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::policy::request::{Principal, Request};
 use crate::policy::{self, permissions};
 use crate::report::Action;
 
@@ -134,7 +135,18 @@ fn baseline_role<'a>(settings: &'a Settings, profile_arn: &str) -> Option<&'a In
 fn templates_grant_session_manager(ctx: &Context<'_>, target: &Target, role: &InstanceRole) -> bool {
     let vars = ctx.vars(&target.region);
     let documents: Vec<Value> = role.policy_templates.iter().map(|template| ctx.baseline.templates.render(template, &vars)).collect();
-    permissions::missing_actions(&documents.iter().collect::<Vec<_>>(), SESSION_MANAGER_ACTIONS).is_empty()
+    let wanted = session_manager_requests(&role_arn(ctx.caller, &role.name));
+    permissions::missing(&documents.iter().collect::<Vec<_>>(), &wanted).is_empty()
+}
+
+/// The ARN of the account's role `name` (its path does not matter to its own identity policies).
+fn role_arn(caller: &Caller, name: &str) -> String {
+    format!("arn:{}:iam::{}:role/{name}", caller.partition, caller.account_id)
+}
+
+/// The requests the SSM agent makes with the role's credentials for Session Manager.
+fn session_manager_requests(role_arn: &str) -> Vec<Request> {
+    SESSION_MANAGER_ACTIONS.iter().map(|action| Request::new(Principal::aws(role_arn), action, "*")).collect()
 }
 
 /// The role the profile `profile_arn` holds, by name.
@@ -144,7 +156,7 @@ fn role_holding<'a>(details: &'a Authorization, profile_arn: &str) -> Option<(&'
 
 /// What the profile `profile_arn` lacks for Session Manager. `document` gives the document of a
 /// managed policy the role attaches; when one is unknown, so is the answer (`None`).
-fn session_manager_gap(profile_arn: &str, details: &Authorization, document: impl Fn(&str) -> Option<Value>) -> Option<SessionManagerGap> {
+fn session_manager_gap(caller: &Caller, profile_arn: &str, details: &Authorization, document: impl Fn(&str) -> Option<Value>) -> Option<SessionManagerGap> {
     let profile = profile_name(profile_arn).to_string();
     let Some((role, holder)) = role_holding(details, profile_arn) else {
         let missing = SESSION_MANAGER_ACTIONS.iter().map(|action| action.to_string()).collect();
@@ -154,13 +166,14 @@ fn session_manager_gap(profile_arn: &str, details: &Authorization, document: imp
     for arn in &holder.grants.attached {
         documents.push(document(arn)?);
     }
-    let missing = permissions::missing_actions(&documents.iter().collect::<Vec<_>>(), SESSION_MANAGER_ACTIONS);
-    Some(SessionManagerGap { profile, role: Some(role.clone()), missing: missing.iter().map(|action| action.to_string()).collect() })
+    let wanted = session_manager_requests(&role_arn(caller, role));
+    let missing = permissions::missing(&documents.iter().collect::<Vec<_>>(), &wanted);
+    Some(SessionManagerGap { profile, role: Some(role.clone()), missing: missing.iter().map(|request| request.action.clone()).collect() })
 }
 
 /// The Session Manager gap of each instance (`region/instance-id`, profile ARN): the account's roles
 /// are read once, the AWS managed policies their roles attach once each.
-async fn session_manager_gaps(aws: &Aws, profiled: &[(String, String)]) -> Result<BTreeMap<String, SessionManagerGap>, AwsError> {
+async fn session_manager_gaps(aws: &Aws, caller: &Caller, profiled: &[(String, String)]) -> Result<BTreeMap<String, SessionManagerGap>, AwsError> {
     let details = iam_authorization::authorization(aws).await?;
     let mut aws_managed = BTreeMap::new();
     for (_, profile_arn) in profiled {
@@ -172,7 +185,7 @@ async fn session_manager_gaps(aws: &Aws, profiled: &[(String, String)]) -> Resul
     let document = |arn: &str| details.customer_policies.get(arn).map(|policy| policy.document.clone()).or_else(|| aws_managed.get(arn).cloned());
     let mut gaps = BTreeMap::new();
     for (instance, profile_arn) in profiled {
-        let gap = session_manager_gap(profile_arn, &details, document)
+        let gap = session_manager_gap(caller, profile_arn, &details, document)
             .ok_or_else(|| AwsError::malformed("iam:GetPolicyVersion", "a managed policy attached to a role has no readable document"))?;
         gaps.insert(instance.clone(), gap);
     }
@@ -363,7 +376,7 @@ impl Control for InstanceRoles {
             }
         }
         let session_manager_gaps =
-            if foreign_profiles.is_empty() { BTreeMap::new() } else { session_manager_gaps(ctx.aws, &foreign_profiles).await? };
+            if foreign_profiles.is_empty() { BTreeMap::new() } else { session_manager_gaps(ctx.aws, ctx.caller, &foreign_profiles).await? };
         Ok(InstanceRolesState { roles, unprofiled_instances, session_manager_gaps })
     }
 
@@ -494,6 +507,10 @@ mod tests {
         }
     }
 
+    fn caller() -> Caller {
+        Caller { account_id: "111122223333".into(), partition: "aws".into(), arn: String::new() }
+    }
+
     #[test]
     fn profiles_are_the_baselines_by_name_whatever_their_path() {
         let settings = settings_with(&[("mamori-ssm-session-instance", SESSION_MANAGER_TEMPLATE)]);
@@ -507,21 +524,21 @@ mod tests {
     fn the_gap_is_what_inline_and_attached_policies_leave_out() {
         let no_document = |_: &str| None;
         let s3_read = json!({"Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]});
-        let gap = session_manager_gap(PROFILE, &details(s3_read.clone(), &[]), no_document).unwrap();
+        let gap = session_manager_gap(&caller(), PROFILE, &details(s3_read.clone(), &[]), no_document).unwrap();
         assert_eq!((gap.profile.as_str(), gap.role.as_deref()), ("legacy-app", Some("legacy-role")));
         assert_eq!(gap.missing, SESSION_MANAGER_ACTIONS);
 
         let core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
         let core_document = json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation", "ssmmessages:*"], "Resource": "*"}]});
-        assert_eq!(session_manager_gap(PROFILE, &details(s3_read.clone(), &[core]), no_document), None, "an unread attached policy: no answer");
+        assert_eq!(session_manager_gap(&caller(), PROFILE, &details(s3_read.clone(), &[core]), no_document), None, "an unread attached policy: no answer");
         let read = |arn: &str| (arn == core).then(|| core_document.clone());
-        assert_eq!(session_manager_gap(PROFILE, &details(s3_read, &[core]), read).unwrap().missing, Vec::<String>::new());
+        assert_eq!(session_manager_gap(&caller(), PROFILE, &details(s3_read, &[core]), read).unwrap().missing, Vec::<String>::new());
 
         let deny = json!({"Statement": [{"Effect": "Deny", "Action": "ssmmessages:OpenDataChannel", "Resource": "*"}]});
-        assert_eq!(session_manager_gap(PROFILE, &details(deny, &[core]), read).unwrap().missing, ["ssmmessages:OpenDataChannel"]);
+        assert_eq!(session_manager_gap(&caller(), PROFILE, &details(deny, &[core]), read).unwrap().missing, ["ssmmessages:OpenDataChannel"]);
 
         let elsewhere = "arn:aws:iam::111122223333:instance-profile/other";
-        let gap = session_manager_gap(elsewhere, &details(json!({}), &[]), no_document).unwrap();
+        let gap = session_manager_gap(&caller(), elsewhere, &details(json!({}), &[]), no_document).unwrap();
         assert_eq!((gap.profile.as_str(), gap.role), ("other", None), "a profile without a role");
         assert_eq!(gap.missing, SESSION_MANAGER_ACTIONS);
     }

@@ -26,6 +26,12 @@
 //! - The baseline must name at least one break-glass principal (checked when it loads).
 //! - `apply` refuses (the finding becomes `error`) when the caller itself is not a break-glass
 //!   principal: mamori may run outside the VPC, and would lock itself out of the policy it just wrote.
+//!   The caller is judged as AWS will judge it: by its `aws:PrincipalArn`, which for a role session is
+//!   the role's ARN with its path ([`principal_arn`], one `iam:GetRole` before the first write), against
+//!   the statement about to be written, by the policy evaluator ([`locks_out`]), so `ArnNotLike`
+//!   compares the six ARN parts separately and a `*` never crosses a `:`. A pattern `role/BreakGlass`
+//!   does not exempt `role/ops/BreakGlass`, nor `role/AWSReservedSSO_Admin_*` an IAM Identity Center
+//!   role (`role/aws-reserved/sso.amazonaws.com/…`). When the role cannot be read, it refuses too.
 //! - `apply` refuses when the bucket's region has no S3 gateway endpoint in scope: the deny would
 //!   leave only the break-glass principals.
 
@@ -39,8 +45,12 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, Stage, VpceOnly};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::policy;
-use crate::policy::wildcard::Wildcard;
+use crate::policy::arn;
+use crate::policy::evaluate::{evaluate, Decision, Policies};
+use crate::policy::request::{Principal, Request};
 use crate::report::Action;
+
+pub mod principal_arn;
 
 /// The `Sid` of mamori's statement: the merge key.
 pub const SID: &str = "MamoriVpceOnly";
@@ -103,25 +113,25 @@ pub fn statement(partition: &str, bucket: &str, stage: Stage, source_ips: &[Stri
     })
 }
 
-/// The ARN `aws:PrincipalArn` carries for the caller: an assumed-role session is its role.
-pub fn principal_arn(caller_arn: &str) -> String {
-    let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
-    if parts.len() == 6 && parts[2] == "sts" {
-        if let Some(rest) = parts[5].strip_prefix("assumed-role/") {
-            let role = rest.split('/').next().unwrap_or(rest);
-            return format!("arn:{}:iam::{}:role/{role}", parts[1], parts[4]);
-        }
-    }
-    caller_arn.to_string()
+/// The requests a caller outside the VPC must keep on `bucket`: reading its objects, and rewriting
+/// its policy (the way back from a mistake).
+fn caller_requests(partition: &str, bucket: &str, principal_arn: &str) -> Vec<Request> {
+    let caller = Principal::aws(principal_arn);
+    vec![
+        Request::new(caller.clone(), "s3:GetObject", &format!("arn:{partition}:s3:::{bucket}/any-object")),
+        Request::new(caller, "s3:PutBucketPolicy", &format!("arn:{partition}:s3:::{bucket}")),
+    ]
 }
 
-/// True when `principal` matches one of `patterns`. A role's path is not in a session ARN, so a
-/// pattern `…:role/path/Name` also matches `…:role/Name`.
-pub fn is_exempt(patterns: &[String], principal: &str) -> bool {
-    patterns.iter().any(|pattern| {
-        let without_path = pattern.split_once(":role/").map(|(head, path)| format!("{head}:role/{}", path.rsplit('/').next().unwrap_or(path)));
-        Wildcard::IAM_VALUE.matches(pattern, principal) || without_path.is_some_and(|p| Wildcard::IAM_VALUE.matches(&p, principal))
-    })
+/// True when `wanted` (mamori's statement for `bucket`) denies the caller whose `aws:PrincipalArn` is
+/// `principal_arn` its bucket from outside the VPC, judged by the policy evaluator as IAM judges the
+/// statement: `ArnNotLike` compares the six ARN parts separately, and the role's path is part of the
+/// ARN. The caller's address is unknown, so stage 1's source ranges do not exempt it.
+pub fn locks_out(wanted: &Value, partition: &str, bucket: &str, principal_arn: &str) -> bool {
+    let document = json!({"Statement": [wanted]});
+    let owner = arn::account(principal_arn).unwrap_or_default();
+    let policies = Policies::resource(&document, owner);
+    caller_requests(partition, bucket, principal_arn).iter().any(|request| matches!(evaluate(&policies, request), Decision::ExplicitDeny(_)))
 }
 
 fn region_of(location: Option<&aws_sdk_s3::types::BucketLocationConstraint>) -> String {
@@ -228,34 +238,43 @@ impl Control for BucketVpceOnly {
     async fn apply(&self, ctx: &Context<'_>, _target: &Target, observed: &VpceOnlyState, desired: &VpceOnlyState) -> Result<(), ControlError> {
         let vars = ctx.vars(ctx.baseline.home_region());
         let break_glass: Vec<String> = settings(ctx).break_glass_principals.iter().map(|p| vars.render(p)).collect();
-        let caller = principal_arn(&ctx.caller.arn);
+        let partition = ctx.caller.partition.as_str();
+        // The caller's aws:PrincipalArn, resolved (iam:GetRole for a role session) before the first write.
+        let mut caller: Option<Result<String, AwsError>> = None;
         let mut failures = Vec::new();
         for (name, wanted) in &desired.buckets {
             let Some(current) = observed.buckets.get(name) else { continue };
             if current.statement == wanted.statement {
                 continue;
             }
+            let wanted_statement = wanted.statement.clone().expect("desired always has the statement");
             let refusal = if !current.exists {
                 Some(format!("bucket {name} does not exist (mamori does not create data buckets)"))
-            } else if !is_exempt(&break_glass, &caller) {
-                Some(format!(
-                    "refusing to write the deny on {name}: the caller {caller} is not a break-glass principal ({}), and would lock itself out when it runs outside the VPC",
-                    break_glass.join(", ")
-                ))
+            } else if wanted_statement.to_string().contains("(no S3 gateway endpoint") {
+                Some(format!("refusing to write the deny on {name}: its region has no S3 gateway endpoint in scope of vpc.endpoints"))
             } else {
-                wanted
-                    .statement
-                    .as_ref()
-                    .map(|s| s.to_string())
-                    .filter(|s| s.contains("(no S3 gateway endpoint"))
-                    .map(|_| format!("refusing to write the deny on {name}: its region has no S3 gateway endpoint in scope of vpc.endpoints"))
+                if caller.is_none() {
+                    caller = Some(principal_arn::resolve(ctx.aws, &ctx.caller.arn).await);
+                }
+                match caller.as_ref().expect("resolved above") {
+                    Err(e) => Some(format!(
+                        "refusing to write the deny on {name}: the caller {} is a role session, and its role's ARN (with its path, what \
+                         aws:PrincipalArn carries) could not be read to compare with the break-glass principals: {e}",
+                        ctx.caller.arn
+                    )),
+                    Ok(principal) if locks_out(&wanted_statement, partition, name, principal) => Some(format!(
+                        "refusing to write the deny on {name}: the caller {principal} is not a break-glass principal ({}; compared as IAM \
+                         does, ARN part by part, role path included), and would lock itself out when it runs outside the VPC",
+                        break_glass.join(", ")
+                    )),
+                    Ok(_) => None,
+                }
             };
             if let Some(refusal) = refusal {
                 failures.push(refusal);
                 continue;
             }
             let region = current.region.clone().unwrap_or_else(|| ctx.baseline.home_region().to_string());
-            let wanted_statement = wanted.statement.clone().expect("desired always has the statement");
             let text = policy::splice_statement(current.policy.as_deref(), &wanted_statement)
                 .map_err(|e| ControlError::Precondition(format!("bucket {name}: cannot merge into its policy: {e}")))?;
             ctx.aws.s3(&region).put_bucket_policy().bucket(name).policy(text).send().await.named("s3:PutBucketPolicy")?;
@@ -286,13 +305,36 @@ mod tests {
     }
 
     #[test]
-    fn callers_are_matched_against_break_glass_patterns() {
-        let session = "arn:aws:sts::111122223333:assumed-role/Admin/alice";
-        assert_eq!(principal_arn(session), "arn:aws:iam::111122223333:role/Admin");
-        assert_eq!(principal_arn("arn:aws:iam::111122223333:user/bob"), "arn:aws:iam::111122223333:user/bob");
-        let patterns = vec!["arn:aws:iam::111122223333:role/ops/Admin".to_string(), "arn:aws:iam::*:user/break-*".to_string()];
-        assert!(is_exempt(&patterns, "arn:aws:iam::111122223333:role/Admin"));
-        assert!(is_exempt(&patterns, "arn:aws:iam::999999999999:user/break-glass"));
-        assert!(!is_exempt(&patterns, "arn:aws:iam::111122223333:role/Other"));
+    fn break_glass_patterns_exempt_callers_as_iam_compares_arns() {
+        const ACCOUNT: &str = "111122223333";
+        let role = |path_and_name: &str| format!("arn:aws:iam::{ACCOUNT}:role/{path_and_name}");
+        let sso = role("aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AdministratorAccess_0123456789abcdef");
+        // (break-glass pattern, the caller's aws:PrincipalArn, locked out)
+        let table = [
+            (role("BreakGlass"), role("BreakGlass"), false),
+            (role("BreakGlass"), role("ops/BreakGlass"), true),
+            (role("ops/BreakGlass"), role("ops/BreakGlass"), false),
+            (role("*BreakGlass"), role("ops/BreakGlass"), false),
+            (role("*/BreakGlass"), role("BreakGlass"), true),
+            (role("breakglass"), role("BreakGlass"), true),
+            (role("Break?lass"), role("BreakGlass"), false),
+            (role("AWSReservedSSO_AdministratorAccess_*"), sso.clone(), true),
+            (role("aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_AdministratorAccess_*"), sso.clone(), false),
+            (role("aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_*"), sso.clone(), true),
+            (role("*AWSReservedSSO_AdministratorAccess_*"), sso.clone(), false),
+            ("arn:aws:iam::*:role/BreakGlass".to_string(), role("BreakGlass"), false),
+            ("arn:aws:*:role/BreakGlass".to_string(), role("BreakGlass"), true),
+            ("arn:aws:iam::*:*".to_string(), role("BreakGlass"), false),
+            (format!("arn:aws:iam::{ACCOUNT}:root"), role("BreakGlass"), true),
+            (format!("arn:aws:iam::{ACCOUNT}:root"), format!("arn:aws:iam::{ACCOUNT}:root"), false),
+            (format!("arn:aws:iam::{ACCOUNT}:user/break-*"), format!("arn:aws:iam::{ACCOUNT}:user/team/break-glass"), true),
+            (format!("arn:aws:iam::{ACCOUNT}:user/*break-*"), format!("arn:aws:iam::{ACCOUNT}:user/team/break-glass"), false),
+        ];
+        for (pattern, caller, locked_out) in table {
+            let wanted = statement("aws", "data", Stage::VpceOnly, &[], &["vpce-1".into()], std::slice::from_ref(&pattern));
+            assert_eq!(locks_out(&wanted, "aws", "data", &caller), locked_out, "break-glass {pattern}, caller {caller}");
+        }
+        let stage_one = statement("aws", "data", Stage::AllowIpOrVpce, &["0.0.0.0/0".into()], &["vpce-1".into()], &[role("Other")]);
+        assert!(locks_out(&stage_one, "aws", "data", &role("BreakGlass")), "the caller's address is unknown: source ranges exempt nobody");
     }
 }

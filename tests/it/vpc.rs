@@ -314,6 +314,8 @@ async fn data_buckets_move_to_endpoint_only_in_two_stages_keeping_foreign_statem
     assert_eq!(condition["NotIpAddress"]["aws:SourceIp"], serde_json::json!(["198.51.100.7/32", "203.0.113.0/24"]), "both conditions in one statement");
     let break_glass = serde_json::json!([format!("arn:aws:iam::{}:role/mamori-test", account.id), format!("arn:aws:iam::{}:root", account.id)]);
     assert_eq!(condition["ArnNotLike"]["aws:PrincipalArn"], break_glass);
+    let perimeter = mamori::policy::normalize(&condition["BoolIfExists"]);
+    assert_eq!(perimeter, serde_json::json!({"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}), "AWS services are spared: {statement}");
     assert_eq!(statement["Effect"], "Deny");
 
     let (_dir2, stage2) = baseline("buckets", &section("vpce-only"));

@@ -9,14 +9,21 @@
 //!  "Condition": {
 //!    "StringNotEquals": {"aws:SourceVpce": ["vpce-…"]},
 //!    "NotIpAddress":    {"aws:SourceIp": ["203.0.113.0/24"]},
-//!    "ArnNotLike":      {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/BreakGlass"]}}}
+//!    "ArnNotLike":      {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/BreakGlass"]},
+//!    "BoolIfExists":    {"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}}}
 //! ```
 //!
 //! The conditions of one statement must all hold for the deny to apply, so the request is denied
 //! unless it comes through one of the endpoints, OR from a listed range (`stage: allow-ip-or-vpce`
-//! only; `vpce-only` drops `NotIpAddress`), OR from a break-glass principal. The endpoints are the S3
-//! gateway endpoints `vpc.endpoints` found in the bucket's region (published through
-//! [`Facts::s3_gateway_endpoints`]; this control depends on it).
+//! only; `vpce-only` drops `NotIpAddress`), OR from a break-glass principal, OR from an AWS service:
+//! a service principal writing on its own behalf (CloudTrail, S3 server access logging, VPC flow log
+//! and ELB log delivery) or a service acting for a principal through a forward access session
+//! (Athena, Glue, S3 calling KMS). Those requests carry no `aws:SourceVpce`, and a negated operator on
+//! an absent key is true, so without the last condition the deny would silently break them; it is
+//! the data-perimeter pattern of AWS's "Building a data perimeter on AWS" whitepaper, on the keys
+//! `aws:PrincipalIsAWSService` and `aws:ViaAWSService` ("AWS global condition context keys"). The
+//! endpoints are the S3 gateway endpoints `vpc.endpoints` found in the bucket's region (published
+//! through [`Facts::s3_gateway_endpoints`]; this control depends on it).
 //!
 //! The statement is merged into the bucket's policy by `Sid`: the policy text is spliced, so every other
 //! statement stays byte for byte as it was. Nothing else of the bucket is touched; a bucket that does
@@ -103,6 +110,7 @@ pub fn statement(partition: &str, bucket: &str, stage: Stage, source_ips: &[Stri
         condition.insert("NotIpAddress".into(), json!({"aws:SourceIp": source_ips}));
     }
     condition.insert("ArnNotLike".into(), json!({"aws:PrincipalArn": break_glass}));
+    condition.insert("BoolIfExists".into(), json!({"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}));
     json!({
         "Sid": SID,
         "Effect": "Deny",
@@ -299,9 +307,55 @@ mod tests {
         assert_eq!(one["Condition"]["StringNotEquals"]["aws:SourceVpce"], json!(["vpce-1"]));
         assert_eq!(one["Condition"]["NotIpAddress"]["aws:SourceIp"], json!(ips));
         assert_eq!(one["Condition"]["ArnNotLike"]["aws:PrincipalArn"], json!(["arn:aws:iam::1:role/B"]));
+        assert_eq!(one["Condition"]["BoolIfExists"], json!({"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}));
         let two = statement("aws", "data", Stage::VpceOnly, &ips, &["vpce-1".into()], &["arn:aws:iam::1:role/B".into()]);
         assert!(two["Condition"].get("NotIpAddress").is_none());
         assert_eq!(two["Sid"], one["Sid"], "stage 2 replaces stage 1 by Sid");
+    }
+
+    /// Whether the statement denies each kind of request a data bucket receives, judged by the policy
+    /// evaluator. Rows: (what, request, denied in stage 2 (`vpce-only`), denied in stage 1).
+    #[test]
+    fn the_deny_spares_the_endpoint_break_glass_and_aws_services_only() {
+        const ACCOUNT: &str = "111122223333";
+        let object = "arn:aws:s3:::data/AWSLogs/x.gz";
+        let role = |name: &str| Principal::aws(&format!("arn:aws:iam::{ACCOUNT}:role/{name}"));
+        let service = |name: &str| Request::new(Principal::service(name), "s3:PutObject", object).with("aws:SourceAccount", ACCOUNT);
+        let user = || Request::new(role("Analyst"), "s3:GetObject", object);
+        let rows = [
+            // AWS service principals writing on their own behalf: no aws:SourceVpce, no aws:PrincipalArn.
+            ("CloudTrail delivers a log file", service("cloudtrail.amazonaws.com"), false, false),
+            ("S3 server access logging delivers", service("logging.s3.amazonaws.com"), false, false),
+            ("VPC flow logs deliver", service("delivery.logs.amazonaws.com"), false, false),
+            ("ELB access logs deliver (service principal regions)", service("logdelivery.elasticloadbalancing.amazonaws.com"), false, false),
+            // Services acting for a principal outside the VPC (forward access sessions).
+            ("Athena reads for an analyst", user().via_service("athena.amazonaws.com"), false, false),
+            ("Glue reads for an analyst", user().via_service("glue.amazonaws.com"), false, false),
+            // IAM principals.
+            ("an analyst through the endpoint", user().with("aws:SourceVpce", "vpce-1"), false, false),
+            ("an analyst through another VPC's endpoint", user().with("aws:SourceVpce", "vpce-9"), true, true),
+            ("an analyst from a listed range", user().with("aws:SourceIp", "203.0.113.9"), true, false),
+            ("an analyst from the internet", user().with("aws:SourceIp", "192.0.2.1"), true, true),
+            ("the break-glass role from the internet", Request::new(role("ops/BreakGlass"), "s3:GetObject", object), false, false),
+            ("a replication role (an IAM role, no service principal)", Request::new(role("s3-replication"), "s3:ReplicateObject", object), true, true),
+            ("legacy ELB log delivery (an AWS account, not a service principal)", Request::new(Principal::aws("arn:aws:iam::127311923021:root"), "s3:PutObject", object), true, true),
+        ];
+        let break_glass = [format!("arn:aws:iam::{ACCOUNT}:role/ops/BreakGlass")];
+        let ips = ["203.0.113.0/24".to_string()];
+        for (stage, column) in [(Stage::VpceOnly, 2), (Stage::AllowIpOrVpce, 3)] {
+            let document = json!({"Statement": [statement("aws", "data", stage, &ips, &["vpce-1".into()], &break_glass)]});
+            let policies = Policies::resource(&document, ACCOUNT);
+            for (what, request, in_stage_two, in_stage_one) in &rows {
+                let denied = matches!(evaluate(&policies, request), Decision::ExplicitDeny(_));
+                let expected = if column == 2 { in_stage_two } else { in_stage_one };
+                assert_eq!(denied, *expected, "{stage:?}: {what}");
+            }
+        }
+        let mut without_perimeter = statement("aws", "data", Stage::VpceOnly, &ips, &["vpce-1".into()], &break_glass);
+        without_perimeter["Condition"].as_object_mut().unwrap().remove("BoolIfExists");
+        let document = json!({"Statement": [without_perimeter]});
+        let trail = &rows[0].1;
+        assert!(matches!(evaluate(&Policies::resource(&document, ACCOUNT), trail), Decision::ExplicitDeny(_)), "the negated keys alone deny CloudTrail");
     }
 
     #[test]

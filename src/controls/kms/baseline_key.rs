@@ -7,6 +7,16 @@
 //! their Sid); statements already there are kept, and the template keeps the account root as key
 //! administrator, so mamori never locks the account out of its key. Nothing here schedules deletion:
 //! a key pending deletion is cancelled back to life.
+//!
+//! # AWS services that must use the key
+//! Containing the template's statements is not enough when another statement denies: the live key
+//! policy is also judged, by the policy evaluator, on every request that AWS documents for the
+//! services the baseline points at the key ([`crate::service_access::key_accesses`]: CloudTrail,
+//! CloudWatch Logs, CloudWatch alarms publishing to the encrypted alarm topic, EBS and EC2 Auto
+//! Scaling, the Session Manager instance role). A path the policy cuts is listed in
+//! `service_access_denied`; when the template's statements are all there, only a human can tell
+//! whether the statement that denies is wanted, so that finding is `manual`, with the statement named.
+//! It costs no call: the policy is read anyway.
 
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
@@ -15,9 +25,11 @@ use serde_json::Value;
 
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
-use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
+use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::policy;
+use crate::policy::evaluate::{evaluate, Decision, Policies};
 use crate::report::Action;
+use crate::service_access::{self, Names};
 
 /// Tag set on the key at creation; its value is the alias name.
 pub const TAG_KEY: &str = "mamori:baseline-key";
@@ -46,6 +58,9 @@ pub struct BaselineKeyState {
     pub rotation_enabled: bool,
     /// The key policy contains every statement of the policy template.
     pub policy_has_baseline_statements: bool,
+    /// The requests AWS services must be able to make with the key that the key policy denies, and
+    /// why (see the module documentation).
+    pub service_access_denied: Vec<String>,
     /// The current key policy, kept to merge into; not compared.
     #[serde(skip)]
     pub policy: Option<Value>,
@@ -60,6 +75,7 @@ impl BaselineKeyState {
         enabled: false,
         rotation_enabled: false,
         policy_has_baseline_statements: false,
+        service_access_denied: Vec::new(),
         policy: None,
         pending_deletion: false,
     };
@@ -71,6 +87,26 @@ fn settings<'a>(ctx: &Context<'a>) -> &'a crate::baseline::BaselineKey {
 
 fn wanted_policy(ctx: &Context<'_>, target: &Target) -> Value {
     ctx.baseline.templates.render(&settings(ctx).policy_template, &ctx.vars(&target.region))
+}
+
+/// The service requests on the key `key_arn` that `policy` denies, each with the statement that denies
+/// it or "no statement allows it".
+pub fn denied_service_access(ctx: &Context<'_>, region: &crate::baseline::RegionName, key_arn: &str, policy: &Value) -> Vec<String> {
+    let names = Names::new(ctx.baseline, ctx.caller);
+    service_access::key_accesses(&names, region, key_arn)
+        .into_iter()
+        .filter(|access| access.allowed)
+        .filter_map(|access| {
+            let identity: Vec<&Value> = access.identity.iter().collect();
+            let why = match evaluate(&Policies::key(policy, &ctx.caller.account_id).with_identity(&identity), &access.request) {
+                Decision::Allowed => return None,
+                Decision::ExplicitDeny(Some(sid)) => format!("denied by the statement {sid}"),
+                Decision::ExplicitDeny(None) => "denied by a statement without Sid".to_string(),
+                Decision::ImplicitDeny => "no statement allows it".to_string(),
+            };
+            Some(format!("{}: {why}", access.describe()))
+        })
+        .collect()
 }
 
 /// Finds the key by alias, or failing that by tag.
@@ -125,12 +161,17 @@ impl Control for BaselineKey {
         let has_statements = policy.as_ref().is_some_and(|current| {
             policy::statements(&wanted).iter().all(|statement| policy::contains_statement(current, statement))
         });
+        let service_access_denied = match (key.arn(), &policy) {
+            (Some(arn), Some(policy)) => denied_service_access(ctx, &target.region, arn, policy),
+            _ => Vec::new(),
+        };
         Ok(BaselineKeyState {
             key_arn: key.arn().map(str::to_string),
             alias,
             enabled: key.key_state() == Some(&KeyState::Enabled),
             rotation_enabled: rotation.key_rotation_enabled(),
             policy_has_baseline_statements: has_statements,
+            service_access_denied,
             policy,
             pending_deletion: key.key_state() == Some(&KeyState::PendingDeletion),
         })
@@ -143,9 +184,43 @@ impl Control for BaselineKey {
             enabled: true,
             rotation_enabled: true,
             policy_has_baseline_statements: true,
+            service_access_denied: Vec::new(),
             policy: observed.policy.clone(),
             pending_deletion: false,
         }
+    }
+
+    /// One part, the key. Apply merges the template's statements; when they are all there and a
+    /// service path is still denied, only a human can decide about the statement that denies it, so
+    /// that drift alone is `manual`.
+    fn parts(&self, ctx: &Context<'_>, target: &Target, observed: &BaselineKeyState, desired: &BaselineKeyState) -> Vec<Part> {
+        let part = Part {
+            resource: self.resource(ctx, target),
+            observed: serde_json::to_value(observed).expect("states serialize"),
+            desired: serde_json::to_value(desired).expect("states serialize"),
+            action: self.action(observed),
+            fix: None,
+        };
+        let only_service_access = BaselineKeyState { service_access_denied: desired.service_access_denied.clone(), ..observed.clone() } == *desired;
+        if only_service_access && observed.service_access_denied != desired.service_access_denied {
+            vec![part.with_fix(Fix::Manual)]
+        } else {
+            vec![part]
+        }
+    }
+
+    fn manual_steps(&self, ctx: &Context<'_>, target: &Target, part: &Part) -> Option<String> {
+        let denied: Vec<String> = serde_json::from_value(part.observed.get("service_access_denied")?.clone()).ok()?;
+        let alias = settings(ctx).alias.qualified();
+        let region = &target.region;
+        Some(format!(
+            "The key policy of {alias} in {region} contains the baseline's statements, yet AWS would deny these requests that AWS \
+             services make with the key: {}. Read the policy (aws kms get-key-policy --region {region} --key-id {alias} \
+             --policy-name default --output text > key-policy.json), remove or narrow the statement that denies (or restore the \
+             template's statement that was changed), write it back (aws kms put-key-policy --region {region} --key-id KEY_ID \
+             --policy-name default --policy file://key-policy.json), then: mamori verify --only kms.baseline-key",
+            denied.join("; ")
+        ))
     }
 
     fn action(&self, observed: &BaselineKeyState) -> Action {

@@ -36,7 +36,9 @@ static META: ControlMeta = ControlMeta {
     depends_on: &["kms.baseline-key", "logs.trail"],
 };
 
-const NAME_PREFIX: &str = "mamori-cis-";
+/// Filters and alarms are named `NAME_PREFIX` + slug; the baseline key lets CloudWatch use it only for
+/// alarms of this prefix (`crate::service_access`).
+pub const NAME_PREFIX: &str = "mamori-cis-";
 const NAMESPACE: &str = "mamori/CISBenchmark";
 const PERIOD_SECONDS: i32 = 300;
 

@@ -7,6 +7,8 @@
 //!
 //! | module | read | used by | cost per run |
 //! |---|---|---|---|
+//! | [`bucket_encryption`] | a bucket's region and default encryption (its KMS key) | `ssm.session-preferences`, `ec2.instance-roles` | `s3:GetBucketLocation` + `s3:GetBucketEncryption` once per bucket |
+//! | [`key_alias`] | the KMS key behind an alias in a region | `kms.baseline-key`, `ec2.instance-roles` | one `kms:DescribeKey` per region |
 //! | [`credential_report`] | the IAM credential report and the pure rules over its rows | `iam.console-mfa`, `iam.unused-credentials`, `iam.access-key-rotation`, `root.recent-use`, `ec2.embedded-keys` | `iam:GenerateCredentialReport` + `iam:GetCredentialReport` (polled while AWS builds it) |
 //! | [`iam_authorization`] | users, groups, roles, instance profiles and customer policies; live per-user confirmations | the `iam.*` controls, `ec2.instance-roles`, `ec2.embedded-keys` | one paginated `iam:GetAccountAuthorizationDetails`; per flagged user `ListAccessKeys`, `GetLoginProfile`, `ListMFADevices`; AWS managed policies one `GetPolicy` + `GetPolicyVersion` each, when attached |
 //! | [`instances`] | the EC2 instances of a region | `ec2.imdsv2`, `ec2.instance-roles`, `ec2.embedded-keys` | one paginated `ec2:DescribeInstances` per region |
@@ -16,9 +18,11 @@
 //! | [`security_groups`] | security group rules in one-peer form, and the tolerant batch writes | `vpc.endpoints`, `vpc.restricted-egress`, `ec2.no-open-admin-ports` | none: pure, and writes only when a control applies |
 //! | [`vpc_networks`] | EC2 filters and the CIDR blocks of a VPC | `vpc.endpoints`, `vpc.restricted-egress` | none: pure |
 
+pub mod bucket_encryption;
 pub mod credential_report;
 pub mod iam_authorization;
 pub mod instances;
+pub mod key_alias;
 pub mod log_groups;
 pub mod organization;
 pub mod root_user;

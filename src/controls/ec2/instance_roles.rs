@@ -10,16 +10,20 @@
 //! (`AssociateIamInstanceProfile`); an instance that has a profile is never changed.
 //!
 //! An instance whose profile is not one of the baseline's, or is a baseline role whose templates do
-//! not grant Session Manager (an application role), is one finding of its own: `pass` when the
-//! profile's role allows what Session Manager needs of it ([`SESSION_MANAGER_ACTIONS`], judged by the
-//! policy evaluator, [`crate::policy::permissions`], over the role's inline and attached managed policies), `manual`
-//! otherwise, naming the missing actions, with the steps: put the baseline's `ssm-session-instance`
-//! policy on that role, or move the instance to the baseline's profile. mamori changes neither: the
-//! role and the association belong to whoever made them. The roles come from one paginated
-//! `iam:GetAccountAuthorizationDetails` the IAM controls share, the AWS managed policies they
-//! attach from `iam:GetPolicy`/`iam:GetPolicyVersion` — only when some instance has such a profile,
-//! so an account whose instances all use the baseline's Session Manager profile pays nothing for the
-//! check.
+//! not let Session Manager open a session (an application role), is one finding of its own: `pass`
+//! when the profile's role allows everything Session Manager asks of it under the preferences the
+//! baseline sets (the agent's channels, and with `ssm.session-preferences` the session key and the
+//! encrypted log destinations: [`session_manager`], judged by the policy evaluator over the role's
+//! inline and attached managed policies), `manual` otherwise, naming what is missing, with the steps:
+//! put the baseline's `ssm-session-instance` policy on that role, or move the instance to the
+//! baseline's profile. mamori changes neither: the role and the association belong to whoever made
+//! them. The roles come from one paginated `iam:GetAccountAuthorizationDetails` the IAM controls
+//! share, the AWS managed policies they attach from `iam:GetPolicy`/`iam:GetPolicyVersion` — only when
+//! some instance has such a profile, so an account whose instances all use the baseline's Session
+//! Manager profile pays no IAM read for the check. Judging a profile names the keys it needs: one
+//! `kms:DescribeKey` by alias per region with profiled instances (shared with `kms.baseline-key`, so
+//! free when that control runs too), and for a session-log bucket other than the audit bucket its
+//! `GetBucketLocation`/`GetBucketEncryption` (shared with `ssm.session-preferences`).
 //!
 //! IAM is global, so this is an account-wide control; the instances it looks at are those of every
 //! baseline region, from the run's shared listing.
@@ -35,18 +39,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::IamInstanceProfileSpecification;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{Aws, AwsError, Caller, NameCall};
-use crate::baseline::{Baseline, InstanceRole, InstanceRoles as Settings, RegionName};
+use crate::aws::{AwsError, NameCall};
+use crate::baseline::{Baseline, InstanceRoles as Settings, RegionName};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
-use crate::policy::request::{Principal, Request};
-use crate::policy::{self, permissions};
+use crate::policy;
 use crate::report::Action;
 
+use crate::inventory::iam_authorization;
 use crate::inventory::instances;
-use crate::inventory::iam_authorization::{self, Authorization, RoleGrants};
+
+pub mod session_manager;
+
+use session_manager::{baseline_role, Profiled, SessionManagerGap};
 
 static META: ControlMeta = ControlMeta {
     id: "ec2.instance-roles",
@@ -66,17 +73,8 @@ const ASSOCIABLE_STATES: &[&str] = &["running", "stopped"];
 /// retried on "invalid profile" for at most this long, and only when this run wrote the profile.
 const PROFILE_PROPAGATION: Duration = Duration::from_secs(30);
 
-/// What the SSM agent needs of the instance role for Session Manager sessions. The `ec2messages`
-/// actions serve Run Command and are not required.
-pub const SESSION_MANAGER_ACTIONS: &[&str] = &[
-    "ssm:UpdateInstanceInformation",
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
-];
-
-/// The shipped policy template that grants them.
+/// The shipped policy template that grants what Session Manager needs of an instance role under the
+/// shipped preferences.
 pub const SESSION_MANAGER_TEMPLATE: &str = "ssm-session-instance";
 
 pub struct InstanceRoles;
@@ -104,132 +102,6 @@ pub struct InstanceRolesState {
     /// Instances whose profile is not the baseline's Session Manager profile (`region/instance-id` →
     /// the Session Manager actions its role lacks; empty when it has them all). Reported, never changed.
     pub session_manager_gaps: BTreeMap<String, SessionManagerGap>,
-}
-
-/// What one instance's profile lacks for Session Manager: the finding's observed state, from which its
-/// manual steps are written.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SessionManagerGap {
-    #[serde(rename = "instance_profile")]
-    pub profile: String,
-    /// The role the profile holds; `None` when it holds none.
-    pub role: Option<String>,
-    #[serde(rename = "missing_session_manager_actions")]
-    pub missing: Vec<String>,
-}
-
-/// The name of an instance profile, from its ARN (`arn:aws:iam::1:instance-profile/path/NAME`).
-fn profile_name(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
-}
-
-/// The baseline role whose profile this is (named after it; names are unique in an account, whatever
-/// the path).
-fn baseline_role<'a>(settings: &'a Settings, profile_arn: &str) -> Option<&'a InstanceRole> {
-    settings.roles.iter().find(|role| role.name == profile_name(profile_arn))
-}
-
-/// True when the baseline's own policy templates for `role` grant Session Manager: its instances need
-/// no read (mamori keeps those policies). A baseline role without them, an application role, say, is
-/// looked at like any other.
-fn templates_grant_session_manager(ctx: &Context<'_>, target: &Target, role: &InstanceRole) -> bool {
-    let vars = ctx.vars(&target.region);
-    let documents: Vec<Value> = role.policy_templates.iter().map(|template| ctx.baseline.templates.render(template, &vars)).collect();
-    let wanted = session_manager_requests(&role_arn(ctx.caller, &role.name));
-    permissions::missing(&documents.iter().collect::<Vec<_>>(), &wanted).is_empty()
-}
-
-/// The ARN of the account's role `name` (its path does not matter to its own identity policies).
-fn role_arn(caller: &Caller, name: &str) -> String {
-    format!("arn:{}:iam::{}:role/{name}", caller.partition, caller.account_id)
-}
-
-/// The requests the SSM agent makes with the role's credentials for Session Manager.
-fn session_manager_requests(role_arn: &str) -> Vec<Request> {
-    SESSION_MANAGER_ACTIONS.iter().map(|action| Request::new(Principal::aws(role_arn), action, "*")).collect()
-}
-
-/// The role the profile `profile_arn` holds, by name.
-fn role_holding<'a>(details: &'a Authorization, profile_arn: &str) -> Option<(&'a String, &'a RoleGrants)> {
-    details.roles.iter().find(|(_, role)| role.instance_profiles.iter().any(|arn| arn == profile_arn))
-}
-
-/// What the profile `profile_arn` lacks for Session Manager. `document` gives the document of a
-/// managed policy the role attaches; when one is unknown, so is the answer (`None`).
-fn session_manager_gap(caller: &Caller, profile_arn: &str, details: &Authorization, document: impl Fn(&str) -> Option<Value>) -> Option<SessionManagerGap> {
-    let profile = profile_name(profile_arn).to_string();
-    let Some((role, holder)) = role_holding(details, profile_arn) else {
-        let missing = SESSION_MANAGER_ACTIONS.iter().map(|action| action.to_string()).collect();
-        return Some(SessionManagerGap { profile, role: None, missing });
-    };
-    let mut documents: Vec<Value> = holder.grants.inline.values().cloned().collect();
-    for arn in &holder.grants.attached {
-        documents.push(document(arn)?);
-    }
-    let wanted = session_manager_requests(&role_arn(caller, role));
-    let missing = permissions::missing(&documents.iter().collect::<Vec<_>>(), &wanted);
-    Some(SessionManagerGap { profile, role: Some(role.clone()), missing: missing.iter().map(|request| request.action.clone()).collect() })
-}
-
-/// The Session Manager gap of each instance (`region/instance-id`, profile ARN): the account's roles
-/// are read once, the AWS managed policies their roles attach once each.
-async fn session_manager_gaps(aws: &Aws, caller: &Caller, profiled: &[(String, String)]) -> Result<BTreeMap<String, SessionManagerGap>, AwsError> {
-    let details = iam_authorization::authorization(aws).await?;
-    let mut aws_managed = BTreeMap::new();
-    for (_, profile_arn) in profiled {
-        let attached = role_holding(&details, profile_arn).map(|(_, role)| role.grants.attached.as_slice()).unwrap_or_default();
-        for arn in attached.iter().filter(|arn| !details.customer_policies.contains_key(*arn)) {
-            aws_managed.insert(arn.clone(), iam_authorization::managed_policy_document(aws, arn).await?);
-        }
-    }
-    let document = |arn: &str| details.customer_policies.get(arn).map(|policy| policy.document.clone()).or_else(|| aws_managed.get(arn).cloned());
-    let mut gaps = BTreeMap::new();
-    for (instance, profile_arn) in profiled {
-        let gap = session_manager_gap(caller, profile_arn, &details, document)
-            .ok_or_else(|| AwsError::malformed("iam:GetPolicyVersion", "a managed policy attached to a role has no readable document"))?;
-        gaps.insert(instance.clone(), gap);
-    }
-    Ok(gaps)
-}
-
-/// The steps for an instance whose profile lacks Session Manager actions: what is missing, and the two
-/// fixes a human may choose (mamori makes neither).
-fn session_manager_steps(settings: &Settings, caller: &Caller, home_region: &str, region: &str, instance: &str, gap: &SessionManagerGap) -> String {
-    let SessionManagerGap { profile, role, missing } = gap;
-    let missing = missing.join(", ");
-    let template = format!(
-        "mamori's templates/{SESSION_MANAGER_TEMPLATE}.json with {{account_id}} = {account}, {{partition}} = {partition}, \
-         {{home_region}} = {home_region}",
-        account = caller.account_id,
-        partition = caller.partition,
-    );
-    let mut steps = match role {
-        Some(role) => format!(
-            "{instance} ({region}) uses the instance profile {profile}, whose role {role} does not allow what Session Manager needs: \
-             {missing}. mamori changes no role or profile it does not own. Either 1) give {role} the baseline's policy as an inline \
-             policy: aws iam put-role-policy --role-name {role} --policy-name {SESSION_MANAGER_TEMPLATE} --policy-document \
-             file://{SESSION_MANAGER_TEMPLATE}.json ({template})"
-        ),
-        None => format!(
-            "{instance} ({region}) uses the instance profile {profile}, which holds no role: the instance has no credentials and \
-             Session Manager lacks {missing}. Either 1) put a role into {profile} that allows them: aws iam \
-             add-role-to-instance-profile --instance-profile-name {profile} --role-name ROLE, with the baseline's policy on ROLE \
-             (aws iam put-role-policy --role-name ROLE --policy-name {SESSION_MANAGER_TEMPLATE} --policy-document \
-             file://{SESSION_MANAGER_TEMPLATE}.json, {template})"
-        ),
-    };
-    let baseline_profile = settings.roles.iter().find(|r| r.policy_templates.iter().any(|t| t == SESSION_MANAGER_TEMPLATE));
-    if let Some(baseline_profile) = baseline_profile {
-        steps.push_str(&format!(
-            ", or 2) move the instance to the baseline's profile {name}, if the application needs nothing else of {profile}: \
-             aws ec2 describe-iam-instance-profile-associations --region {region} --filters Name=instance-id,Values={instance} \
-             (its association id), then aws ec2 replace-iam-instance-profile-association --region {region} --association-id \
-             ASSOCIATION_ID --iam-instance-profile Name={name}",
-            name = baseline_profile.name,
-        ));
-    }
-    steps.push_str(". Then: mamori verify --only ec2.instance-roles");
-    steps
 }
 
 /// One part per instance (`instance/REGION/ID`), its value shown as `field`.
@@ -356,27 +228,35 @@ impl Control for InstanceRoles {
             roles.insert(role.name.clone(), observe_role(ctx, target, &role.name, &role.policy_templates).await?);
         }
         let mut unprofiled_instances = BTreeMap::new();
-        // Instances with a profile that is not the baseline's: (`region/instance-id`, profile ARN).
+        // Instances with a profile that is not the baseline's Session Manager profile, and the keys
+        // Session Manager uses in their regions.
         let mut foreign_profiles = Vec::new();
+        let mut keys = BTreeMap::new();
         for region in &ctx.baseline.regions {
             for instance in instances::instances_in(ctx, region, ASSOCIABLE_STATES).await? {
                 let Some(id) = instance.instance_id() else { continue };
-                match instance.iam_instance_profile() {
-                    None if settings.attach_to_unprofiled_instances => {
+                match instance.iam_instance_profile().and_then(|profile| profile.arn()) {
+                    None if instance.iam_instance_profile().is_none() && settings.attach_to_unprofiled_instances => {
                         unprofiled_instances.insert(format!("{region}/{id}"), String::new());
                     }
                     None => {}
-                    Some(profile) => {
-                        let covered = |arn: &&str| baseline_role(settings, arn).is_some_and(|role| templates_grant_session_manager(ctx, target, role));
-                        if let Some(arn) = profile.arn().filter(|arn| !covered(arn)) {
-                            foreign_profiles.push((format!("{region}/{id}"), arn.to_string()));
+                    Some(arn) => {
+                        if !keys.contains_key(region) {
+                            keys.insert(region.clone(), session_manager::session_keys(ctx, region).await?);
+                        }
+                        let covered = baseline_role(settings, arn).is_some_and(|role| {
+                            session_manager::templates_grant(ctx, role, &session_manager::requests(ctx, &role.name, region, id, &keys[region]))
+                        });
+                        if !covered {
+                            let key = format!("{region}/{id}");
+                            foreign_profiles.push(Profiled { key, region: region.clone(), instance: id.to_string(), profile_arn: arn.to_string() });
                         }
                     }
                 }
             }
         }
         let session_manager_gaps =
-            if foreign_profiles.is_empty() { BTreeMap::new() } else { session_manager_gaps(ctx.aws, ctx.caller, &foreign_profiles).await? };
+            if foreign_profiles.is_empty() { BTreeMap::new() } else { session_manager::gaps(ctx, &foreign_profiles, &keys).await? };
         Ok(InstanceRolesState { roles, unprofiled_instances, session_manager_gaps })
     }
 
@@ -425,7 +305,7 @@ impl Control for InstanceRoles {
     fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
         let (region, instance) = part.resource.strip_prefix("instance/")?.split_once('/')?;
         let gap: SessionManagerGap = serde_json::from_value(part.observed.clone()).ok()?;
-        Some(session_manager_steps(settings(ctx), ctx.caller, ctx.baseline.home_region().as_str(), region, instance, &gap))
+        Some(session_manager::steps(settings(ctx), ctx.caller, ctx.baseline.home_region().as_str(), region, instance, &gap))
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &InstanceRolesState, desired: &InstanceRolesState) -> Result<(), ControlError> {
@@ -493,22 +373,12 @@ mod tests {
 
     const PROFILE: &str = "arn:aws:iam::111122223333:instance-profile/apps/legacy-app";
 
-    fn details(inline: Value, attached: &[&str]) -> Authorization {
-        let grants = iam_authorization::Grants { attached: attached.iter().map(|a| a.to_string()).collect(), inline: BTreeMap::from([("own".to_string(), inline)]) };
-        let role = RoleGrants { grants, instance_profiles: vec![PROFILE.to_string()] };
-        Authorization { roles: BTreeMap::from([("legacy-role".to_string(), role)]), ..Authorization::default() }
-    }
-
     fn settings_with(roles: &[(&str, &str)]) -> Settings {
         Settings {
             trust_template: "ec2-instance-trust".into(),
             attach_to_unprofiled_instances: false,
             roles: roles.iter().map(|(name, template)| crate::baseline::InstanceRole { name: name.to_string(), policy_templates: vec![template.to_string()] }).collect(),
         }
-    }
-
-    fn caller() -> Caller {
-        Caller { account_id: "111122223333".into(), partition: "aws".into(), arn: String::new() }
     }
 
     #[test]
@@ -518,57 +388,6 @@ mod tests {
         assert_eq!(owner("arn:aws:iam::1:instance-profile/path/mamori-ssm-session-instance"), Some("mamori-ssm-session-instance"));
         assert_eq!(owner(PROFILE), None);
         assert_eq!(owner("arn:aws:iam::1:instance-profile/mamori-ssm-session-instance-old"), None);
-    }
-
-    #[test]
-    fn the_gap_is_what_inline_and_attached_policies_leave_out() {
-        let no_document = |_: &str| None;
-        let s3_read = json!({"Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]});
-        let gap = session_manager_gap(&caller(), PROFILE, &details(s3_read.clone(), &[]), no_document).unwrap();
-        assert_eq!((gap.profile.as_str(), gap.role.as_deref()), ("legacy-app", Some("legacy-role")));
-        assert_eq!(gap.missing, SESSION_MANAGER_ACTIONS);
-
-        let core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
-        let core_document = json!({"Statement": [{"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation", "ssmmessages:*"], "Resource": "*"}]});
-        assert_eq!(session_manager_gap(&caller(), PROFILE, &details(s3_read.clone(), &[core]), no_document), None, "an unread attached policy: no answer");
-        let read = |arn: &str| (arn == core).then(|| core_document.clone());
-        assert_eq!(session_manager_gap(&caller(), PROFILE, &details(s3_read, &[core]), read).unwrap().missing, Vec::<String>::new());
-
-        let deny = json!({"Statement": [{"Effect": "Deny", "Action": "ssmmessages:OpenDataChannel", "Resource": "*"}]});
-        assert_eq!(session_manager_gap(&caller(), PROFILE, &details(deny, &[core]), read).unwrap().missing, ["ssmmessages:OpenDataChannel"]);
-
-        let elsewhere = "arn:aws:iam::111122223333:instance-profile/other";
-        let gap = session_manager_gap(&caller(), elsewhere, &details(json!({}), &[]), no_document).unwrap();
-        assert_eq!((gap.profile.as_str(), gap.role), ("other", None), "a profile without a role");
-        assert_eq!(gap.missing, SESSION_MANAGER_ACTIONS);
-    }
-
-    #[test]
-    fn steps_name_the_instance_profile_role_missing_actions_and_both_fixes() {
-        let caller = Caller { account_id: "111122223333".into(), partition: "aws".into(), arn: String::new() };
-        let region = "eu-west-1";
-        let gap = SessionManagerGap { profile: "legacy-app".into(), role: Some("legacy-role".into()), missing: vec!["ssm:UpdateInstanceInformation".into()] };
-        let settings = settings_with(&[("app-mailer", "ses-send-from-identity"), ("mamori-ssm-session-instance", SESSION_MANAGER_TEMPLATE)]);
-        let steps = session_manager_steps(&settings, &caller, "us-east-1", region, "i-0abc", &gap);
-        for part in [
-            "i-0abc (eu-west-1)",
-            "instance profile legacy-app",
-            "role legacy-role",
-            "ssm:UpdateInstanceInformation",
-            "aws iam put-role-policy --role-name legacy-role --policy-name ssm-session-instance",
-            "{account_id} = 111122223333",
-            "{home_region} = us-east-1",
-            "--filters Name=instance-id,Values=i-0abc",
-            "replace-iam-instance-profile-association --region eu-west-1",
-            "--iam-instance-profile Name=mamori-ssm-session-instance",
-        ] {
-            assert!(steps.contains(part), "{part:?} missing from: {steps}");
-        }
-        let without_session_role = session_manager_steps(&settings_with(&[("app-mailer", "ses-send-from-identity")]), &caller, "us-east-1", region, "i-0abc", &gap);
-        assert!(!without_session_role.contains("replace-iam-instance-profile-association"), "no baseline profile to move to: {without_session_role}");
-        let roleless = SessionManagerGap { role: None, ..gap };
-        let steps = session_manager_steps(&settings, &caller, "us-east-1", region, "i-0abc", &roleless);
-        assert!(steps.contains("holds no role") && steps.contains("add-role-to-instance-profile --instance-profile-name legacy-app"), "{steps}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ use serde_json::Value;
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::inventory::key_alias;
 use crate::policy;
 use crate::policy::evaluate::{evaluate, Decision, Policies};
 use crate::report::Action;
@@ -109,12 +110,10 @@ pub fn denied_service_access(ctx: &Context<'_>, region: &crate::baseline::Region
         .collect()
 }
 
-/// Finds the key by alias, or failing that by tag.
-async fn find_key(client: &aws_sdk_kms::Client, alias: &str) -> Result<(Option<KeyMetadata>, bool), AwsError> {
-    match client.describe_key().key_id(alias).send().await {
-        Ok(out) => return Ok((out.key_metadata().cloned(), true)),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => {}
-        Err(e) => return Err(AwsError::from_sdk("kms:DescribeKey", e)),
+/// Finds the key by alias (the run's shared read), or failing that by tag.
+async fn find_key(ctx: &Context<'_>, client: &aws_sdk_kms::Client, region: &str, alias: &str) -> Result<(Option<KeyMetadata>, bool), AwsError> {
+    if let Some(key) = key_alias::described(ctx.aws, region, alias).await? {
+        return Ok((Some(key), true));
     }
     let alias_name = alias.trim_start_matches("alias/");
     let keys: Vec<_> = client.list_keys().into_paginator().items().send().try_collect().await.named("kms:ListKeys")?;
@@ -151,7 +150,7 @@ impl Control for BaselineKey {
 
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<BaselineKeyState, AwsError> {
         let client = ctx.aws.kms(target.region.as_str());
-        let (metadata, alias) = find_key(&client, &settings(ctx).alias.qualified()).await?;
+        let (metadata, alias) = find_key(ctx, &client, target.region.as_str(), &settings(ctx).alias.qualified()).await?;
         let Some(key) = metadata else { return Ok(BaselineKeyState::ABSENT) };
         let key_id = key.key_id();
         let rotation = client.get_key_rotation_status().key_id(key_id).send().await.named("kms:GetKeyRotationStatus")?;
@@ -272,6 +271,8 @@ impl Control for BaselineKey {
             let merged = policy::merge_statements(observed.policy.as_ref().unwrap_or(&Value::Null), &wanted);
             client.put_key_policy().key_id(&key_id).policy_name("default").policy(merged.to_string()).send().await.named("kms:PutKeyPolicy")?;
         }
+        // The key, its alias or its state changed: the next observation reads them again.
+        key_alias::forget(ctx.aws, target.region.as_str(), &settings.alias.qualified());
         Ok(())
     }
 

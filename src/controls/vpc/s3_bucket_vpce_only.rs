@@ -50,6 +50,7 @@ use serde_json::{json, Value};
 
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, Stage, VpceOnly};
+use crate::inventory::bucket_encryption;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::policy;
 use crate::policy::arn;
@@ -142,18 +143,10 @@ pub fn locks_out(wanted: &Value, partition: &str, bucket: &str, principal_arn: &
     caller_requests(partition, bucket, principal_arn).iter().any(|request| matches!(evaluate(&policies, request), Decision::ExplicitDeny(_)))
 }
 
-fn region_of(location: Option<&aws_sdk_s3::types::BucketLocationConstraint>) -> String {
-    match location.map(|l| l.as_str()) {
-        None | Some("") => "us-east-1".into(),
-        Some("EU") => "eu-west-1".into(),
-        Some(other) => other.into(),
-    }
-}
-
 async fn observe_bucket(ctx: &Context<'_>, target: &Target, name: &str) -> Result<BucketState, AwsError> {
     let home = ctx.aws.s3(target.region.as_str());
     let location = match home.get_bucket_location().bucket(name).send().await.named("s3:GetBucketLocation") {
-        Ok(out) => region_of(out.location_constraint()),
+        Ok(out) => bucket_encryption::bucket_region(out.location_constraint().map(|c| c.as_str())),
         Err(e) if e.has_code("NoSuchBucket") => return Ok(BucketState { exists: false, region: None, statement: None, policy: None }),
         Err(e) => return Err(e),
     };

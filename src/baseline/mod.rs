@@ -448,6 +448,19 @@ impl Baseline {
         &self.home_region
     }
 
+    /// Template variables for `region` of the account `account_id` in `partition` (`{bucket}` empty).
+    pub fn vars<'a>(&'a self, account_id: &'a str, partition: &'a str, region: &'a RegionName) -> Vars<'a> {
+        Vars {
+            account_id,
+            region: region.as_str(),
+            home_region: self.home_region.as_str(),
+            partition,
+            bucket: "",
+            trail: &self.trail_name,
+            log_group: &self.trail_log_group,
+        }
+    }
+
     /// Replaces the regions the regional controls cover (the `--region` flag); the home region stays.
     pub fn with_regions(mut self, regions: Vec<RegionName>) -> Baseline {
         if !regions.is_empty() {

@@ -134,15 +134,7 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// Template variables for `region`.
     pub fn vars<'b>(&'b self, region: &'b RegionName) -> Vars<'b> {
-        Vars {
-            account_id: &self.caller.account_id,
-            region: region.as_str(),
-            home_region: self.baseline.home_region().as_str(),
-            partition: &self.caller.partition,
-            bucket: "",
-            trail: &self.baseline.trail_name,
-            log_group: &self.baseline.trail_log_group,
-        }
+        self.baseline.vars(&self.caller.account_id, &self.caller.partition, region)
     }
 }
 

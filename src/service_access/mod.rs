@@ -108,15 +108,7 @@ impl<'a> Names<'a> {
 
     /// Template variables for `region`, as the controls render them.
     pub fn vars<'b>(&'b self, region: &'b RegionName) -> Vars<'b> {
-        Vars {
-            account_id: &self.caller.account_id,
-            region: region.as_str(),
-            home_region: self.baseline.home_region().as_str(),
-            partition: &self.caller.partition,
-            bucket: "",
-            trail: &self.baseline.trail_name,
-            log_group: &self.baseline.trail_log_group,
-        }
+        self.baseline.vars(&self.caller.account_id, &self.caller.partition, region)
     }
 
     fn trail_arn(&self, account: &str) -> String {

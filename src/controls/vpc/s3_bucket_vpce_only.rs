@@ -50,8 +50,8 @@ use serde_json::{json, Value};
 
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, Stage, VpceOnly};
-use crate::inventory::bucket_encryption;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::inventory::bucket_encryption;
 use crate::policy;
 use crate::policy::arn;
 use crate::policy::evaluate::{evaluate, Decision, Policies};

@@ -7,6 +7,7 @@
 //!
 //! | module | read | used by | cost per run |
 //! |---|---|---|---|
+//! | [`buckets`] | where a bucket is (its region) and whether it is the expected owner's | `logs.bucket`, `logs.bucket-mfa-delete`, `vpc.s3-bucket-vpce-only`, `ssm.session-preferences` | one `s3:HeadBucket` per bucket (a second in the bucket's region when it is elsewhere; `s3:ListBuckets` only when S3 refuses the expected owner) |
 //! | [`credential_report`] | the IAM credential report and the pure rules over its rows | `iam.console-mfa`, `iam.unused-credentials`, `iam.access-key-rotation`, `root.recent-use`, `ec2.embedded-keys` | `iam:GenerateCredentialReport` + `iam:GetCredentialReport` (polled while AWS builds it) |
 //! | [`iam_authorization`] | users, groups, roles, instance profiles and customer policies; live per-user confirmations | the `iam.*` controls, `ec2.instance-roles`, `ec2.embedded-keys` | one paginated `iam:GetAccountAuthorizationDetails`; per flagged user `ListAccessKeys`, `GetLoginProfile`, `ListMFADevices`; AWS managed policies one `GetPolicy` + `GetPolicyVersion` each, when attached |
 //! | [`instances`] | the EC2 instances of a region | `ec2.imdsv2`, `ec2.instance-roles`, `ec2.embedded-keys` | one paginated `ec2:DescribeInstances` per region |
@@ -16,6 +17,7 @@
 //! | [`security_groups`] | security group rules in one-peer form, and the tolerant batch writes | `vpc.endpoints`, `vpc.restricted-egress`, `ec2.no-open-admin-ports` | none: pure, and writes only when a control applies |
 //! | [`vpc_networks`] | EC2 filters and the CIDR blocks of a VPC | `vpc.endpoints`, `vpc.restricted-egress` | none: pure |
 
+pub mod buckets;
 pub mod credential_report;
 pub mod iam_authorization;
 pub mod instances;

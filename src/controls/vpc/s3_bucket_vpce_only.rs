@@ -20,7 +20,9 @@
 //!
 //! The statement is merged into the bucket's policy by `Sid`: the policy text is spliced, so every other
 //! statement stays byte for byte as it was. Nothing else of the bucket is touched; a bucket that does
-//! not exist is reported and never created.
+//! not exist is reported and never created. Each bucket is located first, in whatever region it is
+//! ([`crate::inventory::buckets`]), and every call names this account as its expected owner: a bucket
+//! of the name that another account owns is an `error` and is sent nothing.
 //!
 //! # Never a lock-out
 //! - The baseline must name at least one break-glass principal (checked when it loads).
@@ -38,6 +40,7 @@ use serde_json::{json, Value};
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, Stage, VpceOnly};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::inventory::buckets::{self, Located};
 use crate::policy;
 use crate::report::Action;
 
@@ -146,23 +149,15 @@ pub fn is_exempt(patterns: &[String], principal: &str) -> bool {
     })
 }
 
-fn region_of(location: Option<&aws_sdk_s3::types::BucketLocationConstraint>) -> String {
-    match location.map(|l| l.as_str()) {
-        None | Some("") => "us-east-1".into(),
-        Some("EU") => "eu-west-1".into(),
-        Some(other) => other.into(),
-    }
-}
-
-async fn observe_bucket(ctx: &Context<'_>, target: &Target, name: &str) -> Result<BucketState, AwsError> {
-    let home = ctx.aws.s3(target.region.as_str());
-    let location = match home.get_bucket_location().bucket(name).send().await.named("s3:GetBucketLocation") {
-        Ok(out) => region_of(out.location_constraint()),
-        Err(e) if e.has_code("NoSuchBucket") => return Ok(BucketState { exists: false, region: None, statement: None, policy: None }),
-        Err(e) => return Err(e),
+async fn observe_bucket(ctx: &Context<'_>, name: &str) -> Result<BucketState, AwsError> {
+    let owner = &ctx.caller.account_id;
+    let location = match buckets::locate(ctx, name, Some(owner)).await? {
+        Located::Found { region } => region,
+        Located::Missing => return Ok(BucketState { exists: false, region: None, statement: None, policy: None }),
+        Located::OwnedByAnotherAccount => return Err(buckets::owned_by_another_account(name, owner, "vpc.s3_bucket_vpce_only.buckets")),
     };
     let client = ctx.aws.s3(&location);
-    let policy = match client.get_bucket_policy().bucket(name).send().await.named("s3:GetBucketPolicy") {
+    let policy = match client.get_bucket_policy().bucket(name).expected_bucket_owner(owner).send().await.named("s3:GetBucketPolicy") {
         Ok(out) => out.policy().map(str::to_string),
         Err(e) if e.has_code("NoSuchBucketPolicy") => None,
         Err(e) => return Err(e),
@@ -197,7 +192,7 @@ impl Control for BucketVpceOnly {
         let mut state = VpceOnlyState::default();
         for bucket in &settings(ctx).buckets {
             let name = vars.render(&bucket.name);
-            let observed = observe_bucket(ctx, target, &name).await?;
+            let observed = observe_bucket(ctx, &name).await?;
             state.buckets.insert(name, observed);
         }
         Ok(state)
@@ -280,7 +275,15 @@ impl Control for BucketVpceOnly {
             let wanted_statement = wanted.statement.clone().expect("desired always has the statement");
             let text = policy::splice_statement(current.policy.as_deref(), &wanted_statement)
                 .map_err(|e| ControlError::Precondition(format!("bucket {name}: cannot merge into its policy: {e}")))?;
-            ctx.aws.s3(&region).put_bucket_policy().bucket(name).policy(text).send().await.named("s3:PutBucketPolicy")?;
+            ctx.aws
+                .s3(&region)
+                .put_bucket_policy()
+                .bucket(name)
+                .expected_bucket_owner(&ctx.caller.account_id)
+                .policy(text)
+                .send()
+                .await
+                .named("s3:PutBucketPolicy")?;
         }
         if failures.is_empty() {
             Ok(())

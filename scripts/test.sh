@@ -3,9 +3,9 @@
 # guard, audit-trail, IAM-hygiene, VPC (endpoints, endpoint-only buckets, restricted egress),
 # CLI-contract and fresh-root tests again against LocalStack (all but those that need the moto shim:
 # the MFA Delete flow, since LocalStack never reports MFADelete, the root user's console steps and
-# root access key, and the S3 rules the shim models on moto: the lock's Deny, ExpectedBucketOwner,
-# the region redirect). Installs both emulators (pinned, into the ignored .venv/) on first use; each
-# test binary starts and stops its own emulator.
+# root access key, and the lock's Deny, which the shim enforces on moto only). Installs both
+# emulators (pinned, into the ignored .venv/) on first use; each test binary starts and stops its
+# own emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,4 @@ cargo test --locked
 MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: vpc:: vpc_egress:: \
     root::a_fresh_root_user_needs_mfa_and_apply_never_writes \
     --skip logs::mfa_delete_is_turned_on_in_the_root_users_step_through_the_lock \
-    --skip logs::an_account_hardened_by_an_earlier_release_reaches_mfa_delete_without_losing_data \
-    --skip logs::a_bucket_of_the_predictable_name_in_another_account_is_an_error \
-    --skip logs::an_audit_bucket_in_another_region_is_a_clear_error
+    --skip logs::an_account_hardened_by_an_earlier_release_reaches_mfa_delete_without_losing_data

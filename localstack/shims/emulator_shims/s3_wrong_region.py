@@ -8,7 +8,9 @@ error naming the endpoint to use (S3 API Reference, HeadBucket:
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html, and "Making requests",
 https://docs.aws.amazon.com/AmazonS3/latest/API/RESTRedirect.html). The AWS SDK for Rust does not
 follow such redirects. Modelled here: a request on an existing bucket signed for a region other than
-the bucket's gets that answer; CreateBucket (which names the region in its body) is left to moto.
+the bucket's gets that answer; CreateBucket (which names the region in its body) and
+GetBucketLocation (which S3 answers wherever it is sent: it is how a client learns the region) are
+left to moto.
 """
 
 from . import s3_requests
@@ -16,7 +18,7 @@ from . import s3_requests
 
 def _redirect(request):
     region = request.bucket.region_name
-    if not request.signing_region or request.signing_region == region or request.action == "s3:CreateBucket":
+    if not request.signing_region or request.signing_region == region or request.action in ("s3:CreateBucket", "s3:GetBucketLocation"):
         return None
     headers = {"x-amz-bucket-region": region}
     if request.method == "HEAD":

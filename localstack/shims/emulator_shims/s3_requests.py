@@ -15,44 +15,45 @@ s3:PutLifecycleConfiguration), a HEAD of a bucket as s3:ListBucket.
 
 import re
 
-# (method, subresource) -> action, for requests on a bucket; the subresource is the query key.
+# Requests on a bucket, by subresource (the query key): the action of a GET, a PUT and a DELETE.
+_BUCKET_SUBRESOURCES = [
+    ("location", "GetBucketLocation", None, None),
+    ("versioning", "GetBucketVersioning", "PutBucketVersioning", None),
+    ("policy", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"),
+    ("policyStatus", "GetBucketPolicyStatus", None, None),
+    ("acl", "GetBucketAcl", "PutBucketAcl", None),
+    ("tagging", "GetBucketTagging", "PutBucketTagging", "PutBucketTagging"),
+    ("logging", "GetBucketLogging", "PutBucketLogging", None),
+    ("lifecycle", "GetLifecycleConfiguration", "PutLifecycleConfiguration", "PutLifecycleConfiguration"),
+    ("encryption", "GetEncryptionConfiguration", "PutEncryptionConfiguration", "PutEncryptionConfiguration"),
+    ("publicAccessBlock", "GetBucketPublicAccessBlock", "PutBucketPublicAccessBlock", "PutBucketPublicAccessBlock"),
+    ("object-lock", "GetBucketObjectLockConfiguration", "PutBucketObjectLockConfiguration", None),
+    ("notification", "GetBucketNotification", "PutBucketNotification", None),
+    ("replication", "GetReplicationConfiguration", "PutReplicationConfiguration", "PutReplicationConfiguration"),
+    ("versions", "ListBucketVersions", None, None),
+    ("uploads", "ListBucketMultipartUploads", None, None),
+    ("ownershipControls", "GetBucketOwnershipControls", "PutBucketOwnershipControls", "PutBucketOwnershipControls"),
+    ("cors", "GetBucketCORS", "PutBucketCORS", "PutBucketCORS"),
+    ("website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite"),
+    ("inventory", "GetInventoryConfiguration", "PutInventoryConfiguration", "PutInventoryConfiguration"),
+    ("metrics", "GetMetricsConfiguration", "PutMetricsConfiguration", "PutMetricsConfiguration"),
+    ("analytics", "GetAnalyticsConfiguration", "PutAnalyticsConfiguration", "PutAnalyticsConfiguration"),
+    ("accelerate", "GetAccelerateConfiguration", "PutAccelerateConfiguration", None),
+    ("requestPayment", "GetBucketRequestPayment", "PutBucketRequestPayment", None),
+    ("intelligent-tiering", "GetIntelligentTieringConfiguration", "PutIntelligentTieringConfiguration",
+     "PutIntelligentTieringConfiguration"),
+]
+
+# (method, subresource) -> action, for requests on a bucket; `None`: no subresource.
 _BUCKET_ACTIONS = {
-    "GET": {
-        "location": "GetBucketLocation", "versioning": "GetBucketVersioning", "policy": "GetBucketPolicy",
-        "policyStatus": "GetBucketPolicyStatus", "acl": "GetBucketAcl", "tagging": "GetBucketTagging",
-        "logging": "GetBucketLogging", "lifecycle": "GetLifecycleConfiguration",
-        "encryption": "GetEncryptionConfiguration", "publicAccessBlock": "GetBucketPublicAccessBlock",
-        "object-lock": "GetBucketObjectLockConfiguration", "notification": "GetBucketNotification",
-        "replication": "GetReplicationConfiguration", "versions": "ListBucketVersions",
-        "uploads": "ListBucketMultipartUploads", "ownershipControls": "GetBucketOwnershipControls",
-        "cors": "GetBucketCORS", "website": "GetBucketWebsite", "inventory": "GetInventoryConfiguration",
-        "metrics": "GetMetricsConfiguration", "analytics": "GetAnalyticsConfiguration",
-        "accelerate": "GetAccelerateConfiguration", "requestPayment": "GetBucketRequestPayment",
-        "intelligent-tiering": "GetIntelligentTieringConfiguration", None: "ListBucket",
-    },
-    "HEAD": {None: "ListBucket"},
-    "PUT": {
-        "versioning": "PutBucketVersioning", "policy": "PutBucketPolicy", "acl": "PutBucketAcl",
-        "tagging": "PutBucketTagging", "logging": "PutBucketLogging", "lifecycle": "PutLifecycleConfiguration",
-        "encryption": "PutEncryptionConfiguration", "publicAccessBlock": "PutBucketPublicAccessBlock",
-        "object-lock": "PutBucketObjectLockConfiguration", "notification": "PutBucketNotification",
-        "replication": "PutReplicationConfiguration", "ownershipControls": "PutBucketOwnershipControls",
-        "cors": "PutBucketCORS", "website": "PutBucketWebsite", "inventory": "PutInventoryConfiguration",
-        "metrics": "PutMetricsConfiguration", "analytics": "PutAnalyticsConfiguration",
-        "accelerate": "PutAccelerateConfiguration", "requestPayment": "PutBucketRequestPayment",
-        "intelligent-tiering": "PutIntelligentTieringConfiguration", None: "CreateBucket",
-    },
-    "DELETE": {
-        "policy": "DeleteBucketPolicy", "lifecycle": "PutLifecycleConfiguration",
-        "encryption": "PutEncryptionConfiguration", "publicAccessBlock": "PutBucketPublicAccessBlock",
-        "tagging": "PutBucketTagging", "replication": "PutReplicationConfiguration",
-        "ownershipControls": "PutBucketOwnershipControls", "cors": "PutBucketCORS", "website": "DeleteBucketWebsite",
-        "inventory": "PutInventoryConfiguration", "metrics": "PutMetricsConfiguration",
-        "analytics": "PutAnalyticsConfiguration", "intelligent-tiering": "PutIntelligentTieringConfiguration",
-        None: "DeleteBucket",
-    },
-    "POST": {"delete": "DeleteObject", None: "PutObject"},
+    method: {sub: actions[column] for sub, *actions in _BUCKET_SUBRESOURCES if actions[column]}
+    for column, method in enumerate(("GET", "PUT", "DELETE"))
 }
+_BUCKET_ACTIONS["GET"][None] = "ListBucket"
+_BUCKET_ACTIONS["PUT"][None] = "CreateBucket"
+_BUCKET_ACTIONS["DELETE"][None] = "DeleteBucket"
+_BUCKET_ACTIONS["HEAD"] = {None: "ListBucket"}
+_BUCKET_ACTIONS["POST"] = {"delete": "DeleteObject", None: "PutObject"}
 
 # The same for requests on an object; `versionId` turns some actions into their *Version form.
 _KEY_ACTIONS = {

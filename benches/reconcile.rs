@@ -63,11 +63,13 @@ async fn main() {
         let account = Account::fresh().await;
         account.run_in(Verb::Apply, &standard_baseline(), &[], regions).await;
         // The root user's steps, so that the account is fully compliant: MFA enrolled in the console
-        // (played on the emulator) and MFA Delete (the emulator accepts any code).
+        // (played on the emulator) and MFA Delete with a temporary root access key, deleted after it
+        // (the emulator accepts any code).
         account.root_console(&[("mfa", "virtual")]);
         let mfa = Mfa::parse(&format!("arn:aws:iam::{}:mfa/root-account-mfa-device 123456", account.id)).expect("valid");
-        let converge = account.run_with_mfa(Verb::Apply, &standard_baseline(), &["logs.bucket-mfa-delete"], mfa).await;
+        let converge = account.root().run_with_mfa(Verb::Apply, &standard_baseline(), &["logs.bucket-mfa-delete"], mfa).await;
         assert_eq!(converge.report.exit_code(), 0, "{:#?}", converge.report);
+        account.root_console(&[("access-key", "false")]);
         let verify = measure(&account, Verb::Verify, regions).await;
         let apply = measure(&account, Verb::Apply, regions).await;
         print(Verb::Verify, regions.len(), &verify);

@@ -23,7 +23,9 @@ Usage:
         [--access-key true|false] [--password true|false] [--signed-in-days-ago N]
 
 `root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
-create or delete its access keys, sign in): see shims/emulator_shims/root_user.py.
+create or delete its access keys, sign in): see shims/emulator_shims/root_user.py. With
+`--access-key true` it prints `access_key_id=AKIAROOT<ACCOUNT>`: requests signed with that key (any
+secret) act as the account's root user.
 
 `--owner-pid` ties the server's life to another process (a test binary): a small watchdog stops the
 server once that process is gone, so an aborted test run never leaves an emulator behind.
@@ -331,7 +333,8 @@ def reset(engine: str, endpoint: str, pid: int | None) -> tuple[str, int | None]
 
 
 def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
-    """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`."""
+    """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`; prints
+    `access_key_id=...` when the root user then has an access key (any secret goes with it)."""
     body = urllib.parse.urlencode({"Action": "MamoriEmulatorRootConsole", "Version": "2010-05-08", **settings})
     request = urllib.request.Request(
         endpoint + "/",
@@ -345,10 +348,13 @@ def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=10):
-            pass
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = response.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
         fail(f"root-console: HTTP {e.code}: {e.read().decode(errors='replace')}")
+    key = answer.partition("<AccessKeyId>")[2].partition("</AccessKeyId>")[0]
+    if key:
+        print(f"access_key_id={key}")
 
 
 def main() -> None:

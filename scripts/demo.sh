@@ -29,9 +29,13 @@ echo "== mamori apply --yes (exit 2: root MFA and MFA Delete on the audit bucket
 status=0; "$mamori" apply --yes --baseline "$baseline" --output text || status=$?
 [ "$status" -eq 2 ] || { echo "apply exited $status, expected 2" >&2; exit 1; }
 
-echo "== mamori apply --yes --mfa (the root user's step; the emulator accepts any code)"
-"$mamori" apply --yes --baseline "$baseline" --only logs.bucket-mfa-delete \
+echo "== the root user's step: a temporary root access key, apply --mfa with it (mamori lifts the bucket's"
+echo "   lock, turns MFA Delete on and locks it again; the emulator accepts any code), the key deleted"
+root_key=$(python3 localstack/emulator.py root-console moto --endpoint "$endpoint" --account 123456789012 --access-key true \
+    | sed -n 's/^access_key_id=//p')
+AWS_ACCESS_KEY_ID="$root_key" "$mamori" apply --yes --baseline "$baseline" --only logs.bucket-mfa-delete \
     --mfa "arn:aws:iam::123456789012:mfa/root-account-mfa-device 123456" --output text
+python3 localstack/emulator.py root-console moto --endpoint "$endpoint" --account 123456789012 --access-key false
 
 echo "== the root user enrols an MFA device in the console (AWS has no API for it; played on the emulator)"
 python3 localstack/emulator.py root-console moto --endpoint "$endpoint" --account 123456789012 --mfa virtual

@@ -262,6 +262,13 @@ pub trait Control: Send + Sync + 'static {
     fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
         None
     }
+
+    /// A sentence every finding on `part` carries after its message, whatever its status: why a
+    /// setting is what it is (one a scanner may flag), or what a change does beyond its diff.
+    /// Default: none.
+    fn note(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
+        None
+    }
 }
 
 /// A state observed by some control, type-erased for the engine.
@@ -327,6 +334,10 @@ impl<C: Control> Reconciler for C {
                 }
                 (false, Fix::Automatic) => (Status::Fail, diff::describe(&diffs), Some(format!("mamori apply --only {}", meta.id))),
                 (false, Fix::Manual | Fix::Optional) => (Status::Manual, diff::describe(&diffs), self.manual_steps(ctx, target, &part)),
+            };
+            let message = match self.note(ctx, target, &part) {
+                Some(note) => format!("{message}\n{note}"),
+                None => message,
             };
             if status == Status::Fail {
                 let (before, after) = diff::before_after(&diffs);

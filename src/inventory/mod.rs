@@ -7,7 +7,8 @@
 //!
 //! | module | read | used by | cost per run |
 //! |---|---|---|---|
-//! | [`bucket_encryption`] | a bucket's region and default encryption (its KMS key) | `ssm.session-preferences`, `ec2.instance-roles` | `s3:GetBucketLocation` + `s3:GetBucketEncryption` once per bucket |
+//! | [`buckets`] | where a bucket is (its region) and whether it is the expected owner's | `logs.bucket`, `logs.bucket-mfa-delete`, `vpc.s3-bucket-vpce-only`, `ssm.session-preferences`, `ec2.instance-roles` | one `s3:HeadBucket` per bucket (a second in the bucket's region when it is elsewhere; `s3:ListBuckets` only when S3 refuses the expected owner) |
+//! | [`bucket_encryption`] | a bucket's default encryption (its KMS key), read in the bucket's region | `ssm.session-preferences`, `ec2.instance-roles` | the bucket's `HeadBucket` (shared with [`buckets`]) + one `s3:GetBucketEncryption` |
 //! | [`key_alias`] | the KMS key behind an alias in a region | `kms.baseline-key`, `ec2.instance-roles` | one `kms:DescribeKey` per region |
 //! | [`credential_report`] | the IAM credential report and the pure rules over its rows | `iam.console-mfa`, `iam.unused-credentials`, `iam.access-key-rotation`, `root.recent-use`, `ec2.embedded-keys` | `iam:GenerateCredentialReport` + `iam:GetCredentialReport` (polled while AWS builds it) |
 //! | [`iam_authorization`] | users, groups, roles, instance profiles and customer policies; live per-user confirmations | the `iam.*` controls, `ec2.instance-roles`, `ec2.embedded-keys` | one paginated `iam:GetAccountAuthorizationDetails`; per flagged user `ListAccessKeys`, `GetLoginProfile`, `ListMFADevices`; AWS managed policies one `GetPolicy` + `GetPolicyVersion` each, when attached |
@@ -19,6 +20,7 @@
 //! | [`vpc_networks`] | EC2 filters and the CIDR blocks of a VPC | `vpc.endpoints`, `vpc.restricted-egress` | none: pure |
 
 pub mod bucket_encryption;
+pub mod buckets;
 pub mod credential_report;
 pub mod iam_authorization;
 pub mod instances;

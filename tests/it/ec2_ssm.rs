@@ -245,12 +245,14 @@ async fn preferences_wait_until_their_log_destinations_exist_encrypted() {
     let steps = apply.report.finding("ssm.session-preferences").iter().find(|f| f.resource == bucket_part).and_then(|f| f.remediation.clone()).unwrap();
     assert!(steps.contains(&format!("put-bucket-encryption --bucket {bucket}")), "{steps}");
 
-    // The team makes them, encrypted: now the preferences are written.
+    // The team makes them, encrypted, the bucket in another region (S3 answers the home region with a
+    // redirect naming it): now the preferences are written.
     let aws = account.aws(AccessMode::ReadWrite).await;
     let key = aws.kms("us-east-1").describe_key().key_id("alias/mamori-baseline").send().await.unwrap().key_metadata.unwrap().arn.unwrap();
-    let s3 = aws.s3("us-east-1");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let sse = aws_sdk_s3::types::ServerSideEncryptionByDefault::builder().sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::AwsKms).kms_master_key_id(&key).build().unwrap();
+    let s3 = aws.s3("eu-west-1");
+    let elsewhere = aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1).build();
+    s3.create_bucket().bucket(&bucket).create_bucket_configuration(elsewhere).send().await.unwrap();
+    let sse = aws_sdk_s3::types::ServerSideEncryptionByDefault::builder().sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::Aes256).build().unwrap();
     let rule = aws_sdk_s3::types::ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(sse).build();
     let configuration = aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap();
     s3.put_bucket_encryption().bucket(&bucket).server_side_encryption_configuration(configuration).send().await.unwrap();
@@ -258,7 +260,8 @@ async fn preferences_wait_until_their_log_destinations_exist_encrypted() {
     let apply = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;
     assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
     let reads = apply.calls.by_operation();
-    assert_eq!((reads.get("S3:GetBucketLocation"), reads.get("S3:GetBucketEncryption")), (Some(&1), Some(&1)), "through the client layer: {reads:?}");
+    assert_eq!((reads.get("S3:HeadBucket"), reads.get("S3:GetBucketEncryption")), (Some(&1), Some(&1)), "through the client layer: {reads:?}");
+    assert!(apply.report.finding("ssm.session-preferences").iter().all(|f| f.status == Status::Pass), "read in eu-west-1: {:#?}", apply.report);
     let inputs = session_document(&aws.ssm("us-east-1")).await["inputs"].clone();
     assert_eq!((inputs["s3BucketName"].as_str(), inputs["cloudWatchLogGroupName"].as_str()), (Some(bucket.as_str()), Some("/sessions/shell")));
     let again = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;

@@ -123,6 +123,14 @@ impl Account {
         assert!(output.status.success(), "root-console {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
 
+    /// moto: this account's root user, with an access key created for it in the console (the shim's
+    /// `AKIAROOT<ACCOUNT>`, any secret): its calls are the root user's, as in the MFA Delete step.
+    pub fn root(&self) -> Account {
+        self.root_console(&[("access-key", "true")]);
+        let key = format!("AKIAROOT{}", self.id);
+        Account { id: self.id.clone(), credentials: Credentials::new(key, "root-secret", None, None, "mamori-tests-root") }
+    }
+
     pub fn connect_options(&self) -> ConnectOptions {
         ConnectOptions {
             profile: None,

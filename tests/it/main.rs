@@ -12,5 +12,6 @@ mod harness;
 mod iam_hygiene;
 mod logs;
 mod root;
+mod s3_rules;
 mod vpc;
 mod vpc_egress;

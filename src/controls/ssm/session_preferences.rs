@@ -8,8 +8,8 @@
 //! # Log destinations
 //! With encryption required, Session Manager refuses to start a session when the bucket or log group
 //! it must log to is missing or unencrypted: a document naming such a destination would shut every
-//! session out. So the destinations are checked (`s3:GetBucketLocation`, then `s3:GetBucketEncryption`
-//! in the bucket's region, once per run; `logs:DescribeLogGroups` for a group and its KMS key in each
+//! session out. So the destinations are checked (`s3:HeadBucket`, which names the bucket's region, then
+//! `s3:GetBucketEncryption` there, once per run; `logs:DescribeLogGroups` for a group and its KMS key in each
 //! region), each missing or unencrypted one is a `manual` finding with the commands that make it, and the
 //! document is not written (its finding is `manual` too) until they are usable. The audit-log bucket
 //! `logs.bucket` makes (versioned, encrypted with the baseline key, locked against deletion) is not
@@ -288,9 +288,9 @@ impl Control for SessionManagerPreferences {
 }
 
 /// The S3 destination, read once per run (every region logs to the same bucket; `ec2.instance-roles`
-/// shares the read).
+/// shares the read): where it is, whatever its region, then its default encryption from there.
 async fn bucket_destination(ctx: &Context<'_>, bucket: &str) -> Result<Destination, AwsError> {
-    let found = bucket_encryption::read(ctx.aws, ctx.baseline.home_region().as_str(), bucket).await?;
+    let found = bucket_encryption::read(ctx, bucket).await?;
     Ok(Destination { exists: found.exists, encrypted: found.encrypted })
 }
 

@@ -27,7 +27,9 @@
 //!
 //! The statement is merged into the bucket's policy by `Sid`: the policy text is spliced, so every other
 //! statement stays byte for byte as it was. Nothing else of the bucket is touched; a bucket that does
-//! not exist is reported and never created.
+//! not exist is reported and never created. Each bucket is located first, in whatever region it is
+//! ([`crate::inventory::buckets`]), and every call names this account as its expected owner: a bucket
+//! of the name that another account owns is an `error` and is sent nothing.
 //!
 //! # Never a lock-out
 //! - The baseline must name at least one break-glass principal (checked when it loads).
@@ -51,7 +53,7 @@ use serde_json::{json, Value};
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, Stage, VpceOnly};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
-use crate::inventory::bucket_encryption;
+use crate::inventory::buckets::{self, Located};
 use crate::policy;
 use crate::policy::arn;
 use crate::policy::evaluate::{evaluate, Decision, Policies};
@@ -143,15 +145,15 @@ pub fn locks_out(wanted: &Value, partition: &str, bucket: &str, principal_arn: &
     caller_requests(partition, bucket, principal_arn).iter().any(|request| matches!(evaluate(&policies, request), Decision::ExplicitDeny(_)))
 }
 
-async fn observe_bucket(ctx: &Context<'_>, target: &Target, name: &str) -> Result<BucketState, AwsError> {
-    let home = ctx.aws.s3(target.region.as_str());
-    let location = match home.get_bucket_location().bucket(name).send().await.named("s3:GetBucketLocation") {
-        Ok(out) => bucket_encryption::bucket_region(out.location_constraint().map(|c| c.as_str())),
-        Err(e) if e.has_code("NoSuchBucket") => return Ok(BucketState { exists: false, region: None, statement: None, policy: None }),
-        Err(e) => return Err(e),
+async fn observe_bucket(ctx: &Context<'_>, name: &str) -> Result<BucketState, AwsError> {
+    let owner = &ctx.caller.account_id;
+    let location = match buckets::locate(ctx, name, Some(owner)).await? {
+        Located::Found { region } => region,
+        Located::Missing => return Ok(BucketState { exists: false, region: None, statement: None, policy: None }),
+        Located::OwnedByAnotherAccount => return Err(buckets::owned_by_another_account(name, owner, "vpc.s3_bucket_vpce_only.buckets")),
     };
     let client = ctx.aws.s3(&location);
-    let policy = match client.get_bucket_policy().bucket(name).send().await.named("s3:GetBucketPolicy") {
+    let policy = match client.get_bucket_policy().bucket(name).expected_bucket_owner(owner).send().await.named("s3:GetBucketPolicy") {
         Ok(out) => out.policy().map(str::to_string),
         Err(e) if e.has_code("NoSuchBucketPolicy") => None,
         Err(e) => return Err(e),
@@ -186,7 +188,7 @@ impl Control for BucketVpceOnly {
         let mut state = VpceOnlyState::default();
         for bucket in &settings(ctx).buckets {
             let name = vars.render(&bucket.name);
-            let observed = observe_bucket(ctx, target, &name).await?;
+            let observed = observe_bucket(ctx, &name).await?;
             state.buckets.insert(name, observed);
         }
         Ok(state)
@@ -278,7 +280,15 @@ impl Control for BucketVpceOnly {
             let region = current.region.clone().unwrap_or_else(|| ctx.baseline.home_region().to_string());
             let text = policy::splice_statement(current.policy.as_deref(), &wanted_statement)
                 .map_err(|e| ControlError::Precondition(format!("bucket {name}: cannot merge into its policy: {e}")))?;
-            ctx.aws.s3(&region).put_bucket_policy().bucket(name).policy(text).send().await.named("s3:PutBucketPolicy")?;
+            ctx.aws
+                .s3(&region)
+                .put_bucket_policy()
+                .bucket(name)
+                .expected_bucket_owner(&ctx.caller.account_id)
+                .policy(text)
+                .send()
+                .await
+                .named("s3:PutBucketPolicy")?;
         }
         if failures.is_empty() {
             Ok(())

@@ -113,7 +113,7 @@ pub async fn session_keys(ctx: &Context<'_>, region: &RegionName) -> Result<Sess
         None => None,
         Some(name) if Some(&name) == bucket::audit_bucket_name(ctx, home).as_ref() => baseline_key_in(ctx, home.as_str()).await?,
         Some(name) => {
-            let found = bucket_encryption::read(ctx.aws, home.as_str(), &name).await?;
+            let found = bucket_encryption::read(ctx, &name).await?;
             let bucket_region = found.region.as_deref().unwrap_or(home.as_str());
             found.kms_key.map(|key| key_arn(ctx.caller, bucket_region, &key))
         }

@@ -12,6 +12,7 @@
 pub mod error;
 pub mod guard;
 pub mod memo;
+pub mod propagation;
 pub mod reads;
 mod s3control_endpoint;
 

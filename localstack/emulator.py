@@ -15,7 +15,7 @@ waits until it is healthy and prints two lines on stdout:
 
 Usage:
   python3 localstack/emulator.py install ENGINE
-  python3 localstack/emulator.py start ENGINE [--port N] [--owner-pid PID]
+  python3 localstack/emulator.py start ENGINE [--port N] [--owner-pid PID] [--propagation-delay SECONDS]
   python3 localstack/emulator.py health ENGINE --endpoint URL
   python3 localstack/emulator.py reset ENGINE --endpoint URL --pid PID
   python3 localstack/emulator.py stop --pid PID
@@ -24,6 +24,10 @@ Usage:
 
 `root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
 create or delete its access keys, sign in): see shims/emulator_shims/root_user.py.
+
+`--propagation-delay SECONDS` turns on the shims that model AWS's eventual consistency (a new IAM
+role, KMS key or instance profile refused by the services that use it, bucket configuration reads
+lagging behind writes) for that many seconds; see shims/emulator_shims/propagation_delay.py.
 
 `--owner-pid` ties the server's life to another process (a test binary): a small watchdog stops the
 server once that process is gone, so an aborted test run never leaves an emulator behind.
@@ -229,8 +233,9 @@ def stop(pid: int, grace: float = 3.0) -> None:
             time.sleep(0.1)
 
 
-def server_command(engine: str, venv: Path, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
+def server_command(engine: str, venv: Path, port: int, workdir: Path, propagation_delay: float) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
+    env["MAMORI_EMULATOR_PROPAGATION_SECONDS"] = str(propagation_delay)
     # shims/sitecustomize.py loads the shims (shims/emulator_shims/, listed in README.md) into the server process.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE / "shims"), env.get("PYTHONPATH")]))
     if engine == "moto":
@@ -285,7 +290,7 @@ def prune_state(keep_for: float = 86400) -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def start(engine: str, port: int | None, owner: int | None, timeout: float) -> tuple[str, int]:
+def start(engine: str, port: int | None, owner: int | None, timeout: float, propagation_delay: float = 0) -> tuple[str, int]:
     venv = install(engine)
     prune_state()
     port = port or free_port()
@@ -293,7 +298,7 @@ def start(engine: str, port: int | None, owner: int | None, timeout: float) -> t
         fail(f"port {port} is already taken")
     workdir = STATE / f"{engine}-{port}"
     workdir.mkdir(parents=True, exist_ok=True)
-    command, env = server_command(engine, venv, port, workdir)
+    command, env = server_command(engine, venv, port, workdir, propagation_delay)
     log = open(workdir / "server.log", "wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=workdir)
@@ -360,6 +365,7 @@ def main() -> None:
     parser.add_argument("--endpoint")
     parser.add_argument("--pid", type=int)
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--propagation-delay", type=float, default=0)
     parser.add_argument("--account")
     parser.add_argument("--mfa", choices=["none", "virtual", "hardware"])
     parser.add_argument("--access-key", choices=["true", "false"])
@@ -371,7 +377,7 @@ def main() -> None:
     if args.action == "install":
         print(install(args.engine))
     elif args.action == "start":
-        endpoint, pid = start(args.engine, args.port, args.owner_pid, args.timeout)
+        endpoint, pid = start(args.engine, args.port, args.owner_pid, args.timeout, args.propagation_delay)
         print(f"endpoint={endpoint}\npid={pid}", flush=True)
     elif args.action == "health":
         if not args.endpoint:

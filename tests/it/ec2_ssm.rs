@@ -255,6 +255,7 @@ async fn preferences_wait_until_their_log_destinations_exist_encrypted() {
     let configuration = aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap();
     s3.put_bucket_encryption().bucket(&bucket).server_side_encryption_configuration(configuration).send().await.unwrap();
     aws.logs("us-east-1").create_log_group().log_group_name("/sessions/shell").kms_key_id(&key).send().await.unwrap();
+    crate::harness::propagated().await;
     let apply = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;
     assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
     let reads = apply.calls.by_operation();

@@ -2,7 +2,10 @@
 //! hands out fresh accounts, and runs mamori in-process or as the real binary.
 //!
 //! The emulator is started through `localstack/emulator.py`, the same script users run; if it cannot
-//! start, every test fails with its output: nothing is skipped silently.
+//! start, every test fails with its output: nothing is skipped silently. It runs with the shims'
+//! propagation delay on ([`PROPAGATION_DELAY`]): a new IAM role, KMS key or instance profile is
+//! refused for that long by the services that use it, and bucket configuration reads lag behind
+//! writes, as on AWS, so every end-to-end test meets AWS's eventual consistency.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -49,6 +52,15 @@ pub fn standard_baseline() -> PathBuf {
     repo().join("baselines/standard.yaml")
 }
 
+/// How long the emulator's shims model AWS's propagation delays (`emulator.py --propagation-delay`).
+pub const PROPAGATION_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits out the emulator's propagation delay: for a test that wrote a bucket's configuration behind
+/// mamori's back and wants mamori to read it (S3 bucket configuration is eventually consistent).
+pub async fn propagated() {
+    tokio::time::sleep(PROPAGATION_DELAY).await;
+}
+
 /// The emulator of this test binary, started on first use.
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
@@ -61,6 +73,7 @@ pub fn emulator() -> &'static Emulator {
         let output = Command::new("python3")
             .arg(repo().join("localstack/emulator.py"))
             .args(["start", engine.name(), "--owner-pid", &std::process::id().to_string()])
+            .args(["--propagation-delay", &PROPAGATION_DELAY.as_secs().to_string()])
             .stderr(Stdio::inherit())
             .output()
             .unwrap_or_else(|e| panic!("cannot run localstack/emulator.py (is python3 installed?): {e}"));

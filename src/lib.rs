@@ -14,4 +14,5 @@ pub mod controls;
 pub mod inventory;
 pub mod engine;
 pub mod policy;
+pub mod redact;
 pub mod report;

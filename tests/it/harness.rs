@@ -123,6 +123,12 @@ impl Account {
         Account { id: id.to_string(), credentials: moto_role_credentials(id, "OrganizationAccountAccessRole").await }
     }
 
+    /// This account entered with another identity's access key (an IAM user's, say): mamori then runs
+    /// as that identity.
+    pub fn with_access_key(&self, access_key_id: &str, secret_access_key: &str) -> Account {
+        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests") }
+    }
+
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
     /// "The root user on moto" in the emulator shim): `[("mfa", "virtual"), ("signed-in-days-ago", "0")]`.
     pub fn root_console(&self, settings: &[(&str, &str)]) {
@@ -174,6 +180,33 @@ impl Account {
             mfa,
         };
         app::execute(&invocation, &mut |_: &Report| true, &Silent).await.unwrap_or_else(|e| panic!("{} failed: {e}", verb.name()))
+    }
+
+    /// A shared config file with a profile `name` holding this account's keys as static credentials
+    /// and, when given, an `endpoint_url`: for runs of the binary with `--profile`.
+    pub fn profile_file(&self, name: &str, endpoint_url: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+        let mut text = format!(
+            "[profile {name}]\nregion = us-east-1\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            self.credentials.access_key_id(),
+            self.credentials.secret_access_key()
+        );
+        if let Some(token) = self.credentials.session_token() {
+            text += &format!("aws_session_token = {token}\n");
+        }
+        if let Some(url) = endpoint_url {
+            text += &format!("endpoint_url = {url}\n");
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config");
+        std::fs::write(&path, text).expect("write the config file");
+        (dir, path)
+    }
+
+    /// This account's access key id, secret and session token: what must never show in output.
+    pub fn credential_strings(&self) -> Vec<String> {
+        let mut strings = vec![self.credentials.access_key_id().to_string(), self.credentials.secret_access_key().to_string()];
+        strings.extend(self.credentials.session_token().map(str::to_string));
+        strings
     }
 
     /// The environment that points the `mamori` binary at this account.

@@ -88,8 +88,8 @@ async fn the_shim_answers_a_bucket_configuration_read_from_before_the_write() {
 }
 
 /// Every control of the standard baseline, on a fresh account, with AWS's propagation delays: one
-/// `apply` leaves nothing `fail` or `error` (only the root user's manual steps), the refused calls were
-/// retried, and a second `apply` writes nothing.
+/// `apply` leaves nothing `fail` or `error` (only the root user's manual steps), and a second `apply`
+/// writes nothing.
 #[tokio::test]
 async fn one_apply_of_the_standard_baseline_converges_with_the_propagation_delays_on() {
     on_moto();
@@ -99,11 +99,11 @@ async fn one_apply_of_the_standard_baseline_converges_with_the_propagation_delay
     assert!(unconverged.is_empty(), "one apply converges: {unconverged:#?}");
     let manual: Vec<&str> = apply.report.findings.iter().filter(|f| f.status == Status::Manual).map(|f| f.control.as_str()).collect();
     assert_eq!(manual, ["logs.bucket-mfa-delete", "root.mfa"], "only the root user's steps are left");
+    // How many calls the delays cost depends on how fast the run reaches them (a loaded machine may
+    // send CreateAlias after the key's second is over); tests/it/propagation.rs's shim tests and
+    // aws::propagation's unit tests prove the retry itself.
     let calls = apply.calls.by_operation();
     eprintln!("apply of the standard baseline with propagation delays: {} calls {calls:?}", apply.calls.sent().len());
-    for retried in ["KMS:CreateAlias", "CloudTrail:CreateTrail"] {
-        assert!(calls.get(retried).is_some_and(|n| *n >= 2), "{retried} was refused while the key or role propagated, then retried: {calls:?}");
-    }
     let again = account.run(Verb::Apply, &standard_baseline(), &[]).await;
     assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
 }

@@ -99,7 +99,7 @@ pub fn documented_delay(error: &AwsError) -> Option<&'static PropagationError> {
 
 /// Sends the call `attempt` makes (named `operation`), again after each documented propagation
 /// answer, within [`PROPAGATION_BUDGET`]. `operation` must be listed in [`PROPAGATION_ERRORS`].
-pub async fn send<T, E, R, F, Fut>(operation: &'static str, attempt: F) -> Result<T, AwsError>
+pub async fn send<T, E, R, F, Fut>(operation: &'static str, mut attempt: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, R>>>,
@@ -107,21 +107,23 @@ where
     R: std::fmt::Debug + HttpStatus,
     SdkError<E, R>: RequestId,
 {
-    send_with_pauses(operation, attempt, pauses(PROPAGATION_BUDGET)).await
+    let named = || {
+        let sent = attempt();
+        async move { sent.await.named(operation) }
+    };
+    retry_documented_delays(operation, named, pauses(PROPAGATION_BUDGET)).await
 }
 
-async fn send_with_pauses<T, E, R, F, Fut>(operation: &'static str, mut attempt: F, pauses: impl Iterator<Item = Duration>) -> Result<T, AwsError>
+/// Runs `attempt` until it succeeds, fails with an answer that is not a documented delay of
+/// `operation`, or `pauses` run out (sleeping each pause between attempts).
+async fn retry_documented_delays<T, F, Fut>(operation: &'static str, mut attempt: F, mut pauses: impl Iterator<Item = Duration>) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, R>>>,
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HttpStatus,
-    SdkError<E, R>: RequestId,
+    Fut: Future<Output = Result<T, AwsError>>,
 {
     debug_assert!(PROPAGATION_ERRORS.iter().any(|row| row.operation == operation), "{operation} is not in the propagation table");
-    let mut pauses = pauses.peekable();
     loop {
-        let error = match attempt().await.named(operation) {
+        let error = match attempt().await {
             Ok(output) => return Ok(output),
             Err(error) => error,
         };
@@ -151,29 +153,21 @@ where
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-    use aws_smithy_runtime_api::http::StatusCode;
-    use aws_smithy_types::body::SdkBody;
-    use aws_smithy_types::error::ErrorMetadata;
-
     use super::*;
 
-    type CreateAliasError = aws_sdk_kms::operation::create_alias::CreateAliasError;
-
-    fn refused(code: &str) -> SdkError<CreateAliasError, HttpResponse> {
-        let error = CreateAliasError::generic(ErrorMetadata::builder().code(code).message("not there").build());
-        SdkError::service_error(error, HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty()))
+    fn refused(operation: &str, code: &str) -> AwsError {
+        AwsError { operation: operation.into(), code: Some(code.into()), message: "not there".into(), request_id: None, status: Some(400) }
     }
 
-    /// Sends through `send_with_pauses` with zero-length pauses; returns the result and the attempts.
+    /// Runs `retry_documented_delays` with zero-length pauses; returns the result and the attempts.
     async fn run(operation: &'static str, answers: Vec<Result<u8, &'static str>>, budget_pauses: usize) -> (Result<u8, AwsError>, usize) {
         let attempts = AtomicUsize::new(0);
-        let result = send_with_pauses(
+        let result = retry_documented_delays(
             operation,
             || {
                 let n = attempts.fetch_add(1, Ordering::SeqCst);
                 let answer = answers.get(n).copied().unwrap_or(Ok(0));
-                async move { answer.map_err(refused) }
+                async move { answer.map_err(|code| refused(operation, code)) }
             },
             std::iter::repeat_n(Duration::ZERO, budget_pauses),
         )

@@ -29,21 +29,18 @@ def _role_created(account, region, role_arn):
     return None
 
 
-def _checking_the_delivery_role(handler):
-    def checking(self):
-        from moto.core.exceptions import JsonRESTError
+def _unusable_role(response):
+    role_arn = response._get_param("CloudWatchLogsRoleArn")
+    if not role_arn:
+        return False
+    created = _role_created(response.current_account, response.region, role_arn)
+    return created is None or propagation_delay.is_young(created)
 
-        role_arn = self._get_param("CloudWatchLogsRoleArn")
-        if role_arn:
-            created = _role_created(self.current_account, self.region, role_arn)
-            if created is None or propagation_delay.is_young(created):
-                raise JsonRESTError(
-                    "InvalidCloudWatchLogsRoleArnException",
-                    "Access denied. Verify in IAM that the role has adequate permissions.",
-                )
-        return handler(self)
 
-    return checking
+def _invalid_role(_response):
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError("InvalidCloudWatchLogsRoleArnException", "Access denied. Verify in IAM that the role has adequate permissions.")
 
 
 def install():
@@ -51,5 +48,5 @@ def install():
         from moto.cloudtrail.responses import CloudTrailResponse
     except ImportError:  # not moto's interpreter
         return
-    CloudTrailResponse.create_trail = _checking_the_delivery_role(CloudTrailResponse.create_trail)
-    CloudTrailResponse.update_trail = _checking_the_delivery_role(CloudTrailResponse.update_trail)
+    for name in ("create_trail", "update_trail"):
+        setattr(CloudTrailResponse, name, propagation_delay.refusing_when(getattr(CloudTrailResponse, name), _unusable_role, _invalid_role))

@@ -24,21 +24,23 @@ def _profile_created(account, region, name, arn):
     return None
 
 
-def _refusing_young_profiles(handler):
-    def refusing(self):
-        from moto.ec2.exceptions import EC2ClientError
+def _named(response):
+    return response._get_param("IamInstanceProfile.Name"), response._get_param("IamInstanceProfile.Arn")
 
-        name = self._get_param("IamInstanceProfile.Name")
-        arn = self._get_param("IamInstanceProfile.Arn")
-        created = _profile_created(self.current_account, self.region, name, arn)
-        if propagation_delay.is_young(created):
-            raise EC2ClientError(
-                "InvalidParameterValue",
-                f"Value ({name or arn}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
-            )
-        return handler(self)
 
-    return refusing
+def _young(response):
+    name, arn = _named(response)
+    return propagation_delay.is_young(_profile_created(response.current_account, response.region, name, arn))
+
+
+def _invalid(response):
+    from moto.ec2.exceptions import EC2ClientError
+
+    name, arn = _named(response)
+    return EC2ClientError(
+        "InvalidParameterValue",
+        f"Value ({name or arn}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
+    )
 
 
 def install():
@@ -46,4 +48,6 @@ def install():
         from moto.ec2.responses.iam_instance_profiles import IamInstanceProfiles
     except ImportError:  # not moto's interpreter
         return
-    IamInstanceProfiles.associate_iam_instance_profile = _refusing_young_profiles(IamInstanceProfiles.associate_iam_instance_profile)
+    IamInstanceProfiles.associate_iam_instance_profile = propagation_delay.refusing_when(
+        IamInstanceProfiles.associate_iam_instance_profile, _young, _invalid
+    )

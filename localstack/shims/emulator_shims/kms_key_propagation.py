@@ -23,17 +23,22 @@ _KEY_PARAMETER = {
 }
 
 
+def _key(response, parameter):
+    key_id = response._get_param(parameter) or ""
+    return response.kms_backend.keys.get(response.kms_backend.get_key_id(key_id))
+
+
 def _refusing_young_keys(handler, parameter):
-    def refusing(self):
+    def young(response):
+        key = _key(response, parameter)
+        return key is not None and propagation_delay.is_young(key.creation_date)
+
+    def not_found(response):
         from moto.kms.exceptions import NotFoundException
 
-        key_id = self._get_param(parameter) or ""
-        key = self.kms_backend.keys.get(self.kms_backend.get_key_id(key_id))
-        if key is not None and propagation_delay.is_young(key.creation_date):
-            raise NotFoundException(f"Key '{key.arn}' does not exist")
-        return handler(self)
+        return NotFoundException(f"Key '{_key(response, parameter).arn}' does not exist")
 
-    return refusing
+    return propagation_delay.refusing_when(handler, young, not_found)
 
 
 def install():

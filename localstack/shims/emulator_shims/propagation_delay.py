@@ -31,5 +31,16 @@ def is_young(created):
     return time.time() - float(created) < delay
 
 
+def refusing_when(handler, refused, error):
+    """`handler` (a response method) answering `error(self)` instead whenever `refused(self)`."""
+
+    def refusing(self):
+        if refused(self):
+            raise error(self)
+        return handler(self)
+
+    return refusing
+
+
 def install():
     """Nothing to install: the `*_propagation` shims ask this module."""

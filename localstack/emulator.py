@@ -21,9 +21,13 @@ Usage:
   python3 localstack/emulator.py stop --pid PID
   python3 localstack/emulator.py root-console moto --endpoint URL --account ID [--mfa none|virtual|hardware]
         [--access-key true|false] [--password true|false] [--signed-in-days-ago N]
+  python3 localstack/emulator.py propagation-delay moto --endpoint URL --account ID --seconds N
 
 `root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
 create or delete its access keys, sign in): see shims/emulator_shims/root_user.py.
+
+`propagation-delay` gives one account a propagation delay of its own (test scaffolding: a test of one
+rule then does not depend on how fast the machine is); see shims/emulator_shims/propagation_delay.py.
 
 `--propagation-delay SECONDS` turns on the shims that model AWS's eventual consistency (a new IAM
 role, KMS key or instance profile refused by the services that use it, bucket configuration reads
@@ -335,9 +339,9 @@ def reset(engine: str, endpoint: str, pid: int | None) -> tuple[str, int | None]
     return start(engine, port, None, 120)
 
 
-def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
-    """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`."""
-    body = urllib.parse.urlencode({"Action": "MamoriEmulatorRootConsole", "Version": "2010-05-08", **settings})
+def emulator_action(endpoint: str, account: str, action: str, settings: dict[str, str]) -> None:
+    """Sends one of the shims' emulator-only IAM actions (`MamoriEmulatorRootConsole`, ...) for `account`."""
+    body = urllib.parse.urlencode({"Action": action, "Version": "2010-05-08", **settings})
     request = urllib.request.Request(
         endpoint + "/",
         data=body.encode(),
@@ -353,12 +357,12 @@ def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
         with urllib.request.urlopen(request, timeout=10):
             pass
     except urllib.error.HTTPError as e:
-        fail(f"root-console: HTTP {e.code}: {e.read().decode(errors='replace')}")
+        fail(f"{action}: HTTP {e.code}: {e.read().decode(errors='replace')}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console"])
+    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console", "propagation-delay"])
     parser.add_argument("engine", nargs="?", choices=sorted(ENGINES))
     parser.add_argument("--port", type=int)
     parser.add_argument("--owner-pid", type=int)
@@ -371,6 +375,7 @@ def main() -> None:
     parser.add_argument("--access-key", choices=["true", "false"])
     parser.add_argument("--password", choices=["true", "false"])
     parser.add_argument("--signed-in-days-ago", type=int)
+    parser.add_argument("--seconds", type=float)
     args = parser.parse_args()
     if args.action != "stop" and not args.engine:
         fail(f"{args.action} needs an engine: {', '.join(sorted(ENGINES))}")
@@ -399,7 +404,11 @@ def main() -> None:
             "Password": args.password,
             "SignedInDaysAgo": None if args.signed_in_days_ago is None else str(args.signed_in_days_ago),
         }
-        root_console(args.endpoint, args.account, {k: v for k, v in settings.items() if v is not None})
+        emulator_action(args.endpoint, args.account, "MamoriEmulatorRootConsole", {k: v for k, v in settings.items() if v is not None})
+    elif args.action == "propagation-delay":
+        if args.engine != "moto" or not args.endpoint or not args.account or args.seconds is None:
+            fail("propagation-delay needs the moto engine, --endpoint, --account and --seconds")
+        emulator_action(args.endpoint, args.account, "MamoriEmulatorPropagationDelay", {"Seconds": str(args.seconds)})
     elif args.action == "stop":
         if not args.pid:
             fail("stop needs --pid")

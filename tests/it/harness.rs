@@ -132,14 +132,25 @@ impl Account {
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
     /// "The root user on moto" in the emulator shim): `[("mfa", "virtual"), ("signed-in-days-ago", "0")]`.
     pub fn root_console(&self, settings: &[(&str, &str)]) {
-        assert_eq!(emulator().engine, Engine::Moto, "the root user's console steps are played on moto only");
+        self.emulator_action("root-console", settings);
+    }
+
+    /// moto: gives this account a propagation delay of its own (`emulator.py propagation-delay`), so a
+    /// test of one propagation rule does not depend on how fast the machine is.
+    pub fn propagation_delay(&self, seconds: u32) {
+        self.emulator_action("propagation-delay", &[("seconds", &seconds.to_string())]);
+    }
+
+    /// Runs an `emulator.py` scaffolding action (moto only) for this account.
+    fn emulator_action(&self, action: &str, settings: &[(&str, &str)]) {
+        assert_eq!(emulator().engine, Engine::Moto, "{action} is played on moto only");
         let mut command = Command::new("python3");
-        command.arg(repo().join("localstack/emulator.py")).args(["root-console", "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);
+        command.arg(repo().join("localstack/emulator.py")).args([action, "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);
         for (name, value) in settings {
             command.args([format!("--{name}"), value.to_string()]);
         }
-        let output = command.output().expect("run emulator.py root-console");
-        assert!(output.status.success(), "root-console {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let output = command.output().unwrap_or_else(|e| panic!("run emulator.py {action}: {e}"));
+        assert!(output.status.success(), "{action} {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
 
     pub fn connect_options(&self) -> ConnectOptions {

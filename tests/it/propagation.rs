@@ -1,5 +1,6 @@
 //! AWS's eventual consistency, as the emulator shims model it (moto): each shim rule on its own (the
-//! shim refuses, or answers stale, what AWS does), then mamori meeting all of them at once, where one
+//! shim refuses, or answers stale, what AWS does; the test's account gets a delay of an hour, so the
+//! rule holds however slow the machine, then none), then mamori meeting all of them at once, where one
 //! `apply` of the standard baseline on a fresh account must still converge. Also the two answers that
 //! must never be taken for something else: a key search that fails is an error, not "no key", and an
 //! instance profile that holds another role is reported, not forced.
@@ -8,7 +9,7 @@ use aws_sdk_ec2::types::{IamInstanceProfileSpecification, InstanceType};
 use mamori::aws::AccessMode;
 use mamori::report::{Status, Verb};
 
-use crate::harness::{baseline_file, emulator, propagated, standard_baseline, Account, Engine};
+use crate::harness::{baseline_file, emulator, standard_baseline, Account, Engine};
 
 const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
 
@@ -23,13 +24,15 @@ fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(error: &E) -
 #[tokio::test]
 async fn the_shim_hides_a_new_key_from_the_calls_that_change_it() {
     on_moto();
-    let aws = Account::fresh().await.aws(AccessMode::ReadWrite).await;
+    let account = Account::fresh().await;
+    account.propagation_delay(3600);
+    let aws = account.aws(AccessMode::ReadWrite).await;
     let kms = aws.kms("us-east-1");
     let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
     let early = kms.create_alias().alias_name("alias/young").target_key_id(&key).send().await.expect_err("a key of 0 s is not found");
     assert_eq!(early.as_service_error().and_then(code), Some("NotFoundException"));
     kms.describe_key().key_id(&key).send().await.expect("reads of the key stay consistent");
-    propagated().await;
+    account.propagation_delay(0);
     kms.create_alias().alias_name("alias/young").target_key_id(&key).send().await.expect("found once propagated");
 }
 
@@ -37,6 +40,7 @@ async fn the_shim_hides_a_new_key_from_the_calls_that_change_it() {
 async fn the_shim_refuses_a_new_delivery_role_to_cloudtrail() {
     on_moto();
     let account = Account::fresh().await;
+    account.propagation_delay(3600);
     let aws = account.aws(AccessMode::ReadWrite).await;
     let bucket = format!("trail-{}", account.id);
     aws.s3("us-east-1").create_bucket().bucket(&bucket).send().await.unwrap();
@@ -47,14 +51,16 @@ async fn the_shim_refuses_a_new_delivery_role_to_cloudtrail() {
     assert_eq!(early.as_service_error().and_then(code), Some("InvalidCloudWatchLogsRoleArnException"));
     let missing = trail.clone().cloud_watch_logs_role_arn(format!("arn:aws:iam::{}:role/none", account.id)).send().await;
     assert_eq!(missing.expect_err("no such role").as_service_error().and_then(code), Some("InvalidCloudWatchLogsRoleArnException"));
-    propagated().await;
+    account.propagation_delay(0);
     trail.cloud_watch_logs_role_arn(&role).send().await.expect("accepted once propagated");
 }
 
 #[tokio::test]
 async fn the_shim_refuses_a_new_instance_profile_to_ec2() {
     on_moto();
-    let aws = Account::fresh().await.aws(AccessMode::ReadWrite).await;
+    let account = Account::fresh().await;
+    account.propagation_delay(3600);
+    let aws = account.aws(AccessMode::ReadWrite).await;
     let ec2 = aws.ec2("us-east-1");
     let image = ec2.describe_images().send().await.unwrap().images()[0].image_id().unwrap().to_string();
     let instance = ec2.run_instances().image_id(image).instance_type(InstanceType::T3Micro).min_count(1).max_count(1).send().await.unwrap().instances()[0]
@@ -65,7 +71,7 @@ async fn the_shim_refuses_a_new_instance_profile_to_ec2() {
     let associate = ec2.associate_iam_instance_profile().instance_id(&instance).iam_instance_profile(IamInstanceProfileSpecification::builder().name("young").build());
     let early = associate.clone().send().await.expect_err("a profile of 0 s is invalid to EC2");
     assert_eq!(early.as_service_error().and_then(code), Some("InvalidParameterValue"));
-    propagated().await;
+    account.propagation_delay(0);
     associate.send().await.expect("accepted once propagated");
 }
 
@@ -73,6 +79,7 @@ async fn the_shim_refuses_a_new_instance_profile_to_ec2() {
 async fn the_shim_answers_a_bucket_configuration_read_from_before_the_write() {
     on_moto();
     let account = Account::fresh().await;
+    account.propagation_delay(3600);
     let s3 = account.aws(AccessMode::ReadWrite).await.s3("us-east-1");
     let bucket = format!("lagging-{}", account.id);
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -82,28 +89,32 @@ async fn the_shim_answers_a_bucket_configuration_read_from_before_the_write() {
     assert_eq!(early.status(), None, "the read right after the write shows the bucket as it was");
     let policy = s3.get_bucket_policy().bucket(&bucket).send().await;
     assert!(policy.is_err(), "no policy was written: reads of other settings are not affected");
-    propagated().await;
+    account.propagation_delay(0);
     let late = s3.get_bucket_versioning().bucket(&bucket).send().await.unwrap();
     assert_eq!(late.status(), Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled));
 }
 
 /// Every control of the standard baseline, on a fresh account, with AWS's propagation delays: one
-/// `apply` leaves nothing `fail` or `error` (only the root user's manual steps), and a second `apply`
-/// writes nothing.
+/// `apply` leaves nothing `fail` or `error` (only the root user's manual steps), the refused calls and
+/// the stale read-backs were tried again, and a second `apply` writes nothing.
 #[tokio::test]
 async fn one_apply_of_the_standard_baseline_converges_with_the_propagation_delays_on() {
     on_moto();
     let account = Account::fresh().await;
+    // Longer than any two consecutive calls take, however loaded the machine: the delays are met.
+    account.propagation_delay(5);
     let apply = account.run(Verb::Apply, &standard_baseline(), &[]).await;
     let unconverged: Vec<_> = apply.report.findings.iter().filter(|f| matches!(f.status, Status::Fail | Status::Error)).collect();
     assert!(unconverged.is_empty(), "one apply converges: {unconverged:#?}");
     let manual: Vec<&str> = apply.report.findings.iter().filter(|f| f.status == Status::Manual).map(|f| f.control.as_str()).collect();
     assert_eq!(manual, ["logs.bucket-mfa-delete", "root.mfa"], "only the root user's steps are left");
-    // How many calls the delays cost depends on how fast the run reaches them (a loaded machine may
-    // send CreateAlias after the key's second is over); tests/it/propagation.rs's shim tests and
-    // aws::propagation's unit tests prove the retry itself.
     let calls = apply.calls.by_operation();
     eprintln!("apply of the standard baseline with propagation delays: {} calls {calls:?}", apply.calls.sent().len());
+    for retried in ["KMS:CreateAlias", "CloudTrail:CreateTrail"] {
+        assert!(calls.get(retried).is_some_and(|n| *n >= 2), "{retried} was refused while the key or role propagated, then retried: {calls:?}");
+    }
+    let read_back = calls.get("S3:GetBucketVersioning").copied().unwrap_or(0);
+    assert!(read_back >= 3, "the audit buckets' stale read-back was read again: {calls:?}");
     let again = account.run(Verb::Apply, &standard_baseline(), &[]).await;
     assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
 }

@@ -34,7 +34,7 @@ def _unusable_role(response):
     if not role_arn:
         return False
     created = _role_created(response.current_account, response.region, role_arn)
-    return created is None or propagation_delay.is_young(created)
+    return created is None or propagation_delay.is_young(created, response.current_account)
 
 
 def _invalid_role(_response):

@@ -30,7 +30,7 @@ def _named(response):
 
 def _young(response):
     name, arn = _named(response)
-    return propagation_delay.is_young(_profile_created(response.current_account, response.region, name, arn))
+    return propagation_delay.is_young(_profile_created(response.current_account, response.region, name, arn), response.current_account)
 
 
 def _invalid(response):

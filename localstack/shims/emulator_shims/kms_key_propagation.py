@@ -31,7 +31,7 @@ def _key(response, parameter):
 def _refusing_young_keys(handler, parameter):
     def young(response):
         key = _key(response, parameter)
-        return key is not None and propagation_delay.is_young(key.creation_date)
+        return key is not None and propagation_delay.is_young(key.creation_date, response.current_account)
 
     def not_found(response):
         from moto.kms.exceptions import NotFoundException

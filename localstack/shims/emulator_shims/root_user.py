@@ -108,17 +108,6 @@ def _listing_root_device(list_devices):
 ROOT_CONSOLE_ACTION = "MamoriEmulatorRootConsole"
 
 
-def _parsing_root_console(parse):
-    """AWS's service model has no such action: its form parameters are taken as they come."""
-
-    def parse_parameters(self, request):
-        if self._get_action() != ROOT_CONSOLE_ACTION:
-            return parse(self, request)
-        self.params = {key: value for key, value in request.values.items()}
-
-    return parse_parameters
-
-
 def _mamori_emulator_root_console(self):
     from moto.core.utils import utcnow
 
@@ -145,11 +134,10 @@ def _mamori_emulator_root_console(self):
 def install():
     try:
         from moto.iam.models import AccountSummary, IAMBackend
-        from moto.iam.responses import IamResponse
+        from emulator_shims.emulator_actions import add_iam_action
     except ImportError:  # not an emulator's interpreter
         return
     AccountSummary.summary_map = _root_summary(AccountSummary.summary_map)
     IAMBackend.get_credential_report = _with_root_row(IAMBackend.get_credential_report)
     IAMBackend.list_virtual_mfa_devices = _listing_root_device(IAMBackend.list_virtual_mfa_devices)
-    IamResponse.mamori_emulator_root_console = _mamori_emulator_root_console
-    IamResponse.parse_parameters = _parsing_root_console(IamResponse.parse_parameters)
+    add_iam_action(ROOT_CONSOLE_ACTION, _mamori_emulator_root_console)

@@ -35,16 +35,15 @@ def _read(self, bucket_name, name):
 def _remembering_the_old_view(put):
     def bucket_response_put(self, request, bucket_name, querystring):
         name = _subresource(querystring)
-        delay = propagation_delay.seconds()
-        if name and delay:
+        if name and propagation_delay.seconds(self.current_account):
             try:
                 bucket = self.backend.get_bucket(bucket_name)
             except Exception:
                 bucket = None
             if bucket is not None:
                 views = bucket.__dict__.setdefault("mamori_stale_views", {})
-                if name not in views or views[name][0] <= time.time():
-                    views[name] = (time.time() + delay, _read(self, bucket_name, name))
+                if name not in views or not propagation_delay.is_young(views[name][0], self.current_account):
+                    views[name] = (time.time(), _read(self, bucket_name, name))
         return put(self, request, bucket_name, querystring)
 
     return bucket_response_put
@@ -59,7 +58,7 @@ def _answering_the_old_view(get):
             except Exception:
                 bucket = None
             view = getattr(bucket, "mamori_stale_views", {}).get(name)
-            if view and view[0] > time.time():
+            if view and propagation_delay.is_young(view[0], self.current_account):
                 kind, answer = view[1]
                 if kind == "error":
                     raise copy.copy(answer)

@@ -133,7 +133,11 @@ impl Control for BaselineKey {
         let key_id = key.key_id();
         let rotation = client.get_key_rotation_status().key_id(key_id).send().await.named("kms:GetKeyRotationStatus")?;
         let policy_text = client.get_key_policy().key_id(key_id).policy_name("default").send().await.named("kms:GetKeyPolicy")?;
-        let policy: Option<Value> = policy_text.policy().and_then(|text| serde_json::from_str(text).ok());
+        // A policy that does not parse is an error: read as "no policy", the merge would replace it.
+        let policy: Option<Value> = match policy_text.policy() {
+            Some(text) => Some(serde_json::from_str(text).map_err(|_| AwsError::malformed("kms:GetKeyPolicy", "the key policy is not JSON"))?),
+            None => None,
+        };
         let wanted = wanted_policy(ctx, target);
         let has_statements = policy.as_ref().is_some_and(|current| {
             policy::statements(&wanted).iter().all(|statement| policy::contains_statement(current, statement))

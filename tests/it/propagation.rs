@@ -6,7 +6,7 @@
 //! instance profile that holds another role is reported, not forced.
 
 use aws_sdk_ec2::types::{IamInstanceProfileSpecification, InstanceType};
-use mamori::aws::AccessMode;
+use mamori::aws::{AccessMode, Aws};
 use mamori::report::{Status, Verb};
 
 use crate::harness::{baseline_file, emulator, standard_baseline, Account, Engine};
@@ -17,16 +17,23 @@ fn on_moto() {
     assert_eq!(emulator().engine, Engine::Moto, "the propagation shims model moto's services");
 }
 
+/// A fresh account on moto whose propagation delay is an hour (each rule holds, however slow the
+/// machine, until the test sets it to 0), and a connection to it.
+async fn delayed_account() -> (Account, Aws) {
+    on_moto();
+    let account = Account::fresh().await;
+    account.propagation_delay(3600);
+    let aws = account.aws(AccessMode::ReadWrite).await;
+    (account, aws)
+}
+
 fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(error: &E) -> Option<&str> {
     error.code()
 }
 
 #[tokio::test]
 async fn the_shim_hides_a_new_key_from_the_calls_that_change_it() {
-    on_moto();
-    let account = Account::fresh().await;
-    account.propagation_delay(3600);
-    let aws = account.aws(AccessMode::ReadWrite).await;
+    let (account, aws) = delayed_account().await;
     let kms = aws.kms("us-east-1");
     let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
     let early = kms.create_alias().alias_name("alias/young").target_key_id(&key).send().await.expect_err("a key of 0 s is not found");
@@ -38,10 +45,7 @@ async fn the_shim_hides_a_new_key_from_the_calls_that_change_it() {
 
 #[tokio::test]
 async fn the_shim_refuses_a_new_delivery_role_to_cloudtrail() {
-    on_moto();
-    let account = Account::fresh().await;
-    account.propagation_delay(3600);
-    let aws = account.aws(AccessMode::ReadWrite).await;
+    let (account, aws) = delayed_account().await;
     let bucket = format!("trail-{}", account.id);
     aws.s3("us-east-1").create_bucket().bucket(&bucket).send().await.unwrap();
     let role = aws.iam().create_role().role_name("delivery").assume_role_policy_document(TRUST).send().await.unwrap().role.unwrap().arn;
@@ -57,10 +61,7 @@ async fn the_shim_refuses_a_new_delivery_role_to_cloudtrail() {
 
 #[tokio::test]
 async fn the_shim_refuses_a_new_instance_profile_to_ec2() {
-    on_moto();
-    let account = Account::fresh().await;
-    account.propagation_delay(3600);
-    let aws = account.aws(AccessMode::ReadWrite).await;
+    let (account, aws) = delayed_account().await;
     let ec2 = aws.ec2("us-east-1");
     let image = ec2.describe_images().send().await.unwrap().images()[0].image_id().unwrap().to_string();
     let instance = ec2.run_instances().image_id(image).instance_type(InstanceType::T3Micro).min_count(1).max_count(1).send().await.unwrap().instances()[0]
@@ -77,10 +78,8 @@ async fn the_shim_refuses_a_new_instance_profile_to_ec2() {
 
 #[tokio::test]
 async fn the_shim_answers_a_bucket_configuration_read_from_before_the_write() {
-    on_moto();
-    let account = Account::fresh().await;
-    account.propagation_delay(3600);
-    let s3 = account.aws(AccessMode::ReadWrite).await.s3("us-east-1");
+    let (account, aws) = delayed_account().await;
+    let s3 = aws.s3("us-east-1");
     let bucket = format!("lagging-{}", account.id);
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let enabled = aws_sdk_s3::types::VersioningConfiguration::builder().status(aws_sdk_s3::types::BucketVersioningStatus::Enabled).build();

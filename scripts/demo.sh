@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 cargo build --locked --quiet --tests
 mamori="${CARGO_TARGET_DIR:-target}/debug/mamori"
 
-started=$(python3 localstack/emulator.py start moto --owner-pid $$)
+# AWS's propagation delays on (1 s): mamori must converge through them, as on AWS.
+started=$(python3 localstack/emulator.py start moto --owner-pid $$ --propagation-delay 1)
 endpoint=$(sed -n 's/^endpoint=//p' <<<"$started")
 pid=$(sed -n 's/^pid=//p' <<<"$started")
 trap 'python3 localstack/emulator.py stop --pid "$pid"' EXIT

@@ -16,5 +16,6 @@ pub mod controls;
 pub mod inventory;
 pub mod engine;
 pub mod policy;
+pub mod redact;
 pub mod report;
 pub mod service_access;

@@ -257,6 +257,7 @@ async fn preferences_wait_until_their_log_destinations_exist_encrypted() {
     let configuration = aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap();
     s3.put_bucket_encryption().bucket(&bucket).server_side_encryption_configuration(configuration).send().await.unwrap();
     aws.logs("us-east-1").create_log_group().log_group_name("/sessions/shell").kms_key_id(&key).send().await.unwrap();
+    crate::harness::propagated().await;
     let apply = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;
     assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
     let reads = apply.calls.by_operation();
@@ -387,12 +388,22 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     }
     assert!(ec2.describe_instances().instance_ids(&unprofiled).send().await.is_ok());
 
-    // The binary at -vv and at RUST_LOG=trace, verify and apply: no secret shows, on stdout or stderr —
-    // neither the one in the user data (plain or base64), nor the full key id, nor the admin's secret.
+    // The binary at -vv and at RUST_LOG=trace, verify and apply, and with profile credentials at
+    // RUST_LOG=info: no secret shows, on stdout or stderr — neither the one in the user data (plain or
+    // base64), nor the full key id, nor the admin's secret, nor the run's own credentials.
     let path = baseline.to_str().unwrap();
     let secrets = [FAKE_SECRET.to_string(), aws_smithy_types::base64::encode(&user_data), "AKIAIOSFODNN7LEGACY1".to_string(), admin_key.secret_access_key];
     let traced = [account.env(), vec![("RUST_LOG", "trace".to_string())]].concat();
-    for (verb, env) in [(&["verify"][..], account.env()), (&["apply", "--yes"][..], account.env()), (&["verify"][..], traced)] {
+    // Static keys in a profile: aws-config logs the credentials it loads from one at INFO.
+    let (_config_dir, config) = account.profile_file("legacy", Some(&crate::harness::emulator().endpoint));
+    let profiled = vec![("AWS_CONFIG_FILE", config.display().to_string()), ("AWS_REGION", "us-east-1".to_string()), ("RUST_LOG", "info".to_string())];
+    let secrets = [secrets.to_vec(), account.credential_strings()].concat();
+    for (verb, env) in [
+        (&["verify"][..], account.env()),
+        (&["apply", "--yes"][..], account.env()),
+        (&["verify"][..], traced),
+        (&["verify", "--profile", "legacy"][..], profiled),
+    ] {
         let mut args = verb.to_vec();
         args.extend(["--baseline", path, "--only", "root", "--only", "iam", "--only", "ec2", "--only", "ssm", "-vv", "--output", "json"]);
         let output = mamori(&args, &env);

@@ -2,7 +2,10 @@
 //! hands out fresh accounts, and runs mamori in-process or as the real binary.
 //!
 //! The emulator is started through `localstack/emulator.py`, the same script users run; if it cannot
-//! start, every test fails with its output: nothing is skipped silently.
+//! start, every test fails with its output: nothing is skipped silently. It runs with the shims'
+//! propagation delay on ([`PROPAGATION_DELAY`]): a new IAM role, KMS key or instance profile is
+//! refused for that long by the services that use it, and bucket configuration reads lag behind
+//! writes, as on AWS, so every end-to-end test meets AWS's eventual consistency.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -49,6 +52,15 @@ pub fn standard_baseline() -> PathBuf {
     repo().join("baselines/standard.yaml")
 }
 
+/// How long the emulator's shims model AWS's propagation delays (`emulator.py --propagation-delay`).
+pub const PROPAGATION_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits out the emulator's propagation delay: for a test that wrote a bucket's configuration behind
+/// mamori's back and wants mamori to read it (S3 bucket configuration is eventually consistent).
+pub async fn propagated() {
+    tokio::time::sleep(PROPAGATION_DELAY).await;
+}
+
 /// The emulator of this test binary, started on first use.
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
@@ -61,6 +73,7 @@ pub fn emulator() -> &'static Emulator {
         let output = Command::new("python3")
             .arg(repo().join("localstack/emulator.py"))
             .args(["start", engine.name(), "--owner-pid", &std::process::id().to_string()])
+            .args(["--propagation-delay", &PROPAGATION_DELAY.as_secs().to_string()])
             .stderr(Stdio::inherit())
             .output()
             .unwrap_or_else(|e| panic!("cannot run localstack/emulator.py (is python3 installed?): {e}"));
@@ -110,17 +123,34 @@ impl Account {
         Account { id: id.to_string(), credentials: moto_role_credentials(id, "OrganizationAccountAccessRole").await }
     }
 
+    /// This account entered with another identity's access key (an IAM user's, say): mamori then runs
+    /// as that identity.
+    pub fn with_access_key(&self, access_key_id: &str, secret_access_key: &str) -> Account {
+        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests") }
+    }
+
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
     /// "The root user on moto" in the emulator shim): `[("mfa", "virtual"), ("signed-in-days-ago", "0")]`.
     pub fn root_console(&self, settings: &[(&str, &str)]) {
-        assert_eq!(emulator().engine, Engine::Moto, "the root user's console steps are played on moto only");
+        self.emulator_action("root-console", settings);
+    }
+
+    /// moto: gives this account a propagation delay of its own (`emulator.py propagation-delay`), so a
+    /// test of one propagation rule does not depend on how fast the machine is.
+    pub fn propagation_delay(&self, seconds: u32) {
+        self.emulator_action("propagation-delay", &[("seconds", &seconds.to_string())]);
+    }
+
+    /// Runs an `emulator.py` scaffolding action (moto only) for this account.
+    fn emulator_action(&self, action: &str, settings: &[(&str, &str)]) {
+        assert_eq!(emulator().engine, Engine::Moto, "{action} is played on moto only");
         let mut command = Command::new("python3");
-        command.arg(repo().join("localstack/emulator.py")).args(["root-console", "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);
+        command.arg(repo().join("localstack/emulator.py")).args([action, "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);
         for (name, value) in settings {
             command.args([format!("--{name}"), value.to_string()]);
         }
-        let output = command.output().expect("run emulator.py root-console");
-        assert!(output.status.success(), "root-console {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let output = command.output().unwrap_or_else(|e| panic!("run emulator.py {action}: {e}"));
+        assert!(output.status.success(), "{action} {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
 
     /// moto: this account's root user, with an access key created for it in the console (the shim's
@@ -169,6 +199,33 @@ impl Account {
             mfa,
         };
         app::execute(&invocation, &mut |_: &Report| true, &Silent).await.unwrap_or_else(|e| panic!("{} failed: {e}", verb.name()))
+    }
+
+    /// A shared config file with a profile `name` holding this account's keys as static credentials
+    /// and, when given, an `endpoint_url`: for runs of the binary with `--profile`.
+    pub fn profile_file(&self, name: &str, endpoint_url: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+        let mut text = format!(
+            "[profile {name}]\nregion = us-east-1\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            self.credentials.access_key_id(),
+            self.credentials.secret_access_key()
+        );
+        if let Some(token) = self.credentials.session_token() {
+            text += &format!("aws_session_token = {token}\n");
+        }
+        if let Some(url) = endpoint_url {
+            text += &format!("endpoint_url = {url}\n");
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config");
+        std::fs::write(&path, text).expect("write the config file");
+        (dir, path)
+    }
+
+    /// This account's access key id, secret and session token: what must never show in output.
+    pub fn credential_strings(&self) -> Vec<String> {
+        let mut strings = vec![self.credentials.access_key_id().to_string(), self.credentials.secret_access_key().to_string()];
+        strings.extend(self.credentials.session_token().map(str::to_string));
+        strings
     }
 
     /// The environment that points the `mamori` binary at this account.

@@ -11,6 +11,7 @@ mod guard;
 mod harness;
 mod iam_hygiene;
 mod logs;
+mod propagation;
 mod root;
 mod s3_rules;
 mod vpc;

@@ -295,6 +295,7 @@ async fn data_buckets_move_to_endpoint_only_in_two_stages_keeping_foreign_statem
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let foreign = FOREIGN.replace("BUCKET", &bucket);
     s3.put_bucket_policy().bucket(&bucket).policy(format!("{{\"Version\": \"2012-10-17\",\n \"Statement\": [{foreign}]}}")).send().await.unwrap();
+    crate::harness::propagated().await;
 
     // The break-glass principals include the test's caller (moto: the assumed role `mamori-test`;
     // LocalStack: the account root), or mamori would refuse to write the deny.

@@ -123,17 +123,6 @@ def _listing_root_device(list_devices):
 ROOT_CONSOLE_ACTION = "MamoriEmulatorRootConsole"
 
 
-def _parsing_root_console(parse):
-    """AWS's service model has no such action: its form parameters are taken as they come."""
-
-    def parse_parameters(self, request):
-        if self._get_action() != ROOT_CONSOLE_ACTION:
-            return parse(self, request)
-        self.params = {key: value for key, value in request.values.items()}
-
-    return parse_parameters
-
-
 def _mamori_emulator_root_console(self):
     from moto.core.utils import utcnow
 
@@ -186,8 +175,9 @@ def install():
     try:
         import moto.iam.models as iam_models
         from moto.iam.models import AccountSummary, IAMBackend
-        from moto.iam.responses import IamResponse
         from moto.sts.models import STSBackend
+
+        from emulator_shims.emulator_actions import add_iam_action
     except ImportError:  # not an emulator's interpreter
         return
     iam_models.get_account_id_from = _root_key_account(iam_models.get_account_id_from)
@@ -195,5 +185,4 @@ def install():
     AccountSummary.summary_map = _root_summary(AccountSummary.summary_map)
     IAMBackend.get_credential_report = _with_root_row(IAMBackend.get_credential_report)
     IAMBackend.list_virtual_mfa_devices = _listing_root_device(IAMBackend.list_virtual_mfa_devices)
-    IamResponse.mamori_emulator_root_console = _mamori_emulator_root_console
-    IamResponse.parse_parameters = _parsing_root_console(IamResponse.parse_parameters)
+    add_iam_action(ROOT_CONSOLE_ACTION, _mamori_emulator_root_console)

@@ -28,21 +28,25 @@
 //! IAM is global, so this is an account-wide control; the instances it looks at are those of every
 //! baseline region, from the run's shared listing.
 //!
+//! An instance profile holds one role at most: a profile of a baseline role's name that already holds
+//! another role is reported `manual`, with the steps, and left alone (AWS would refuse the second role
+//! with `LimitExceeded`; mamori never removes the role someone put there), and no instance is given
+//! that profile.
+//!
 //! # Caveats
-//! On AWS a profile created in this run may take seconds before EC2 accepts it: the association is
-//! retried for up to 30 s on that error alone; past that it is an `error` finding, and the next
-//! `apply` makes it. Only running and stopped instances can be associated; a pending one is looked at
-//! by the next run.
+//! On AWS a role or profile created in this run may take a while before IAM and EC2 accept it
+//! (`NoSuchEntity`, `InvalidParameterValue` for the profile): those calls go through
+//! [`crate::aws::propagation`], which retries exactly those documented answers for up to two minutes;
+//! past that it is an `error` finding, and the next `apply` makes it. Only running and stopped
+//! instances can be associated; a pending one is looked at by the next run.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_ec2::types::IamInstanceProfileSpecification;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{AwsError, NameCall};
+use crate::aws::{propagation, AwsError, NameCall};
 use crate::baseline::{Baseline, InstanceRoles as Settings, RegionName};
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::policy;
@@ -69,10 +73,6 @@ static META: ControlMeta = ControlMeta {
 /// Instance states whose profile can be associated.
 const ASSOCIABLE_STATES: &[&str] = &["running", "stopped"];
 
-/// How long EC2 may take to see an instance profile IAM has just created: the association is
-/// retried on "invalid profile" for at most this long, and only when this run wrote the profile.
-const PROFILE_PROPAGATION: Duration = Duration::from_secs(30);
-
 /// The shipped policy template that grants what Session Manager needs of an instance role under the
 /// shipped preferences.
 pub const SESSION_MANAGER_TEMPLATE: &str = "ssm-session-instance";
@@ -91,6 +91,10 @@ pub struct RoleState {
     /// The instance profile exists (whatever it holds); not compared, `desired` copies it.
     #[serde(skip)]
     pub instance_profile_exists: bool,
+    /// Another role the instance profile of this name holds (a profile holds one role at most):
+    /// reported, never removed; `desired` copies it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_profile_holds_other_role: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -148,8 +152,9 @@ async fn observe_role(ctx: &Context<'_>, target: &Target, name: &str, templates:
     let vars = ctx.vars(&target.region);
     let profile = absent_if_missing!(iam.get_instance_profile().instance_profile_name(name).send(), "iam:GetInstanceProfile");
     let instance_profile_exists = profile.is_some();
-    let instance_profile_holds_role =
-        profile.as_ref().and_then(|p| p.instance_profile()).is_some_and(|p| p.roles().iter().any(|r| r.role_name() == name));
+    let held: Vec<&str> = profile.as_ref().and_then(|p| p.instance_profile()).map(|p| p.roles().iter().map(|r| r.role_name()).collect()).unwrap_or_default();
+    let instance_profile_holds_role = held.contains(&name);
+    let instance_profile_holds_other_role = held.iter().find(|held| **held != name).map(|other| other.to_string());
     let Some(role) = absent_if_missing!(iam.get_role().role_name(name).send(), "iam:GetRole") else {
         return Ok(RoleState {
             exists: false,
@@ -157,6 +162,7 @@ async fn observe_role(ctx: &Context<'_>, target: &Target, name: &str, templates:
             policies: templates.iter().map(|t| (t.clone(), false)).collect(),
             instance_profile_holds_role,
             instance_profile_exists,
+            instance_profile_holds_other_role,
         });
     };
     let trust = role.role().and_then(|r| r.assume_role_policy_document()).and_then(policy::parse_document);
@@ -174,35 +180,34 @@ async fn observe_role(ctx: &Context<'_>, target: &Target, name: &str, templates:
         policies,
         instance_profile_holds_role,
         instance_profile_exists,
+        instance_profile_holds_other_role,
     })
 }
 
 /// Associates `profile` with `instance`. A profile IAM created moments ago may not be visible to EC2
-/// yet ("Invalid IAM Instance Profile name"): when `just_written`, that answer is retried (1 s, 2 s,
-/// 4 s, ... for at most [`PROFILE_PROPAGATION`]).
-async fn associate_profile(ctx: &Context<'_>, region: &RegionName, instance: &str, profile: &str, just_written: bool) -> Result<(), AwsError> {
+/// yet: that answer is retried by [`propagation::send`].
+async fn associate_profile(ctx: &Context<'_>, region: &RegionName, instance: &str, profile: &str) -> Result<(), AwsError> {
     let ec2 = ctx.aws.ec2(region.as_str());
-    let (mut waited, mut pause) = (Duration::ZERO, Duration::from_secs(1));
-    loop {
-        let sent = ec2
-            .associate_iam_instance_profile()
-            .instance_id(instance)
-            .iam_instance_profile(IamInstanceProfileSpecification::builder().name(profile).build())
-            .send()
-            .await
-            .named("ec2:AssociateIamInstanceProfile");
-        match sent {
-            Err(e) if just_written && waited < PROFILE_PROPAGATION && e.is_code("InvalidParameterValue") && e.message.contains("Instance Profile") => {
-                tracing::debug!(instance, profile, waited_s = waited.as_secs(), "instance profile not visible to EC2 yet");
-                tokio::time::sleep(pause).await;
-                waited += pause;
-                pause *= 2;
-            }
-            // Terminated since it was listed: nothing left to give a profile.
-            Err(e) if e.is_code("InvalidInstanceID.NotFound") => return Ok(()),
-            other => return other.map(|_| ()),
-        }
+    let associate = ec2
+        .associate_iam_instance_profile()
+        .instance_id(instance)
+        .iam_instance_profile(IamInstanceProfileSpecification::builder().name(profile).build());
+    match propagation::send("ec2:AssociateIamInstanceProfile", || associate.clone().send()).await {
+        // Terminated since it was listed: nothing left to give a profile.
+        Err(e) if e.is_code("InvalidInstanceID.NotFound") => Ok(()),
+        other => other.map(|_| ()),
     }
+}
+
+/// The steps for a baseline role whose instance profile holds another role: mamori adds no second role
+/// (AWS allows one) and removes none.
+fn foreign_role_steps(profile: &str, other: &str) -> String {
+    format!(
+        "The instance profile {profile} holds the role {other}, and an instance profile holds one role at most: mamori does not \
+         remove {other} (instances using {profile} run with it). If nothing depends on {other} through this profile: aws iam \
+         remove-role-from-instance-profile --instance-profile-name {profile} --role-name {other}, then mamori apply --only \
+         ec2.instance-roles adds {profile}. Otherwise rename the baseline role. Then: mamori verify --only ec2.instance-roles"
+    )
 }
 
 #[async_trait]
@@ -272,6 +277,7 @@ impl Control for InstanceRoles {
                     policies: role.policy_templates.iter().map(|t| (t.clone(), true)).collect(),
                     instance_profile_holds_role: true,
                     instance_profile_exists: observed.roles.get(&role.name).is_some_and(|r| r.instance_profile_exists),
+                    instance_profile_holds_other_role: observed.roles.get(&role.name).and_then(|r| r.instance_profile_holds_other_role.clone()),
                 };
                 (role.name.clone(), state)
             })
@@ -290,7 +296,10 @@ impl Control for InstanceRoles {
                 if part.observed.get("exists") == Some(&Value::Bool(false)) {
                     part.action = Action::Create;
                 }
-                part
+                match part.observed.get("instance_profile_holds_other_role") {
+                    Some(Value::String(_)) => part.with_fix(Fix::Manual),
+                    _ => part,
+                }
             })
             .collect();
         parts.extend(instance_parts("instance_profile", &observed.unprofiled_instances, &desired.unprofiled_instances));
@@ -300,9 +309,13 @@ impl Control for InstanceRoles {
         parts
     }
 
-    /// Only the Session Manager findings are manual; their observed state names the profile, the role
-    /// and what it lacks.
+    /// The manual findings: a baseline role whose profile holds another role, and the Session Manager
+    /// findings, whose observed state names the profile, the role and what it lacks.
     fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        if let Some(role) = part.resource.strip_prefix("role/") {
+            let other = part.observed.get("instance_profile_holds_other_role")?.as_str()?;
+            return Some(foreign_role_steps(role, other));
+        }
         let (region, instance) = part.resource.strip_prefix("instance/")?.split_once('/')?;
         let gap: SessionManagerGap = serde_json::from_value(part.observed.clone()).ok()?;
         Some(session_manager::steps(settings(ctx), ctx.caller, ctx.baseline.home_region().as_str(), region, instance, &gap))
@@ -330,7 +343,8 @@ impl Control for InstanceRoles {
             for (template, matches) in &state.policies {
                 if !matches {
                     let document = ctx.baseline.templates.render(template, &vars).to_string();
-                    iam.put_role_policy().role_name(name).policy_name(template).policy_document(document).send().await.named("iam:PutRolePolicy")?;
+                    let put = iam.put_role_policy().role_name(name).policy_name(template).policy_document(document);
+                    propagation::send("iam:PutRolePolicy", || put.clone().send()).await?;
                 }
             }
             if !state.instance_profile_exists {
@@ -340,13 +354,13 @@ impl Control for InstanceRoles {
                     Err(e) => return Err(AwsError::from_sdk("iam:CreateInstanceProfile", e).into()),
                 }
             }
-            if !state.instance_profile_holds_role {
-                iam.add_role_to_instance_profile()
-                    .instance_profile_name(name)
-                    .role_name(name)
-                    .send()
-                    .await
-                    .named("iam:AddRoleToInstanceProfile")?;
+            if !state.instance_profile_holds_role && state.instance_profile_holds_other_role.is_none() {
+                let add = iam.add_role_to_instance_profile().instance_profile_name(name).role_name(name);
+                match propagation::send("iam:AddRoleToInstanceProfile", || add.clone().send()).await {
+                    // Someone put another role in since it was read: reported by the next observation, not forced.
+                    Err(e) if e.is_code("LimitExceeded") => {}
+                    other => other.map(drop)?,
+                }
             }
         }
         if observed.roles != desired.roles {
@@ -354,11 +368,17 @@ impl Control for InstanceRoles {
             iam_authorization::forget_authorization(ctx.aws);
         }
         let default_profile = &settings.roles[0].name;
-        let profile_just_written = observed.roles.get(default_profile).is_some_and(|r| !r.instance_profile_exists || !r.instance_profile_holds_role);
+        if let Some(other) = observed.roles.get(default_profile).and_then(|r| r.instance_profile_holds_other_role.as_deref()) {
+            if !observed.unprofiled_instances.is_empty() {
+                return Err(ControlError::Precondition(format!(
+                    "instances are not given the instance profile {default_profile}: it holds the role {other}, not {default_profile}"
+                )));
+            }
+        }
         for key in observed.unprofiled_instances.keys() {
             let (region, instance) = key.split_once('/').expect("keys are region/instance-id");
             let region = RegionName::parse(region).map_err(ControlError::Precondition)?;
-            associate_profile(ctx, &region, instance, default_profile, profile_just_written).await?;
+            associate_profile(ctx, &region, instance, default_profile).await?;
             instances::forget_instances(ctx, &region);
             tracing::info!(%region, instance, profile = %default_profile, "associated the default instance profile");
         }

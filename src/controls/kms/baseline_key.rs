@@ -23,7 +23,7 @@ use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{AwsError, NameCall};
+use crate::aws::{propagation, AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::inventory::key_alias;
@@ -110,6 +110,20 @@ pub fn denied_service_access(ctx: &Context<'_>, region: &crate::baseline::Region
         .collect()
 }
 
+/// The `kms:ListResourceTags` answers that mean "this key is not ours to look at": the key was deleted
+/// since `ListKeys` listed it (`NotFoundException`), or its key policy does not let the caller read
+/// its tags (`AccessDeniedException`, which AWS managed keys answer). Any other failure (throttling
+/// after the SDK's retries, `KMSInternalException`, `DependencyTimeoutException`, a network error)
+/// leaves the question open: the key may be the one an interrupted run created, and treating it as
+/// someone else's would create a second baseline key. Those are errors.
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListResourceTags.html#API_ListResourceTags_Errors>
+const NOT_OURS_TO_READ: &[&str] = &["NotFoundException", "AccessDeniedException"];
+
+/// True when a failed `kms:ListResourceTags` says the key is not ours (see [`NOT_OURS_TO_READ`]).
+fn tags_unreadable_means_not_ours(error: &AwsError) -> bool {
+    NOT_OURS_TO_READ.iter().any(|code| error.is_code(code))
+}
+
 /// Finds the key by alias (the run's shared read), or failing that by tag.
 async fn find_key(ctx: &Context<'_>, client: &aws_sdk_kms::Client, region: &str, alias: &str) -> Result<(Option<KeyMetadata>, bool), AwsError> {
     if let Some(key) = key_alias::described(ctx.aws, region, alias).await? {
@@ -118,11 +132,10 @@ async fn find_key(ctx: &Context<'_>, client: &aws_sdk_kms::Client, region: &str,
     let alias_name = alias.trim_start_matches("alias/");
     let keys: Vec<_> = client.list_keys().into_paginator().items().send().try_collect().await.named("kms:ListKeys")?;
     for key_id in keys.iter().filter_map(|k| k.key_id()) {
-        let tags = match client.list_resource_tags().key_id(key_id).send().await {
+        let tags = match client.list_resource_tags().key_id(key_id).send().await.named("kms:ListResourceTags") {
             Ok(out) => out.tags.unwrap_or_default(),
-            // AWS managed keys and keys we may not read are simply not ours.
-            Err(e) if e.as_service_error().is_some() => continue,
-            Err(e) => return Err(AwsError::from_sdk("kms:ListResourceTags", e)),
+            Err(e) if tags_unreadable_means_not_ours(&e) => continue,
+            Err(e) => return Err(e),
         };
         if tags.iter().any(|t| t.tag_key() == TAG_KEY && t.tag_value() == alias_name) {
             let out = client.describe_key().key_id(key_id).send().await.named("kms:DescribeKey")?;
@@ -155,7 +168,11 @@ impl Control for BaselineKey {
         let key_id = key.key_id();
         let rotation = client.get_key_rotation_status().key_id(key_id).send().await.named("kms:GetKeyRotationStatus")?;
         let policy_text = client.get_key_policy().key_id(key_id).policy_name("default").send().await.named("kms:GetKeyPolicy")?;
-        let policy: Option<Value> = policy_text.policy().and_then(|text| serde_json::from_str(text).ok());
+        // A policy that does not parse is an error: read as "no policy", the merge would replace it.
+        let policy: Option<Value> = match policy_text.policy() {
+            Some(text) => Some(serde_json::from_str(text).map_err(|_| AwsError::malformed("kms:GetKeyPolicy", "the key policy is not JSON"))?),
+            None => None,
+        };
         let wanted = wanted_policy(ctx, target);
         let has_statements = policy.as_ref().is_some_and(|current| {
             policy::statements(&wanted).iter().all(|statement| policy::contains_statement(current, statement))
@@ -256,7 +273,9 @@ impl Control for BaselineKey {
             }
         };
         if !observed.alias {
-            client.create_alias().alias_name(settings.alias.qualified()).target_key_id(&key_id).send().await.named("kms:CreateAlias")?;
+            // A key KMS has just created may not be visible to CreateAlias yet: retried (see aws::propagation).
+            let alias = settings.alias.qualified();
+            propagation::send("kms:CreateAlias", || client.create_alias().alias_name(&alias).target_key_id(&key_id).send()).await?;
         }
         if observed.pending_deletion {
             client.cancel_key_deletion().key_id(&key_id).send().await.named("kms:CancelKeyDeletion")?;
@@ -265,11 +284,12 @@ impl Control for BaselineKey {
             client.enable_key().key_id(&key_id).send().await.named("kms:EnableKey")?;
         }
         if !observed.rotation_enabled {
-            client.enable_key_rotation().key_id(&key_id).send().await.named("kms:EnableKeyRotation")?;
+            propagation::send("kms:EnableKeyRotation", || client.enable_key_rotation().key_id(&key_id).send()).await?;
         }
         if observed.key_arn.is_some() && !observed.policy_has_baseline_statements {
             let merged = policy::merge_statements(observed.policy.as_ref().unwrap_or(&Value::Null), &wanted);
-            client.put_key_policy().key_id(&key_id).policy_name("default").policy(merged.to_string()).send().await.named("kms:PutKeyPolicy")?;
+            let merged = merged.to_string();
+            propagation::send("kms:PutKeyPolicy", || client.put_key_policy().key_id(&key_id).policy_name("default").policy(&merged).send()).await?;
         }
         // The key, its alias or its state changed: the next observation reads them again.
         key_alias::forget(ctx.aws, target.region.as_str(), &settings.alias.qualified());
@@ -303,4 +323,22 @@ pub fn is_key_arn(reference: &str) -> bool {
 /// The error `apply` returns when the key it needs does not exist (yet) in `region`.
 pub fn key_missing(region: &crate::baseline::RegionName) -> ControlError {
     ControlError::Precondition(format!("the baseline key does not exist in {region}: kms.baseline-key must be configured and applied first"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: Option<&str>) -> AwsError {
+        AwsError { operation: "kms:ListResourceTags".into(), code: code.map(str::to_string), message: "x".into(), request_id: None, status: Some(400) }
+    }
+
+    #[test]
+    fn only_not_found_and_access_denied_mean_the_key_is_not_ours() {
+        assert!(tags_unreadable_means_not_ours(&failed(Some("NotFoundException"))));
+        assert!(tags_unreadable_means_not_ours(&failed(Some("AccessDeniedException"))));
+        for open in [Some("KMSInternalException"), Some("ThrottlingException"), Some("DependencyTimeoutException"), Some("KMSInvalidStateException"), None] {
+            assert!(!tags_unreadable_means_not_ours(&failed(open)), "{open:?} must be an error, not absence");
+        }
+    }
 }

@@ -15,7 +15,7 @@ use aws_sdk_cloudtrail::types::{EventSelector, ReadWriteType};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{AwsError, NameCall};
+use crate::aws::{propagation, AwsError, NameCall};
 use crate::baseline::{Baseline, Trail as Settings};
 use crate::inventory::organization::{self, OrgPosition};
 use crate::controls::kms::baseline_key;
@@ -317,15 +317,12 @@ impl Control for Trail {
 
         let cloudtrail = ctx.aws.cloudtrail(region);
         if !observed.exists {
-            trail_settings!(cloudtrail.create_trail().name(&settings.name), &bucket, &key, desired.organization_trail, ctx, target)
-                .send()
-                .await
-                .named("cloudtrail:CreateTrail")?;
+            // CloudTrail may not see a delivery role or policy written moments ago: retried (aws::propagation).
+            let create = trail_settings!(cloudtrail.create_trail().name(&settings.name), &bucket, &key, desired.organization_trail, ctx, target);
+            propagation::send("cloudtrail:CreateTrail", || create.clone().send()).await?;
         } else if observed.trail_settings() != desired.trail_settings() {
-            trail_settings!(cloudtrail.update_trail().name(trail_arn(ctx, target)), &bucket, &key, desired.organization_trail, ctx, target)
-                .send()
-                .await
-                .named("cloudtrail:UpdateTrail")?;
+            let update = trail_settings!(cloudtrail.update_trail().name(trail_arn(ctx, target)), &bucket, &key, desired.organization_trail, ctx, target);
+            propagation::send("cloudtrail:UpdateTrail", || update.clone().send()).await?;
         }
         if observed.management_events != desired.management_events {
             let all = EventSelector::builder().read_write_type(ReadWriteType::All).include_management_events(true).build();
@@ -363,13 +360,8 @@ async fn converge_delivery_role(ctx: &Context<'_>, target: &Target, observed: &T
     }
     if !contains_all(observed.role_policy.as_ref(), &permissions) {
         let merged = policy::merge_statements(observed.role_policy.as_ref().unwrap_or(&Value::Null), &permissions);
-        iam.put_role_policy()
-            .role_name(&settings.delivery_role)
-            .policy_name(DELIVERY_POLICY_NAME)
-            .policy_document(merged.to_string())
-            .send()
-            .await
-            .named("iam:PutRolePolicy")?;
+        let put = iam.put_role_policy().role_name(&settings.delivery_role).policy_name(DELIVERY_POLICY_NAME).policy_document(merged.to_string());
+        propagation::send("iam:PutRolePolicy", || put.clone().send()).await?;
     }
     Ok(())
 }

@@ -47,6 +47,7 @@ pub const READ_OPERATIONS: &[(&str, &str)] = &[
     ("S3", "GetObjectLockConfiguration"),
     ("S3", "GetPublicAccessBlock"),
     ("S3", "HeadBucket"),
+    ("S3", "ListBuckets"),
     ("S3 Control", "GetPublicAccessBlock"),
     ("CloudTrail", "DescribeTrails"),
     ("CloudTrail", "GetEventSelectors"),

@@ -8,7 +8,7 @@ use mamori::app::Outcome;
 use mamori::aws::{AccessMode, Mfa};
 use mamori::report::{Action, Status, Verb};
 
-use crate::harness::{emulator, standard_baseline, Account, Engine};
+use crate::harness::{emulator, propagated, standard_baseline, Account, Engine};
 
 fn statuses(outcome: &Outcome, control: &str) -> Vec<Status> {
     outcome.report.finding(control).iter().map(|f| f.status).collect()
@@ -141,6 +141,7 @@ async fn put_earlier_lock(account: &Account, who: &Account) {
     }
     let s3 = who.aws(AccessMode::ReadWrite).await.s3("us-east-1");
     s3.put_bucket_policy().bucket(audit_bucket(account)).policy(policy.to_string()).send().await.unwrap();
+    propagated().await;
 }
 
 /// moto only: the root user is played with the shim's root access key, and the shim enforces the lock

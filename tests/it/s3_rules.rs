@@ -36,6 +36,8 @@ fn noncurrent_rule() -> BucketLifecycleConfiguration {
 #[tokio::test]
 async fn mfa_delete_and_a_lifecycle_configuration_refuse_each_other() {
     let account = Account::fresh().await;
+    // The rules under test here are S3's, not its eventual consistency: reads see writes at once.
+    account.propagation_delay(0);
     let s3 = account.root().aws(AccessMode::ReadWrite).await.s3("us-east-1");
     let bucket = format!("lifecycle-{}", account.id);
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -62,6 +64,8 @@ fn lock_policy(bucket: &str) -> String {
 #[tokio::test]
 async fn the_lock_binds_everyone_and_only_the_root_user_may_replace_the_policy() {
     let account = Account::fresh().await;
+    // The rules under test here are S3's, not its eventual consistency: reads see writes at once.
+    account.propagation_delay(0);
     let admin = account.aws(AccessMode::ReadWrite).await.s3("us-east-1");
     let root = account.root().aws(AccessMode::ReadWrite).await.s3("us-east-1");
     let bucket = format!("locked-{}", account.id);
@@ -96,6 +100,8 @@ async fn the_lock_binds_everyone_and_only_the_root_user_may_replace_the_policy()
 #[tokio::test]
 async fn a_request_naming_another_owner_is_refused() {
     let account = Account::fresh().await;
+    // The rules under test here are S3's, not its eventual consistency: reads see writes at once.
+    account.propagation_delay(0);
     let s3 = account.aws(AccessMode::ReadWrite).await.s3("us-east-1");
     let bucket = format!("owned-{}", account.id);
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -114,6 +120,8 @@ async fn a_request_naming_another_owner_is_refused() {
 #[tokio::test]
 async fn a_bucket_is_served_only_in_its_own_region() {
     let account = Account::fresh().await;
+    // The rules under test here are S3's, not its eventual consistency: reads see writes at once.
+    account.propagation_delay(0);
     let aws = account.aws(AccessMode::ReadWrite).await;
     let bucket = format!("ireland-{}", account.id);
     let configuration = CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::EuWest1).build();

@@ -61,7 +61,7 @@ def _answering_the_old_view(get):
             if view and propagation_delay.is_young(view[0], self.current_account):
                 kind, answer = view[1]
                 if kind == "error":
-                    raise copy.copy(answer)
+                    raise answer
                 return copy.deepcopy(answer)
         return get(self, bucket_name, querystring)
 

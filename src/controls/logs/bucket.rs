@@ -269,7 +269,15 @@ async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: 
     let policy: Option<Value> = if has_code(&policy_text, "NoSuchBucketPolicy") {
         None
     } else {
-        policy_text.named("s3:GetBucketPolicy")?.policy().and_then(|text| serde_json::from_str(text).ok())
+        // S3 stores only valid JSON; a policy that does not parse is an error, never "no policy" (which
+        // would let the merge replace it).
+        let text = policy_text.named("s3:GetBucketPolicy")?.policy().map(str::to_string);
+        match text {
+            Some(text) => Some(
+                serde_json::from_str(&text).map_err(|e| AwsError::malformed("s3:GetBucketPolicy", &format!("the bucket policy is not JSON: {e}")))?,
+            ),
+            None => None,
+        }
     };
     let template = policy_template(ctx, target, bucket, role);
     let contains = |statement: &Value| policy.as_ref().is_some_and(|p| policy::contains_statement(p, statement));

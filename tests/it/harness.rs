@@ -113,14 +113,31 @@ impl Account {
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
     /// "The root user on moto" in the emulator shim): `[("mfa", "virtual"), ("signed-in-days-ago", "0")]`.
     pub fn root_console(&self, settings: &[(&str, &str)]) {
-        assert_eq!(emulator().engine, Engine::Moto, "the root user's console steps are played on moto only");
+        self.scaffold("root-console", settings);
+    }
+
+    /// moto: sets what CloudTrail reports about a trail's deliveries (`emulator.py trail-delivery`,
+    /// shims/emulator_shims/cloudtrail_delivery_status.py): `[("trail", "mamori-trail"), ("s3-error", "AccessDenied")]`.
+    pub fn trail_delivery(&self, settings: &[(&str, &str)]) {
+        self.scaffold("trail-delivery", settings);
+    }
+
+    /// moto: the recipient of `subscriber`'s subscription to `topic_arn` confirms it
+    /// (`emulator.py confirm-subscription`, shims/emulator_shims/sns_subscription_confirmation.py).
+    pub fn confirm_subscription(&self, topic_arn: &str, subscriber: &str) {
+        self.scaffold("confirm-subscription", &[("topic-arn", topic_arn), ("subscriber", subscriber)]);
+    }
+
+    /// moto: one of the shims' test-only actions on this account, through `emulator.py ACTION`.
+    fn scaffold(&self, action: &str, settings: &[(&str, &str)]) {
+        assert_eq!(emulator().engine, Engine::Moto, "{action} is played on moto only");
         let mut command = Command::new("python3");
-        command.arg(repo().join("localstack/emulator.py")).args(["root-console", "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);
+        command.arg(repo().join("localstack/emulator.py")).args([action, "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);
         for (name, value) in settings {
             command.args([format!("--{name}"), value.to_string()]);
         }
-        let output = command.output().expect("run emulator.py root-console");
-        assert!(output.status.success(), "root-console {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let output = command.output().unwrap_or_else(|e| panic!("run emulator.py {action}: {e}"));
+        assert!(output.status.success(), "{action} {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
 
     pub fn connect_options(&self) -> ConnectOptions {

@@ -16,8 +16,29 @@ fn audit_bucket(account: &Account) -> String {
     format!("mamori-audit-{}-us-east-1", account.id)
 }
 
+/// The status of `control`'s finding on `resource`.
+pub fn status_of(outcome: &Outcome, control: &str, resource: &str) -> Status {
+    let findings = outcome.report.finding(control);
+    findings.iter().find(|f| f.resource == resource).unwrap_or_else(|| panic!("no {control} finding on {resource}: {findings:#?}")).status
+}
+
+/// On moto: a fresh account. `None` on LocalStack, which has no CloudTrail.
+pub async fn fresh_on_moto() -> Option<Account> {
+    match emulator().engine {
+        Engine::Moto => Some(Account::fresh().await),
+        Engine::LocalStack => None,
+    }
+}
+
+/// On moto: a fresh account with the `logs` group converged. `None` on LocalStack.
+pub async fn converged_on_moto() -> Option<Account> {
+    let account = fresh_on_moto().await?;
+    converge(&account).await;
+    Some(account)
+}
+
 /// Converges the `logs` group (MFA Delete stays manual) and returns the apply's outcome.
-async fn converge(account: &Account) -> Outcome {
+pub async fn converge(account: &Account) -> Outcome {
     let apply = account.run(Verb::Apply, &standard_baseline(), &["logs"]).await;
     assert_eq!(statuses(&apply, "logs.bucket"), [Status::Pass, Status::Pass], "{:#?}", apply.report);
     apply

@@ -15,6 +15,8 @@ does, and one emulator-only action that plays the root user's console steps:
 
 from datetime import timedelta
 
+from .moto_responses import taking_params_as_they_come
+
 ROOT_USER = "<root_account>"
 ROOT_MFA_DEVICE = "root-account-mfa-device"
 
@@ -108,17 +110,6 @@ def _listing_root_device(list_devices):
 ROOT_CONSOLE_ACTION = "MamoriEmulatorRootConsole"
 
 
-def _parsing_root_console(parse):
-    """AWS's service model has no such action: its form parameters are taken as they come."""
-
-    def parse_parameters(self, request):
-        if self._get_action() != ROOT_CONSOLE_ACTION:
-            return parse(self, request)
-        self.params = {key: value for key, value in request.values.items()}
-
-    return parse_parameters
-
-
 def _mamori_emulator_root_console(self):
     from moto.core.utils import utcnow
 
@@ -152,4 +143,4 @@ def install():
     IAMBackend.get_credential_report = _with_root_row(IAMBackend.get_credential_report)
     IAMBackend.list_virtual_mfa_devices = _listing_root_device(IAMBackend.list_virtual_mfa_devices)
     IamResponse.mamori_emulator_root_console = _mamori_emulator_root_console
-    IamResponse.parse_parameters = _parsing_root_console(IamResponse.parse_parameters)
+    IamResponse.parse_parameters = taking_params_as_they_come(IamResponse.parse_parameters, ROOT_CONSOLE_ACTION)

@@ -49,6 +49,18 @@ pub fn standard_baseline() -> PathBuf {
     repo().join("baselines/standard.yaml")
 }
 
+/// Who receives the alarms in [`standard_baseline_with_subscriber`].
+pub const ALARM_SUBSCRIBER: &str = "security@example.com";
+
+/// The standard baseline with one e-mail subscription to the alarm topic (the shipped one lists none:
+/// a baseline cannot know the address), in a new temporary directory.
+pub fn standard_baseline_with_subscriber() -> (tempfile::TempDir, PathBuf) {
+    let standard = std::fs::read_to_string(standard_baseline()).expect("read the standard baseline");
+    assert!(standard.contains("    subscriptions: []\n"), "the standard baseline lists no subscription");
+    let subscription = format!("    subscriptions:\n      - {{protocol: email, endpoint: {ALARM_SUBSCRIBER}}}\n");
+    baseline_file(&standard.replace("    subscriptions: []\n", &subscription))
+}
+
 /// The emulator of this test binary, started on first use.
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();

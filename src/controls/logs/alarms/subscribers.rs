@@ -51,20 +51,23 @@ impl Subscribers {
 /// The steps that give the topic `topic_arn` a confirmed subscriber, for the `manual` finding.
 pub fn steps(topic_arn: &str, pending: &[String]) -> String {
     let subscribe = format!(
-        "aws sns subscribe --topic-arn {topic_arn} --protocol email --notification-endpoint security@example.com \
-         (or list it under logs.alarms.subscriptions in the baseline and run `mamori apply --only logs.alarms`)"
+        "`aws sns subscribe --topic-arn {topic_arn} --protocol email --notification-endpoint security@example.com` (or list \
+         the address under logs.alarms.subscriptions in the baseline and run `mamori apply --only logs.alarms`)"
     );
-    match pending.is_empty() {
-        true => format!("Nobody receives the alarms: the topic has no confirmed subscription. Subscribe the team that answers them: `{subscribe}`; the recipient then confirms through the link SNS sends."),
-        false => {
-            let waiting = match pending {
+    match pending {
+        [] => format!(
+            "Nobody receives the alarms: the topic has no confirmed subscription. Subscribe the team that answers them: \
+             {subscribe}; the recipient then confirms through the link SNS sends."
+        ),
+        waiting => {
+            let waiting = match waiting {
                 [one] => format!("{one} waits for its recipient to confirm"),
                 several => format!("{} wait for their recipients to confirm", several.join(", ")),
             };
             format!(
                 "Nobody receives the alarms yet: {waiting} through the link SNS sent (SNS deletes an unconfirmed subscription \
                  after 48 hours; `mamori apply --only logs.alarms` then subscribes it again, which resends the link). Or \
-                 subscribe another recipient: `{subscribe}`."
+                 subscribe another recipient: {subscribe}."
             )
         }
     }

@@ -22,11 +22,17 @@ Usage:
   python3 localstack/emulator.py root-console moto --endpoint URL --account ID [--mfa none|virtual|hardware]
         [--access-key true|false] [--password true|false] [--signed-in-days-ago N]
   python3 localstack/emulator.py propagation-delay moto --endpoint URL --account ID --seconds N
+  python3 localstack/emulator.py trail-delivery moto --endpoint URL --account ID --trail NAME_OR_ARN [--region R]
+        [--s3-error TEXT] [--cloudwatch-logs-error TEXT] [--delivered-hours-ago N] [--logging-started-hours-ago N]
+  python3 localstack/emulator.py confirm-subscription moto --endpoint URL --account ID --topic-arn ARN --subscriber ENDPOINT
 
 `root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
 create or delete its access keys, sign in): see shims/emulator_shims/root_user.py. With
 `--access-key true` it prints `access_key_id=AKIAROOT<ACCOUNT>`: requests signed with that key (any
-secret) act as the account's root user.
+secret) act as the account's root user. `trail-delivery` sets what CloudTrail reports about a trail's
+deliveries (an error, the last delivery N hours ago: shims/emulator_shims/cloudtrail_delivery_status.py);
+`confirm-subscription` plays the recipient who confirms an e-mail or HTTPS subscription
+(shims/emulator_shims/sns_subscription_confirmation.py).
 
 `propagation-delay` gives one account a propagation delay of its own (test scaffolding: a test of one
 rule then does not depend on how fast the machine is); see shims/emulator_shims/propagation_delay.py.
@@ -341,35 +347,62 @@ def reset(engine: str, endpoint: str, pid: int | None) -> tuple[str, int | None]
     return start(engine, port, None, 120)
 
 
-def emulator_action(endpoint: str, account: str, action: str, settings: dict[str, str]) -> None:
-    """Sends one of the shims' emulator-only IAM actions (`MamoriEmulatorRootConsole`, ...) for
-    `account`; prints `access_key_id=...` when the answer names one (the root user's access key, which
-    `MamoriEmulatorRootConsole` gives with `AccessKey=true`; any secret goes with it)."""
-    body = urllib.parse.urlencode({"Action": action, "Version": "2010-05-08", **settings})
-    request = urllib.request.Request(
-        endpoint + "/",
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "x-moto-account-id": account,
-            "Authorization": "AWS4-HMAC-SHA256 Credential=root-console/20260101/us-east-1/iam/aws4_request, "
-            "SignedHeaders=host, Signature=0",
-        },
-    )
+def emulator_action(endpoint: str, account: str, service: str, body: bytes, content_type: str,
+                    target: str | None = None, region: str = "us-east-1") -> str:
+    """Sends one of the shims' emulator-only actions (test scaffolding) to `account`'s state; returns the answer."""
+    headers = {
+        "Content-Type": content_type,
+        "x-moto-account-id": account,
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=mamori-emulator/20260101/{region}/{service}/aws4_request, "
+        "SignedHeaders=host, Signature=0",
+    }
+    if target:
+        headers["X-Amz-Target"] = target
+    request = urllib.request.Request(endpoint + "/", data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             answer = response.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
-        fail(f"{action}: HTTP {e.code}: {e.read().decode(errors='replace')}")
+        fail(f"{service}: HTTP {e.code}: {e.read().decode(errors='replace')}")
+    return answer
+
+
+def query_action(endpoint: str, account: str, service: str, action: str, version: str, params: dict[str, str]) -> str:
+    body = urllib.parse.urlencode({"Action": action, "Version": version, **params}).encode()
+    return emulator_action(endpoint, account, service, body, "application/x-www-form-urlencoded")
+
+
+def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
+    """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`; prints
+    `access_key_id=...` when the root user then has an access key (any secret goes with it)."""
+    answer = query_action(endpoint, account, "iam", "MamoriEmulatorRootConsole", "2010-05-08", settings)
     key = answer.partition("<AccessKeyId>")[2].partition("</AccessKeyId>")[0]
     if key:
         print(f"access_key_id={key}")
 
 
+def propagation_delay(endpoint: str, account: str, seconds: float) -> None:
+    """Gives `account` a propagation delay of its own (shims/emulator_shims/propagation_delay.py)."""
+    query_action(endpoint, account, "iam", "MamoriEmulatorPropagationDelay", "2010-05-08", {"Seconds": str(seconds)})
+
+
+def trail_delivery(endpoint: str, account: str, region: str, settings: dict[str, object]) -> None:
+    """Sends the shim's emulator-only `MamoriEmulatorTrailDelivery` action (shims/emulator_shims/cloudtrail_delivery_status.py)."""
+    emulator_action(endpoint, account, "cloudtrail", json.dumps(settings).encode(), "application/x-amz-json-1.1",
+                    target="CloudTrail_20131101.MamoriEmulatorTrailDelivery", region=region)
+
+
+def confirm_subscription(endpoint: str, account: str, region: str, topic_arn: str, subscriber: str) -> None:
+    """Plays the recipient confirming a subscription (shims/emulator_shims/sns_subscription_confirmation.py)."""
+    body = urllib.parse.urlencode({"Action": "MamoriEmulatorConfirmSubscription", "Version": "2010-03-31",
+                                   "TopicArn": topic_arn, "Endpoint": subscriber}).encode()
+    emulator_action(endpoint, account, "sns", body, "application/x-www-form-urlencoded", region=region)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console", "propagation-delay"])
+    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console", "propagation-delay",
+                                           "trail-delivery", "confirm-subscription"])
     parser.add_argument("engine", nargs="?", choices=sorted(ENGINES))
     parser.add_argument("--port", type=int)
     parser.add_argument("--owner-pid", type=int)
@@ -383,6 +416,14 @@ def main() -> None:
     parser.add_argument("--password", choices=["true", "false"])
     parser.add_argument("--signed-in-days-ago", type=int)
     parser.add_argument("--seconds", type=float)
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--trail")
+    parser.add_argument("--s3-error")
+    parser.add_argument("--cloudwatch-logs-error")
+    parser.add_argument("--delivered-hours-ago", type=int)
+    parser.add_argument("--logging-started-hours-ago", type=int)
+    parser.add_argument("--topic-arn")
+    parser.add_argument("--subscriber")
     args = parser.parse_args()
     if args.action != "stop" and not args.engine:
         fail(f"{args.action} needs an engine: {', '.join(sorted(ENGINES))}")
@@ -411,11 +452,26 @@ def main() -> None:
             "Password": args.password,
             "SignedInDaysAgo": None if args.signed_in_days_ago is None else str(args.signed_in_days_ago),
         }
-        emulator_action(args.endpoint, args.account, "MamoriEmulatorRootConsole", {k: v for k, v in settings.items() if v is not None})
+        root_console(args.endpoint, args.account, {k: v for k, v in settings.items() if v is not None})
     elif args.action == "propagation-delay":
         if args.engine != "moto" or not args.endpoint or not args.account or args.seconds is None:
             fail("propagation-delay needs the moto engine, --endpoint, --account and --seconds")
-        emulator_action(args.endpoint, args.account, "MamoriEmulatorPropagationDelay", {"Seconds": str(args.seconds)})
+        propagation_delay(args.endpoint, args.account, args.seconds)
+    elif args.action == "trail-delivery":
+        if args.engine != "moto" or not args.endpoint or not args.account or not args.trail:
+            fail("trail-delivery needs the moto engine, --endpoint, --account and --trail")
+        settings = {
+            "Name": args.trail,
+            "S3Error": args.s3_error,
+            "CloudWatchLogsError": args.cloudwatch_logs_error,
+            "DeliveredHoursAgo": args.delivered_hours_ago,
+            "LoggingStartedHoursAgo": args.logging_started_hours_ago,
+        }
+        trail_delivery(args.endpoint, args.account, args.region, {k: v for k, v in settings.items() if v is not None})
+    elif args.action == "confirm-subscription":
+        if args.engine != "moto" or not args.endpoint or not args.account or not args.topic_arn or not args.subscriber:
+            fail("confirm-subscription needs the moto engine, --endpoint, --account, --topic-arn and --subscriber")
+        confirm_subscription(args.endpoint, args.account, args.region, args.topic_arn, args.subscriber)
     elif args.action == "stop":
         if not args.pid:
             fail("stop needs --pid")

@@ -295,7 +295,8 @@ pub struct RawAlarms {
     /// SNS topic the alarms notify (encrypted with the baseline key).
     #[serde(default = "default_alarm_topic")]
     pub topic: NonEmpty,
-    /// Who is told: added to the topic, never removed.
+    /// Who is told: added to the topic, never removed. An e-mail or HTTPS subscription counts once its
+    /// recipient confirms it; a topic without a confirmed subscriber is reported (manual).
     #[serde(default)]
     pub subscriptions: Vec<RawSubscription>,
 }
@@ -406,6 +407,8 @@ pub struct RawTrail {
     /// CloudWatch Logs group the trail delivers to.
     #[serde(default = "default_trail_log_group")]
     pub log_group: NonEmpty,
+    /// The least the log group keeps events: a shorter retention is raised to it, a longer one is
+    /// never shortened.
     #[serde(default = "default_retention")]
     pub log_group_retention_days: RetentionDays,
     /// IAM role CloudTrail assumes to write to the log group.

@@ -61,6 +61,18 @@ pub async fn propagated() {
     tokio::time::sleep(PROPAGATION_DELAY).await;
 }
 
+/// Who receives the alarms in [`standard_baseline_with_subscriber`].
+pub const ALARM_SUBSCRIBER: &str = "security@example.com";
+
+/// The standard baseline with one e-mail subscription to the alarm topic (the shipped one lists none:
+/// a baseline cannot know the address), in a new temporary directory.
+pub fn standard_baseline_with_subscriber() -> (tempfile::TempDir, PathBuf) {
+    let standard = std::fs::read_to_string(standard_baseline()).expect("read the standard baseline");
+    assert!(standard.contains("    subscriptions: []\n"), "the standard baseline lists no subscription");
+    let subscription = format!("    subscriptions:\n      - {{protocol: email, endpoint: {ALARM_SUBSCRIBER}}}\n");
+    baseline_file(&standard.replace("    subscriptions: []\n", &subscription))
+}
+
 /// The emulator of this test binary, started on first use.
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
@@ -132,17 +144,29 @@ impl Account {
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
     /// "The root user on moto" in the emulator shim): `[("mfa", "virtual"), ("signed-in-days-ago", "0")]`.
     pub fn root_console(&self, settings: &[(&str, &str)]) {
-        self.emulator_action("root-console", settings);
+        self.scaffold("root-console", settings);
     }
 
     /// moto: gives this account a propagation delay of its own (`emulator.py propagation-delay`), so a
     /// test of one propagation rule does not depend on how fast the machine is.
     pub fn propagation_delay(&self, seconds: u32) {
-        self.emulator_action("propagation-delay", &[("seconds", &seconds.to_string())]);
+        self.scaffold("propagation-delay", &[("seconds", &seconds.to_string())]);
     }
 
-    /// Runs an `emulator.py` scaffolding action (moto only) for this account.
-    fn emulator_action(&self, action: &str, settings: &[(&str, &str)]) {
+    /// moto: sets what CloudTrail reports about a trail's deliveries (`emulator.py trail-delivery`,
+    /// shims/emulator_shims/cloudtrail_delivery_status.py): `[("trail", "mamori-trail"), ("s3-error", "AccessDenied")]`.
+    pub fn trail_delivery(&self, settings: &[(&str, &str)]) {
+        self.scaffold("trail-delivery", settings);
+    }
+
+    /// moto: the recipient of `subscriber`'s subscription to `topic_arn` confirms it
+    /// (`emulator.py confirm-subscription`, shims/emulator_shims/sns_subscription_confirmation.py).
+    pub fn confirm_subscription(&self, topic_arn: &str, subscriber: &str) {
+        self.scaffold("confirm-subscription", &[("topic-arn", topic_arn), ("subscriber", subscriber)]);
+    }
+
+    /// moto: one of the shims' test-only actions on this account, through `emulator.py ACTION`.
+    fn scaffold(&self, action: &str, settings: &[(&str, &str)]) {
         assert_eq!(emulator().engine, Engine::Moto, "{action} is played on moto only");
         let mut command = Command::new("python3");
         command.arg(repo().join("localstack/emulator.py")).args([action, "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);

@@ -8,9 +8,9 @@ use mamori::app::Outcome;
 use mamori::aws::{AccessMode, Mfa};
 use mamori::report::{Action, Status, Verb};
 
-use crate::harness::{emulator, propagated, standard_baseline, Account, Engine};
+use crate::harness::{emulator, propagated, standard_baseline, standard_baseline_with_subscriber, Account, Engine};
 
-fn statuses(outcome: &Outcome, control: &str) -> Vec<Status> {
+pub fn statuses(outcome: &Outcome, control: &str) -> Vec<Status> {
     outcome.report.finding(control).iter().map(|f| f.status).collect()
 }
 
@@ -18,8 +18,29 @@ fn audit_bucket(account: &Account) -> String {
     format!("mamori-audit-{}-us-east-1", account.id)
 }
 
+/// The status of `control`'s finding on `resource`.
+pub fn status_of(outcome: &Outcome, control: &str, resource: &str) -> Status {
+    let findings = outcome.report.finding(control);
+    findings.iter().find(|f| f.resource == resource).unwrap_or_else(|| panic!("no {control} finding on {resource}: {findings:#?}")).status
+}
+
+/// On moto: a fresh account. `None` on LocalStack, which has no CloudTrail.
+pub async fn fresh_on_moto() -> Option<Account> {
+    match emulator().engine {
+        Engine::Moto => Some(Account::fresh().await),
+        Engine::LocalStack => None,
+    }
+}
+
+/// On moto: a fresh account with the `logs` group converged. `None` on LocalStack.
+pub async fn converged_on_moto() -> Option<Account> {
+    let account = fresh_on_moto().await?;
+    converge(&account).await;
+    Some(account)
+}
+
 /// Converges the `logs` group (MFA Delete stays manual) and returns the apply's outcome.
-async fn converge(account: &Account) -> Outcome {
+pub async fn converge(account: &Account) -> Outcome {
     let apply = account.run(Verb::Apply, &standard_baseline(), &["logs"]).await;
     assert_eq!(statuses(&apply, "logs.bucket"), [Status::Pass, Status::Pass], "{:#?}", apply.report);
     apply
@@ -57,9 +78,16 @@ async fn the_audit_trail_converges_on_a_fresh_account() {
     assert!(steps.contains(&format!("aws s3api put-bucket-versioning --bucket {}", audit_bucket(&account))), "{steps}");
     assert!(steps.contains("mamori apply --only logs.bucket-mfa-delete --mfa"), "{steps}");
     if moto {
-        assert_eq!(statuses(&verify, "logs.trail"), [Status::Pass]);
-        assert_eq!(statuses(&verify, "logs.alarms"), vec![Status::Pass; 16], "the topic and fifteen CIS alarms");
-        assert_eq!(verify.report.exit_code(), 2, "only the manual MFA Delete step is left");
+        assert_eq!(statuses(&verify, "logs.trail"), [Status::Pass; 3], "the trail, its delivery and its log group: {:#?}", verify.report.finding("logs.trail"));
+        let alarms = verify.report.finding("logs.alarms");
+        assert_eq!(alarms.len(), 17, "the topic, its subscribers and fifteen CIS alarms");
+        for finding in alarms {
+            let expected = if finding.resource.ends_with("/subscribers") { Status::Manual } else { Status::Pass };
+            assert_eq!(finding.status, expected, "{finding:#?}");
+        }
+        let subscribers = &verify.report.finding("logs.alarms").into_iter().find(|f| f.resource.ends_with("/subscribers")).unwrap().clone();
+        assert!(subscribers.remediation.as_deref().unwrap_or_default().contains("aws sns subscribe --topic-arn"), "{subscribers:?}");
+        assert_eq!(verify.report.exit_code(), 2, "only the manual steps are left: MFA Delete and a confirmed subscriber");
     } else {
         assert!(statuses(&verify, "logs.alarms").iter().all(|s| *s != Status::Pass), "no log group without the trail");
         let trail = &verify.report.finding("logs.trail")[0];
@@ -360,15 +388,15 @@ async fn a_weakened_trail_is_updated_in_place() {
 
     let plan = account.run(Verb::Plan, &standard_baseline(), &["logs.trail"]).await;
     let change = plan.report.changes.iter().flatten().find(|c| c.control == "logs.trail").expect("a trail change");
-    assert_eq!(change.action, Action::Update);
+    assert_eq!((change.resource.as_str(), change.action), ("trail/mamori-trail", Action::Update));
     assert_eq!(change.after["logging"], true);
     assert_eq!(change.after["log_file_validation"], true);
 
     let apply = account.run(Verb::Apply, &standard_baseline(), &["logs.trail", "logs.alarms"]).await;
     assert!(!apply.calls.sent().iter().any(|c| c.operation == "CreateTrail" || c.operation == "DeleteTrail"));
     let verify = account.run(Verb::Verify, &standard_baseline(), &["logs.trail", "logs.alarms"]).await;
-    assert_eq!(statuses(&verify, "logs.trail"), [Status::Pass]);
-    assert!(statuses(&verify, "logs.alarms").iter().all(|s| *s == Status::Pass), "the filter is back");
+    assert_eq!(statuses(&verify, "logs.trail"), [Status::Pass; 3]);
+    assert_eq!(status_of(&verify, "logs.alarms", "alarm/mamori-cis-root-usage"), Status::Pass, "the filter is back");
     let trails = cloudtrail.describe_trails().send().await.unwrap();
     assert_eq!(trails.trail_list().len(), 1);
     assert_eq!(trails.trail_list()[0].trail_arn(), Some(arn.as_str()), "same trail, same ARN");
@@ -387,10 +415,18 @@ async fn the_management_account_runs_an_organization_trail() {
     let trail = &aws.cloudtrail("us-east-1").describe_trails().send().await.unwrap().trail_list()[0].clone();
     assert_eq!(trail.is_organization_trail(), Some(true));
     assert_eq!(trail.is_multi_region_trail(), Some(true));
-    let access = aws.organizations().list_aws_service_access_for_organization().send().await.unwrap();
-    assert!(access.enabled_service_principals().iter().any(|p| p.service_principal() == Some("cloudtrail.amazonaws.com")));
+    let mut pages = aws.organizations().list_aws_service_access_for_organization().into_paginator().send();
+    let mut principals = Vec::new();
+    while let Some(page) = pages.next().await {
+        principals.extend(page.unwrap().enabled_service_principals().iter().filter_map(|p| p.service_principal()).map(str::to_string));
+    }
+    assert_eq!(principals, ["cloudtrail.amazonaws.com"]);
     let again = account.run(Verb::Apply, &standard_baseline(), &["logs"]).await;
-    assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
+    assert!(again.calls.mutating_sent().is_empty(), "trusted access is read to the last page, not enabled again: {:?}", again.calls.mutating_sent());
+    let pages_read = again.calls.by_operation().get("Organizations:ListAWSServiceAccessForOrganization").copied().unwrap_or(0);
+    assert_eq!(pages_read, 2, "Organizations answered an empty page with a token, then the principal");
+    let organization = again.report.finding("logs.trail").into_iter().find(|f| f.resource.starts_with("organization/o-")).expect("the organization's finding").clone();
+    assert_eq!(organization.status, Status::Pass, "{organization:?}");
 }
 
 async fn assert_trail_unavailable() {
@@ -408,20 +444,28 @@ async fn alarm_subscriptions_from_the_baseline_are_added_once() {
         return assert_trail_unavailable().await;
     }
     let account = Account::fresh().await;
-    let standard = std::fs::read_to_string(standard_baseline()).unwrap();
-    assert!(standard.contains("    subscriptions: []\n"), "the standard baseline lists no subscription");
-    let with_subscription =
-        standard.replace("    subscriptions: []\n", "    subscriptions:\n      - {protocol: email, endpoint: security@example.com}\n");
-    let (_dir, baseline) = crate::harness::baseline_file(&with_subscription);
+    let (_dir, baseline) = standard_baseline_with_subscriber();
 
     account.run(Verb::Apply, &baseline, &["logs"]).await;
     let topic = format!("arn:aws:sns:us-east-1:{}:mamori-security-alarms", account.id);
     let sns = account.aws(AccessMode::ReadOnly).await.sns("us-east-1");
     let subscriptions = sns.list_subscriptions_by_topic().topic_arn(&topic).send().await.unwrap();
-    let endpoints: Vec<(&str, &str)> =
-        subscriptions.subscriptions().iter().map(|s| (s.protocol().unwrap_or_default(), s.endpoint().unwrap_or_default())).collect();
-    assert_eq!(endpoints, [("email", "security@example.com")]);
+    let listed: Vec<(&str, &str, &str)> = subscriptions
+        .subscriptions()
+        .iter()
+        .map(|s| (s.protocol().unwrap_or_default(), s.endpoint().unwrap_or_default(), s.subscription_arn().unwrap_or_default()))
+        .collect();
+    assert_eq!(listed, [("email", "security@example.com", "PendingConfirmation")], "as on AWS, e-mail waits for its recipient");
 
+    let pending = account.run(Verb::Verify, &baseline, &["logs.alarms"]).await;
+    let subscribers = pending.report.finding("logs.alarms").into_iter().find(|f| f.resource.ends_with("/subscribers")).unwrap().clone();
+    assert_eq!(subscribers.status, Status::Manual, "a pending subscription notifies nobody: {subscribers:?}");
+    assert!(subscribers.remediation.as_deref().unwrap_or_default().contains("email:security@example.com waits for its recipient"), "{subscribers:?}");
     let again = account.run(Verb::Apply, &baseline, &["logs.alarms"]).await;
-    assert!(again.calls.mutating_sent().is_empty(), "the subscription is not added twice: {:?}", again.calls.mutating_sent());
+    assert!(again.calls.mutating_sent().is_empty(), "a pending subscription is not sent again: {:?}", again.calls.mutating_sent());
+
+    account.confirm_subscription(&topic, "security@example.com");
+    let confirmed = account.run(Verb::Verify, &baseline, &["logs.alarms"]).await;
+    assert_eq!(status_of(&confirmed, "logs.alarms", "topic/mamori-security-alarms/subscribers"), Status::Pass);
+    assert_eq!(confirmed.report.exit_code(), 0, "{:#?}", confirmed.report);
 }

@@ -131,7 +131,7 @@ def _mamori_emulator_root_console(self):
     mfa = self._get_param("Mfa")
     if mfa is not None:
         if mfa not in ("none", "virtual", "hardware"):
-            return 400, {}, "<Error><Code>ValidationError</Code><Message>Mfa: none, virtual or hardware</Message></Error>"
+            return "<Error><Code>ValidationError</Code><Message>Mfa: none, virtual or hardware</Message></Error>", {"status": 400}
         root["mfa"] = mfa
         backend.mamori_root_device = _root_virtual_device(backend) if mfa == "virtual" else None
         if backend.mamori_root_device is not None:

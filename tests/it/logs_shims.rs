@@ -145,7 +145,11 @@ async fn put_event_selectors_replaces_the_whole_set() {
 async fn trail_status_reports_cloudwatch_logs_delivery_and_the_errors_a_test_sets() {
     let Some((account, logs, cloudtrail)) = moto_account_with_trail_bucket("status-logs").await else { return };
     let group = format!("arn:aws:logs:us-east-1:{}:log-group:/status:*", account.id);
-    let role = format!("arn:aws:iam::{}:role/delivery", account.id);
+    // A delivery role that exists, and whose creation the emulator has seen propagate.
+    account.propagation_delay(0);
+    let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+    let iam = account.aws(AccessMode::ReadWrite).await.iam();
+    let role = iam.create_role().role_name("delivery").assume_role_policy_document(trust).send().await.unwrap().role.unwrap().arn;
     cloudtrail.create_trail().name("status").s3_bucket_name(&logs).cloud_watch_logs_log_group_arn(group).cloud_watch_logs_role_arn(role).send().await.unwrap();
     cloudtrail.start_logging().name("status").send().await.unwrap();
 

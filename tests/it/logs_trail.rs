@@ -7,7 +7,7 @@ use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector, Da
 use mamori::aws::AccessMode;
 use mamori::report::{Action, Status, Verb};
 
-use crate::harness::{standard_baseline, Account};
+use crate::harness::{propagated, standard_baseline, Account};
 use crate::logs::{converge, converged_on_moto, fresh_on_moto, status_of};
 
 const TRAIL: &str = "trail/mamori-trail";
@@ -189,6 +189,9 @@ async fn an_organization_trail_of_another_name_is_reported_not_duplicated() {
     s3.put_bucket_policy().bucket(&bucket).policy(policy.to_string()).send().await.unwrap();
     let group = "aws-controltower/CloudTrailLogs";
     aws.logs("us-east-1").create_log_group().log_group_name(group).send().await.unwrap();
+    let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+    aws.iam().create_role().role_name("aws-controltower-CloudWatchLogsRole").assume_role_policy_document(trust).send().await.unwrap();
+    propagated().await;
     let cloudtrail = aws.cloudtrail("us-east-1");
     let control_tower = cloudtrail
         .create_trail()

@@ -13,7 +13,7 @@ mod harness;
 
 use std::time::{Duration, Instant};
 
-use harness::{standard_baseline, Account};
+use harness::{standard_baseline_with_subscriber, Account, ALARM_SUBSCRIBER};
 use mamori::app::Outcome;
 use mamori::aws::Mfa;
 use mamori::report::Verb;
@@ -26,13 +26,12 @@ struct Measured {
     last: Outcome,
 }
 
-async fn measure(account: &Account, verb: Verb, regions: &[&str]) -> Measured {
-    let baseline = standard_baseline();
+async fn measure(account: &Account, baseline: &std::path::Path, verb: Verb, regions: &[&str]) -> Measured {
     let mut times = Vec::with_capacity(RUNS);
     let mut last = None;
     for _ in 0..RUNS {
         let started = Instant::now();
-        let outcome = account.run_in(verb, &baseline, &[], regions).await;
+        let outcome = account.run_in(verb, baseline, &[], regions).await;
         times.push(started.elapsed());
         assert_eq!(outcome.report.exit_code(), 0, "{} on a converged account: {:#?}", verb.name(), outcome.report);
         last = Some(outcome);
@@ -59,17 +58,23 @@ fn print(verb: Verb, regions: usize, measured: &Measured) {
 async fn main() {
     // `cargo bench` passes `--bench`; any other argument is a filter this benchmark does not take.
     println!("mamori reconcile benchmark: standard baseline against moto server ({})\n", harness::emulator().endpoint);
+    // The standard baseline with someone to receive the alarms (the shipped one names nobody).
+    let (_dir, baseline) = standard_baseline_with_subscriber();
     for regions in REGION_SETS {
         let account = Account::fresh().await;
-        account.run_in(Verb::Apply, &standard_baseline(), &[], regions).await;
-        // The root user's steps, so that the account is fully compliant: MFA enrolled in the console
-        // (played on the emulator) and MFA Delete (the emulator accepts any code).
+        account.run_in(Verb::Apply, &baseline, &[], regions).await;
+        // The human steps, so that the account is fully compliant: the root user's MFA enrolled in the
+        // console (played on the emulator), MFA Delete with a temporary root access key, deleted after
+        // it (the emulator accepts any code), and the alarm subscription confirmed by its recipient
+        // (played on the emulator).
         account.root_console(&[("mfa", "virtual")]);
+        account.confirm_subscription(&format!("arn:aws:sns:us-east-1:{}:mamori-security-alarms", account.id), ALARM_SUBSCRIBER);
         let mfa = Mfa::parse(&format!("arn:aws:iam::{}:mfa/root-account-mfa-device 123456", account.id)).expect("valid");
-        let converge = account.run_with_mfa(Verb::Apply, &standard_baseline(), &["logs.bucket-mfa-delete"], mfa).await;
+        let converge = account.root().run_with_mfa(Verb::Apply, &baseline, &["logs.bucket-mfa-delete"], mfa).await;
         assert_eq!(converge.report.exit_code(), 0, "{:#?}", converge.report);
-        let verify = measure(&account, Verb::Verify, regions).await;
-        let apply = measure(&account, Verb::Apply, regions).await;
+        account.root_console(&[("access-key", "false")]);
+        let verify = measure(&account, &baseline, Verb::Verify, regions).await;
+        let apply = measure(&account, &baseline, Verb::Apply, regions).await;
         print(Verb::Verify, regions.len(), &verify);
         print(Verb::Apply, regions.len(), &apply);
         let call_ratio = apply.last.calls.sent().len() as f64 / verify.last.calls.sent().len() as f64;

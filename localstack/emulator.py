@@ -15,15 +15,31 @@ waits until it is healthy and prints two lines on stdout:
 
 Usage:
   python3 localstack/emulator.py install ENGINE
-  python3 localstack/emulator.py start ENGINE [--port N] [--owner-pid PID]
+  python3 localstack/emulator.py start ENGINE [--port N] [--owner-pid PID] [--propagation-delay SECONDS]
   python3 localstack/emulator.py health ENGINE --endpoint URL
   python3 localstack/emulator.py reset ENGINE --endpoint URL --pid PID
   python3 localstack/emulator.py stop --pid PID
   python3 localstack/emulator.py root-console moto --endpoint URL --account ID [--mfa none|virtual|hardware]
         [--access-key true|false] [--password true|false] [--signed-in-days-ago N]
+  python3 localstack/emulator.py propagation-delay moto --endpoint URL --account ID --seconds N
+  python3 localstack/emulator.py trail-delivery moto --endpoint URL --account ID --trail NAME_OR_ARN [--region R]
+        [--s3-error TEXT] [--cloudwatch-logs-error TEXT] [--delivered-hours-ago N] [--logging-started-hours-ago N]
+  python3 localstack/emulator.py confirm-subscription moto --endpoint URL --account ID --topic-arn ARN --subscriber ENDPOINT
 
 `root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
-create or delete its access keys, sign in): see shims/emulator_shims/root_user.py.
+create or delete its access keys, sign in): see shims/emulator_shims/root_user.py. With
+`--access-key true` it prints `access_key_id=AKIAROOT<ACCOUNT>`: requests signed with that key (any
+secret) act as the account's root user. `trail-delivery` sets what CloudTrail reports about a trail's
+deliveries (an error, the last delivery N hours ago: shims/emulator_shims/cloudtrail_delivery_status.py);
+`confirm-subscription` plays the recipient who confirms an e-mail or HTTPS subscription
+(shims/emulator_shims/sns_subscription_confirmation.py).
+
+`propagation-delay` gives one account a propagation delay of its own (test scaffolding: a test of one
+rule then does not depend on how fast the machine is); see shims/emulator_shims/propagation_delay.py.
+
+`--propagation-delay SECONDS` turns on the shims that model AWS's eventual consistency (a new IAM
+role, KMS key or instance profile refused by the services that use it, bucket configuration reads
+lagging behind writes) for that many seconds; see shims/emulator_shims/propagation_delay.py.
 
 `--owner-pid` ties the server's life to another process (a test binary): a small watchdog stops the
 server once that process is gone, so an aborted test run never leaves an emulator behind.
@@ -229,8 +245,9 @@ def stop(pid: int, grace: float = 3.0) -> None:
             time.sleep(0.1)
 
 
-def server_command(engine: str, venv: Path, port: int, workdir: Path) -> tuple[list[str], dict[str, str]]:
+def server_command(engine: str, venv: Path, port: int, workdir: Path, propagation_delay: float) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
+    env["MAMORI_EMULATOR_PROPAGATION_SECONDS"] = str(propagation_delay)
     # shims/sitecustomize.py loads the shims (shims/emulator_shims/, listed in README.md) into the server process.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE / "shims"), env.get("PYTHONPATH")]))
     if engine == "moto":
@@ -285,7 +302,7 @@ def prune_state(keep_for: float = 86400) -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def start(engine: str, port: int | None, owner: int | None, timeout: float) -> tuple[str, int]:
+def start(engine: str, port: int | None, owner: int | None, timeout: float, propagation_delay: float = 0) -> tuple[str, int]:
     venv = install(engine)
     prune_state()
     port = port or free_port()
@@ -293,7 +310,7 @@ def start(engine: str, port: int | None, owner: int | None, timeout: float) -> t
         fail(f"port {port} is already taken")
     workdir = STATE / f"{engine}-{port}"
     workdir.mkdir(parents=True, exist_ok=True)
-    command, env = server_command(engine, venv, port, workdir)
+    command, env = server_command(engine, venv, port, workdir, propagation_delay)
     log = open(workdir / "server.log", "wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=workdir)
@@ -330,48 +347,90 @@ def reset(engine: str, endpoint: str, pid: int | None) -> tuple[str, int | None]
     return start(engine, port, None, 120)
 
 
-def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
-    """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`."""
-    body = urllib.parse.urlencode({"Action": "MamoriEmulatorRootConsole", "Version": "2010-05-08", **settings})
-    request = urllib.request.Request(
-        endpoint + "/",
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "x-moto-account-id": account,
-            "Authorization": "AWS4-HMAC-SHA256 Credential=root-console/20260101/us-east-1/iam/aws4_request, "
-            "SignedHeaders=host, Signature=0",
-        },
-    )
+def emulator_action(endpoint: str, account: str, service: str, body: bytes, content_type: str,
+                    target: str | None = None, region: str = "us-east-1") -> str:
+    """Sends one of the shims' emulator-only actions (test scaffolding) to `account`'s state; returns the answer."""
+    headers = {
+        "Content-Type": content_type,
+        "x-moto-account-id": account,
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=mamori-emulator/20260101/{region}/{service}/aws4_request, "
+        "SignedHeaders=host, Signature=0",
+    }
+    if target:
+        headers["X-Amz-Target"] = target
+    request = urllib.request.Request(endpoint + "/", data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10):
-            pass
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = response.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
-        fail(f"root-console: HTTP {e.code}: {e.read().decode(errors='replace')}")
+        fail(f"{service}: HTTP {e.code}: {e.read().decode(errors='replace')}")
+    return answer
+
+
+def query_action(endpoint: str, account: str, service: str, action: str, version: str, params: dict[str, str]) -> str:
+    body = urllib.parse.urlencode({"Action": action, "Version": version, **params}).encode()
+    return emulator_action(endpoint, account, service, body, "application/x-www-form-urlencoded")
+
+
+def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
+    """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`; prints
+    `access_key_id=...` when the root user then has an access key (any secret goes with it)."""
+    answer = query_action(endpoint, account, "iam", "MamoriEmulatorRootConsole", "2010-05-08", settings)
+    key = answer.partition("<AccessKeyId>")[2].partition("</AccessKeyId>")[0]
+    if key:
+        print(f"access_key_id={key}")
+
+
+def propagation_delay(endpoint: str, account: str, seconds: float) -> None:
+    """Gives `account` a propagation delay of its own (shims/emulator_shims/propagation_delay.py)."""
+    query_action(endpoint, account, "iam", "MamoriEmulatorPropagationDelay", "2010-05-08", {"Seconds": str(seconds)})
+
+
+def trail_delivery(endpoint: str, account: str, region: str, settings: dict[str, object]) -> None:
+    """Sends the shim's emulator-only `MamoriEmulatorTrailDelivery` action (shims/emulator_shims/cloudtrail_delivery_status.py)."""
+    emulator_action(endpoint, account, "cloudtrail", json.dumps(settings).encode(), "application/x-amz-json-1.1",
+                    target="CloudTrail_20131101.MamoriEmulatorTrailDelivery", region=region)
+
+
+def confirm_subscription(endpoint: str, account: str, region: str, topic_arn: str, subscriber: str) -> None:
+    """Plays the recipient confirming a subscription (shims/emulator_shims/sns_subscription_confirmation.py)."""
+    body = urllib.parse.urlencode({"Action": "MamoriEmulatorConfirmSubscription", "Version": "2010-03-31",
+                                   "TopicArn": topic_arn, "Endpoint": subscriber}).encode()
+    emulator_action(endpoint, account, "sns", body, "application/x-www-form-urlencoded", region=region)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console"])
+    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console", "propagation-delay",
+                                           "trail-delivery", "confirm-subscription"])
     parser.add_argument("engine", nargs="?", choices=sorted(ENGINES))
     parser.add_argument("--port", type=int)
     parser.add_argument("--owner-pid", type=int)
     parser.add_argument("--endpoint")
     parser.add_argument("--pid", type=int)
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--propagation-delay", type=float, default=0)
     parser.add_argument("--account")
     parser.add_argument("--mfa", choices=["none", "virtual", "hardware"])
     parser.add_argument("--access-key", choices=["true", "false"])
     parser.add_argument("--password", choices=["true", "false"])
     parser.add_argument("--signed-in-days-ago", type=int)
+    parser.add_argument("--seconds", type=float)
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--trail")
+    parser.add_argument("--s3-error")
+    parser.add_argument("--cloudwatch-logs-error")
+    parser.add_argument("--delivered-hours-ago", type=int)
+    parser.add_argument("--logging-started-hours-ago", type=int)
+    parser.add_argument("--topic-arn")
+    parser.add_argument("--subscriber")
     args = parser.parse_args()
     if args.action != "stop" and not args.engine:
         fail(f"{args.action} needs an engine: {', '.join(sorted(ENGINES))}")
     if args.action == "install":
         print(install(args.engine))
     elif args.action == "start":
-        endpoint, pid = start(args.engine, args.port, args.owner_pid, args.timeout)
+        endpoint, pid = start(args.engine, args.port, args.owner_pid, args.timeout, args.propagation_delay)
         print(f"endpoint={endpoint}\npid={pid}", flush=True)
     elif args.action == "health":
         if not args.endpoint:
@@ -394,6 +453,25 @@ def main() -> None:
             "SignedInDaysAgo": None if args.signed_in_days_ago is None else str(args.signed_in_days_ago),
         }
         root_console(args.endpoint, args.account, {k: v for k, v in settings.items() if v is not None})
+    elif args.action == "propagation-delay":
+        if args.engine != "moto" or not args.endpoint or not args.account or args.seconds is None:
+            fail("propagation-delay needs the moto engine, --endpoint, --account and --seconds")
+        propagation_delay(args.endpoint, args.account, args.seconds)
+    elif args.action == "trail-delivery":
+        if args.engine != "moto" or not args.endpoint or not args.account or not args.trail:
+            fail("trail-delivery needs the moto engine, --endpoint, --account and --trail")
+        settings = {
+            "Name": args.trail,
+            "S3Error": args.s3_error,
+            "CloudWatchLogsError": args.cloudwatch_logs_error,
+            "DeliveredHoursAgo": args.delivered_hours_ago,
+            "LoggingStartedHoursAgo": args.logging_started_hours_ago,
+        }
+        trail_delivery(args.endpoint, args.account, args.region, {k: v for k, v in settings.items() if v is not None})
+    elif args.action == "confirm-subscription":
+        if args.engine != "moto" or not args.endpoint or not args.account or not args.topic_arn or not args.subscriber:
+            fail("confirm-subscription needs the moto engine, --endpoint, --account, --topic-arn and --subscriber")
+        confirm_subscription(args.endpoint, args.account, args.region, args.topic_arn, args.subscriber)
     elif args.action == "stop":
         if not args.pid:
             fail("stop needs --pid")

@@ -145,8 +145,10 @@ pub struct Common {
     /// Region to cover; repeatable; overrides the baseline's regions (the home region stays its first).
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
-    /// Send every AWS call to this endpoint (an emulator).
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    /// Send every AWS call to this endpoint (an emulator), whatever the environment or profile
+    /// configure. Without it, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>` and a profile's
+    /// `endpoint_url` apply as the AWS SDKs document.
+    #[arg(long)]
     pub endpoint_url: Option<String>,
     /// Output format (default: text on a terminal, json otherwise).
     #[arg(long, value_enum)]
@@ -219,7 +221,9 @@ fn default_output() -> OutputFormat {
 
 /// Logs to stderr: the verbosity flags, or `RUST_LOG`. Whatever `RUST_LOG` asks, other crates never
 /// log at TRACE: at that level the AWS SDK writes request and response bodies, and a body can hold a
-/// secret (EC2 user data with a key in it, say). Their DEBUG output carries no body.
+/// secret (EC2 user data with a key in it, say). Their DEBUG output carries no body. Every line goes
+/// through [`RedactedStderr`]: aws-config logs the credentials it loads from a profile, access key id
+/// included, at INFO (their secret it redacts itself).
 fn init_logging(common: &Common) {
     use tracing_subscriber::filter::filter_fn;
     use tracing_subscriber::prelude::*;
@@ -234,12 +238,36 @@ fn init_logging(common: &Common) {
     let ours = |target: &str| target == "mamori" || target.starts_with("mamori::");
     let no_foreign_trace = filter_fn(move |meta| *meta.level() != tracing::Level::TRACE || ours(meta.target()));
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(RedactedStderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .with_filter(filter)
         .with_filter(no_foreign_trace);
     let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// stderr, with every access key id masked ([`crate::redact::mask_key_ids`]). The formatter writes each
+/// log line in one call, so a key id is never split across two writes.
+struct RedactedStderr;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactedStderr {
+    type Writer = RedactedStderr;
+
+    fn make_writer(&'a self) -> RedactedStderr {
+        RedactedStderr
+    }
+}
+
+impl Write for RedactedStderr {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(line);
+        std::io::stderr().write_all(crate::redact::mask_key_ids(&text).as_bytes())?;
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Result<u8, Box<dyn std::error::Error>> {

@@ -4,7 +4,9 @@
 //! [`aws`] builds every SDK client and guards read-only runs, [`controls`] hold one reconciler each (at
 //! the path its id names), [`inventory`] holds the account reads several controls share,
 //! [`engine`] observes, diffs, orders and applies them, [`fleet`] runs the engine over the accounts of
-//! an organization, and [`report`] renders the result. [`cli`] is
+//! an organization, and [`report`] renders the result. [`policy`] compares, merges and evaluates IAM
+//! policy documents; [`service_access`] is the table of the requests AWS services make on the keys and
+//! buckets the baseline writes. [`cli`] is
 //! the command line on top, and [`app`] the single entry point both the binary and the tests call.
 
 pub mod app;
@@ -16,4 +18,6 @@ pub mod inventory;
 pub mod engine;
 pub mod fleet;
 pub mod policy;
+pub mod redact;
 pub mod report;
+pub mod service_access;

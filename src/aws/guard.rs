@@ -1,12 +1,13 @@
 //! The read-only guard and the call log: one SDK interceptor on every client.
 //!
-//! Before an operation is serialized the guard classifies it by name. In [`AccessMode::ReadOnly`]
+//! Before an operation is serialized the guard classifies it by its service and name. In [`AccessMode::ReadOnly`]
 //! (`plan`, `verify`) a mutating operation is refused there and then: the request is never built, let
 //! alone sent. Every operation, allowed or refused, is appended to the [`CallLog`], which the tests and
 //! the benchmark read to count calls; the log keeps the operation name and a fingerprint of its input
 //! (a hash of the SDK's redacting `Debug` output), never the input itself.
 //!
-//! Classification is by allow-list, so an operation nobody thought about is treated as mutating.
+//! Classification is by an exact allow-list ([`super::reads`]), so an operation nobody listed is
+//! treated as mutating, whatever its name suggests.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
@@ -29,21 +30,10 @@ pub enum AccessMode {
     ReadWrite,
 }
 
-/// Operation-name prefixes that only read.
-const READ_PREFIXES: &[&str] = &["Get", "List", "Describe", "Head", "Lookup"];
-
-/// Operations that do not start with a read prefix but change nothing an auditor cares about.
-/// `GenerateCredentialReport` asks IAM to (re)build the account's credential report, which is the only
-/// way to read it; `AssumeRole` enters a member account of a multi-account run (the session it
-/// returns can do only what the role allows, and the member's own connection is guarded again).
-const READ_OPERATIONS: &[&str] = &["GenerateCredentialReport", "AssumeRole"];
-
-/// True when `operation` (an API operation name such as `CreateKey`) can change the account.
-pub fn is_mutating(operation: &str) -> bool {
-    let reads = READ_PREFIXES.iter().any(|prefix| {
-        operation.strip_prefix(prefix).is_some_and(|rest| rest.chars().next().is_none_or(char::is_uppercase))
-    });
-    !(reads || READ_OPERATIONS.contains(&operation))
+/// True when `operation` of `service` (`KMS`, `CreateKey`) can change the account: anything that is
+/// not on the exact list of reads.
+pub fn is_mutating(service: &str, operation: &str) -> bool {
+    !super::reads::is_listed_read(service, operation)
 }
 
 /// One operation as the guard saw it.
@@ -155,7 +145,7 @@ impl Intercept for CallGuard {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let metadata = cfg.load::<Metadata>().ok_or("operation metadata missing: cannot classify the call")?;
-        let mutating = is_mutating(metadata.name());
+        let mutating = is_mutating(metadata.service(), metadata.name());
         let refused = mutating && self.mode == AccessMode::ReadOnly;
         let mut hasher = DefaultHasher::new();
         cfg.load::<aws_types::region::Region>().map(|r| r.to_string()).hash(&mut hasher);
@@ -184,19 +174,17 @@ mod tests {
     use super::is_mutating;
 
     #[test]
-    fn reads_are_recognised_by_prefix_and_allow_list() {
-        for op in ["GetKeyPolicy", "ListAliases", "DescribeKey", "HeadBucket", "LookupEvents", "Get", "GenerateCredentialReport", "AssumeRole"] {
-            assert!(!is_mutating(op), "{op} should be a read");
+    fn listed_reads_pass_and_everything_else_is_mutating() {
+        for (service, operation) in [("KMS", "GetKeyPolicy"), ("EC2", "DescribeInstances"), ("S3", "HeadBucket"), ("IAM", "GenerateCredentialReport")] {
+            assert!(!is_mutating(service, operation), "{service}:{operation} should be a read");
         }
-    }
-
-    #[test]
-    fn everything_else_is_mutating() {
-        for op in [
-            "CreateKey", "PutKeyPolicy", "EnableEbsEncryptionByDefault", "UpdateAccountPasswordPolicy",
-            "PutPublicAccessBlock", "Getaway", "Listen", "DeleteBucket", "ScheduleKeyDeletion", "TagResource",
+        for (service, operation) in [
+            ("KMS", "CreateKey"), ("KMS", "PutKeyPolicy"), ("EC2", "EnableEbsEncryptionByDefault"), ("IAM", "UpdateAccountPasswordPolicy"),
+            ("S3 Control", "PutPublicAccessBlock"), ("S3", "DeleteBucket"), ("KMS", "ScheduleKeyDeletion"), ("KMS", "TagResource"),
+            ("STS", "GetFederationToken"), ("STS", "GetSessionToken"), ("KMS", "GetParametersForImport"), ("CloudTrail", "LookupEvents"),
+            ("KMS", "DescribeInstances"),
         ] {
-            assert!(is_mutating(op), "{op} should be mutating");
+            assert!(is_mutating(service, operation), "{service}:{operation} should be refused in read-only runs");
         }
     }
 }

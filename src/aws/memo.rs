@@ -52,6 +52,11 @@ impl Memo {
     pub fn forget(&self, key: &str) {
         self.entries.lock().expect("memo poisoned").remove(key);
     }
+
+    /// Drops every stored answer (the engine's read-back, when a read may have been stale).
+    pub fn forget_all(&self) {
+        self.entries.lock().expect("memo poisoned").clear();
+    }
 }
 
 #[cfg(test)]

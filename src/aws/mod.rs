@@ -3,6 +3,13 @@
 //! It owns how mamori talks to AWS: the standard credential chain (or an explicit provider, which the
 //! tests and, later, the organization fan-out use), `--profile`, one region per client, `--endpoint-url`
 //! for emulators, the SDK's adaptive retry, path-style S3 and the S3 Control endpoint fix for emulators.
+//!
+//! Endpoints configured outside the command line (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, a
+//! profile's `endpoint_url` or `services` section, `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`) are left to the
+//! SDK and its documented precedence
+//! (<https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html>); only `--endpoint-url`
+//! is set explicitly, and like any explicit endpoint it wins over all of them. The emulator adjustments
+//! follow the endpoint the SDK resolves for S3 and S3 Control, whichever setting it came from.
 //! It is also the single place where the read-only guard sits (see [`guard`]): a client built by an
 //! [`Aws`] in [`AccessMode::ReadOnly`] refuses every mutating operation before it is serialized, so
 //! `plan` and `verify` are read-only by construction, whatever a control's code does.
@@ -12,6 +19,8 @@
 pub mod error;
 pub mod guard;
 pub mod memo;
+pub mod propagation;
+pub mod reads;
 mod s3control_endpoint;
 
 use std::sync::Arc;
@@ -20,6 +29,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::region::Region;
+use aws_types::service_config::ServiceConfigKey;
 
 pub use error::{AwsError, NameCall};
 pub use guard::{AccessMode, CallLog, CallRecord};
@@ -32,7 +42,8 @@ use guard::CallGuard;
 pub struct ConnectOptions {
     /// Named profile from the shared config files; `None` = the standard chain.
     pub profile: Option<String>,
-    /// Send every call to this URL (an emulator). `AWS_ENDPOINT_URL` is honoured by the CLI layer.
+    /// `--endpoint-url`: send every call to this URL (an emulator), whatever else is configured.
+    /// Endpoints from the environment or the profile are the SDK's to resolve.
     pub endpoint_url: Option<String>,
     /// Explicit credentials instead of the standard chain (tests, assumed roles).
     pub credentials: Option<SharedCredentialsProvider>,
@@ -78,11 +89,20 @@ pub struct Caller {
     pub arn: String,
 }
 
+impl Caller {
+    /// The IAM user mamori runs as (`arn:aws:iam::123456789012:user/path/alice` → `alice`), when the
+    /// credentials are an IAM user's access key; `None` for a role, the root user or a federated user.
+    /// The access key mamori runs with is then one of this user's keys.
+    pub fn iam_user(&self) -> Option<&str> {
+        let resource = self.arn.split(':').nth(5)?;
+        resource.strip_prefix("user/").map(|path_and_name| path_and_name.rsplit('/').next().unwrap_or(path_and_name))
+    }
+}
+
 /// The connection to one account: a base `SdkConfig`, the access mode and the call log.
 #[derive(Clone, Debug)]
 pub struct Aws {
     config: SdkConfig,
-    endpoint_url: Option<String>,
     guard: CallGuard,
     /// Reads shared by the controls of this run (see [`memo`]).
     memo: Arc<Memo>,
@@ -110,7 +130,7 @@ impl Aws {
         if let Some(credentials) = &options.credentials {
             loader = loader.credentials_provider(credentials.clone());
         }
-        Aws { config: loader.load().await, endpoint_url: options.endpoint_url.clone(), guard: CallGuard::new(mode), memo: Arc::default() }
+        Aws { config: loader.load().await, guard: CallGuard::new(mode), memo: Arc::default() }
     }
 
     /// A connection to another account: the same configuration (HTTP client, retry, endpoint, region),
@@ -119,7 +139,7 @@ impl Aws {
     /// connection.
     pub fn for_account(&self, credentials: SharedCredentialsProvider) -> Aws {
         let config = self.config.to_builder().credentials_provider(credentials).build();
-        Aws { config, endpoint_url: self.endpoint_url.clone(), guard: CallGuard::new(self.guard.mode()), memo: Arc::default() }
+        Aws { config, guard: CallGuard::new(self.guard.mode()), memo: Arc::default() }
     }
 
     /// Every call made (or refused) through this connection so far.
@@ -136,9 +156,16 @@ impl Aws {
         self.guard.mode()
     }
 
-    /// True when calls go to a custom endpoint (an emulator) rather than AWS.
-    pub fn is_custom_endpoint(&self) -> bool {
-        self.endpoint_url.is_some()
+    /// The endpoint the SDK sends `service_id`'s calls to (`S3`, `S3 Control`) when it is not AWS's own,
+    /// resolved as the SDK resolves it: `--endpoint-url`; else `AWS_ENDPOINT_URL_<SERVICE>` or the
+    /// profile's `services` section; else `AWS_ENDPOINT_URL` or the profile's `endpoint_url` (aws-config
+    /// has already dropped those two when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is set).
+    pub fn configured_endpoint(&self, service_id: &str) -> Option<String> {
+        if self.config.get_origin("endpoint_url").is_client_config() {
+            return self.config.endpoint_url().map(str::to_string);
+        }
+        let key = ServiceConfigKey::builder().service_id(service_id).env("AWS_ENDPOINT_URL").profile("endpoint_url").build().expect("all parts set");
+        self.config.service_config().and_then(|config| config.load_config(key)).or_else(|| self.config.endpoint_url().map(str::to_string))
     }
 
     /// `sts:GetCallerIdentity`: the account and partition every template is rendered with.
@@ -169,26 +196,26 @@ impl Aws {
         aws_sdk_organizations::Client::from_conf(conf)
     }
 
-    /// S3 in `region`; path-style addressing against a custom endpoint (emulators have no
-    /// bucket-name DNS).
+    /// S3 in `region`; path-style addressing when the SDK resolves a custom endpoint for S3 (emulators
+    /// have no bucket-name DNS).
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
-            .force_path_style(self.endpoint_url.is_some())
+            .force_path_style(self.configured_endpoint("S3").is_some())
             .interceptor(self.guard.clone())
             .build();
         aws_sdk_s3::Client::from_conf(conf)
     }
 
     /// S3 Control (account-level S3 settings). Against a custom endpoint the SDK would prefix the host
-    /// with the account id, which does not resolve on loopback: there, and only there, the endpoint is
-    /// used exactly as given.
+    /// with the account id, which does not resolve on loopback: there, and only there, the endpoint the
+    /// SDK resolved for S3 Control is used exactly as given.
     pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
         let mut builder = aws_sdk_s3control::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
             .interceptor(self.guard.clone());
-        if let Some(url) = &self.endpoint_url {
-            builder = builder.endpoint_resolver(s3control_endpoint::FixedEndpoint::new(url));
+        if let Some(url) = self.configured_endpoint("S3 Control") {
+            builder = builder.endpoint_resolver(s3control_endpoint::FixedEndpoint::new(&url));
         }
         aws_sdk_s3control::Client::from_conf(builder.build())
     }
@@ -227,4 +254,22 @@ regional_clients! {
     cloudwatch => aws_sdk_cloudwatch;
     /// SNS in `region`.
     sns => aws_sdk_sns;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Caller;
+
+    fn caller(arn: &str) -> Caller {
+        Caller { account_id: "123456789012".into(), partition: "aws".into(), arn: arn.into() }
+    }
+
+    #[test]
+    fn the_caller_is_an_iam_user_only_with_a_user_arn() {
+        assert_eq!(caller("arn:aws:iam::123456789012:user/alice").iam_user(), Some("alice"));
+        assert_eq!(caller("arn:aws:iam::123456789012:user/ops/team/bob").iam_user(), Some("bob"));
+        assert_eq!(caller("arn:aws:sts::123456789012:assumed-role/admin/session").iam_user(), None);
+        assert_eq!(caller("arn:aws:iam::123456789012:root").iam_user(), None);
+        assert_eq!(caller("arn:aws:sts::123456789012:federated-user/carol").iam_user(), None);
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! S3 Control's endpoint rules put the account id in the host name (`123456789012.s3-control…`). With a
 //! custom endpoint such as `http://127.0.0.1:4566` that becomes `123456789012.127.0.0.1`, which does not
-//! resolve. This resolver returns the custom endpoint unchanged; it is installed only when the user gave
-//! `--endpoint-url`, never for real AWS.
+//! resolve. This resolver returns the custom endpoint unchanged; it is installed only when the SDK
+//! resolves a custom endpoint for S3 Control (`--endpoint-url`, `AWS_ENDPOINT_URL[_S3_CONTROL]`, a
+//! profile's `endpoint_url`), never for AWS's own.
 
 use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
 

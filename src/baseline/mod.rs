@@ -156,10 +156,17 @@ pub struct LogBucket {
     pub access_log_bucket: values::BucketNameTemplate,
     pub policy_template: String,
     pub access_log_policy_template: String,
-    pub noncurrent_version_transition_days: i32,
-    /// S3 storage class name (`GLACIER`).
-    pub noncurrent_version_storage_class: &'static str,
+    /// The opt-in lifecycle rule for noncurrent versions; `None`: mamori keeps no lifecycle rule.
+    pub noncurrent_versions: Option<NoncurrentTransition>,
     pub object_lock: Option<ObjectLock>,
+}
+
+/// Where noncurrent versions of the audit bucket move, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoncurrentTransition {
+    pub days: i32,
+    /// S3 storage class name (`GLACIER`).
+    pub storage_class: &'static str,
 }
 
 /// Object Lock default retention.
@@ -295,8 +302,9 @@ impl Baseline {
         Ok(baseline)
     }
 
-    /// Checks between sections that serde cannot see: endpoint-only buckets need the endpoints, and
-    /// Session Manager encrypts sessions with the baseline key.
+    /// Checks between sections that serde cannot see: endpoint-only buckets need the endpoints, the
+    /// audit bucket cannot have both MFA Delete and a lifecycle rule, and Session Manager encrypts
+    /// sessions with the baseline key.
     fn check_dependencies(&self, path: &Path, text: &str) -> Result<(), BaselineError> {
         let error = |key: &str, message: &str| BaselineError {
             file: path.to_path_buf(),
@@ -308,6 +316,21 @@ impl Baseline {
             return Err(error(
                 "vpc.s3_bucket_vpce_only",
                 "needs vpc.endpoints enabled: the bucket policy names the S3 gateway endpoints that control manages",
+            ));
+        }
+        if self.log_bucket_mfa_delete.is_some() && self.log_bucket.as_ref().is_some_and(|b| b.noncurrent_versions.is_some()) {
+            // S3 User Guide, "Lifecycle and other bucket configurations": lifecycle configuration on
+            // MFA-enabled buckets is not supported (and MFA Delete is refused on a bucket that has one).
+            let key = ["logs.bucket.noncurrent_version_transition_days", "logs.bucket.noncurrent_version_storage_class"]
+                .into_iter()
+                .find(|key| locate::Positions::of(text).get(key).is_some())
+                .unwrap_or("logs.bucket.noncurrent_version_transition_days");
+            return Err(error(
+                key,
+                "cannot be combined with logs.bucket_mfa_delete: S3 does not support a lifecycle configuration on a bucket \
+                 with MFA Delete (S3 User Guide, \"Lifecycle and other bucket configurations\"). Remove the \
+                 noncurrent_version_* keys (CloudTrail never overwrites a log file and the lock forbids deletes, so noncurrent \
+                 versions hardly arise), or turn logs.bucket_mfa_delete off",
             ));
         }
         if self.session_preferences.is_some() && self.baseline_key.is_none() {
@@ -370,8 +393,13 @@ impl Baseline {
                 access_log_bucket: b.access_log_bucket,
                 policy_template: b.policy.name,
                 access_log_policy_template: b.access_log_policy.name,
-                noncurrent_version_transition_days: b.noncurrent_version_transition_days.0 as i32,
-                noncurrent_version_storage_class: b.noncurrent_version_storage_class.api_name(),
+                noncurrent_versions: match (b.noncurrent_version_transition_days, b.noncurrent_version_storage_class) {
+                    (None, None) => None,
+                    (days, class) => Some(NoncurrentTransition {
+                        days: days.map_or(90, |d| d.0 as i32),
+                        storage_class: class.unwrap_or_default().api_name(),
+                    }),
+                },
                 object_lock: b.object_lock.map(|lock| ObjectLock {
                     mode: match lock.mode {
                         raw::ObjectLockMode::Governance => "GOVERNANCE",
@@ -482,6 +510,19 @@ impl Baseline {
         &self.home_region
     }
 
+    /// Template variables for `region` of the account `account_id` in `partition` (`{bucket}` empty).
+    pub fn vars<'a>(&'a self, account_id: &'a str, partition: &'a str, region: &'a RegionName) -> Vars<'a> {
+        Vars {
+            account_id,
+            region: region.as_str(),
+            home_region: self.home_region.as_str(),
+            partition,
+            bucket: "",
+            trail: &self.trail_name,
+            log_group: &self.trail_log_group,
+        }
+    }
+
     /// Replaces the regions the regional controls cover (the `--region` flag); the home region stays.
     pub fn with_regions(mut self, regions: Vec<RegionName>) -> Baseline {
         if !regions.is_empty() {
@@ -566,6 +607,32 @@ mod tests {
         let error = parse("version: 1\nname: t\nregions: [us-east-1]\niam:\n  password_policy:\n    minimum_lenght: 14\n").unwrap_err();
         assert_eq!(error.key.as_deref(), Some("iam.password_policy.minimum_lenght"), "{error}");
         assert_eq!(error.position.map(|p| p.0), Some(6), "{error}");
+    }
+
+    #[test]
+    fn a_lifecycle_rule_with_mfa_delete_is_rejected_with_its_key_and_line() {
+        let head = "version: 1\nname: t\nregions: [us-east-1]\nlogs:\n  bucket:\n";
+        let error = parse(&format!("{head}    noncurrent_version_storage_class: GLACIER\n  bucket_mfa_delete: {{}}\n")).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("logs.bucket.noncurrent_version_storage_class"), "{error}");
+        assert_eq!(error.position, Some((6, 39)), "{error}");
+        assert!(error.to_string().contains("MFA Delete"), "{error}");
+        let error = parse(&format!("{head}    noncurrent_version_transition_days: 30\n  bucket_mfa_delete: {{enabled: true}}\n")).unwrap_err();
+        assert_eq!((error.key.as_deref(), error.position.map(|p| p.0)), (Some("logs.bucket.noncurrent_version_transition_days"), Some(6)));
+
+        let without_mfa_delete = parse(&format!("{head}    noncurrent_version_transition_days: 30\n  bucket_mfa_delete: {{enabled: false}}\n")).unwrap();
+        let rule = without_mfa_delete.log_bucket.unwrap().noncurrent_versions;
+        assert_eq!(rule, Some(NoncurrentTransition { days: 30, storage_class: "GLACIER" }), "allowed without MFA Delete");
+        let neither = parse(&format!("{head}    name: \"mamori-audit-{{account_id}}-{{region}}\"\n  bucket_mfa_delete: {{}}\n")).unwrap();
+        assert_eq!(neither.log_bucket.unwrap().noncurrent_versions, None, "no lifecycle rule unless asked for");
+    }
+
+    #[test]
+    fn the_shipped_baselines_load() {
+        for name in ["standard", "strict"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("baselines/{name}.yaml"));
+            let baseline = Baseline::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(baseline.log_bucket_mfa_delete.is_some() && baseline.log_bucket.unwrap().noncurrent_versions.is_none(), "{name}");
+        }
     }
 
     #[test]

@@ -335,7 +335,8 @@ pub struct RawAlarms {
     /// SNS topic the alarms notify (encrypted with the baseline key).
     #[serde(default = "default_alarm_topic")]
     pub topic: NonEmpty,
-    /// Who is told: added to the topic, never removed.
+    /// Who is told: added to the topic, never removed. An e-mail or HTTPS subscription counts once its
+    /// recipient confirms it; a topic without a confirmed subscriber is reported (manual).
     #[serde(default)]
     pub subscriptions: Vec<RawSubscription>,
 }
@@ -369,16 +370,21 @@ pub struct RawLogBucket {
     /// Receives the audit bucket's server access logs (SSE-S3: S3 cannot deliver access logs to SSE-KMS buckets).
     #[serde(default = "default_access_log_bucket_name")]
     pub access_log_bucket: BucketNameTemplate,
-    /// Audit bucket policy template; its `MamoriLogBucketLock` statement is the deny-delete lock.
+    /// Audit bucket policy template; its `MamoriLogBucketLock` statement is the deny-delete lock (any
+    /// statement with that `Sid` on the bucket is taken for the lock).
     #[serde(default = "default_log_bucket_policy")]
     pub policy: TemplateRef,
     #[serde(default = "default_access_log_bucket_policy")]
     pub access_log_policy: TemplateRef,
-    /// Noncurrent versions move to cheaper storage after this many days; nothing ever expires.
-    #[serde(default = "default_noncurrent_days")]
-    pub noncurrent_version_transition_days: Bounded<1, 3650>,
+    /// Opt-in: a lifecycle rule (`mamori-noncurrent-versions`) moves noncurrent versions to cheaper
+    /// storage after this many days (default 90 once either key is set); nothing ever expires. S3 does
+    /// not support a lifecycle configuration on a bucket with MFA Delete, so this is refused while
+    /// `logs.bucket_mfa_delete` is on.
     #[serde(default)]
-    pub noncurrent_version_storage_class: StorageClass,
+    pub noncurrent_version_transition_days: Option<Bounded<1, 3650>>,
+    /// Storage class of that rule (default `GLACIER`); same constraint.
+    #[serde(default)]
+    pub noncurrent_version_storage_class: Option<StorageClass>,
     /// Object Lock default retention on the audit bucket (off when absent).
     #[serde(default)]
     pub object_lock: Option<RawObjectLock>,
@@ -441,6 +447,8 @@ pub struct RawTrail {
     /// CloudWatch Logs group the trail delivers to.
     #[serde(default = "default_trail_log_group")]
     pub log_group: NonEmpty,
+    /// The least the log group keeps events: a shorter retention is raised to it, a longer one is
+    /// never shortened.
     #[serde(default = "default_retention")]
     pub log_group_retention_days: RetentionDays,
     /// IAM role CloudTrail assumes to write to the log group.
@@ -478,10 +486,6 @@ fn default_log_bucket_policy() -> TemplateRef {
 
 fn default_access_log_bucket_policy() -> TemplateRef {
     TemplateRef::resolve("access-log-bucket-policy").expect("the built-in template exists")
-}
-
-fn default_noncurrent_days() -> Bounded<1, 3650> {
-    Bounded(90)
 }
 
 fn default_trail_name() -> NonEmpty {

@@ -138,15 +138,7 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// Template variables for `region`.
     pub fn vars<'b>(&'b self, region: &'b RegionName) -> Vars<'b> {
-        Vars {
-            account_id: &self.caller.account_id,
-            region: region.as_str(),
-            home_region: self.baseline.home_region().as_str(),
-            partition: &self.caller.partition,
-            bucket: "",
-            trail: &self.baseline.trail_name,
-            log_group: &self.baseline.trail_log_group,
-        }
+        self.baseline.vars(&self.caller.account_id, &self.caller.partition, region)
     }
 }
 
@@ -280,6 +272,13 @@ pub trait Control: Send + Sync + 'static {
     fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
         None
     }
+
+    /// A sentence every finding on `part` carries after its message, whatever its status: why a
+    /// setting is what it is (one a scanner may flag), or what a change does beyond its diff.
+    /// Default: none.
+    fn note(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
+        None
+    }
 }
 
 /// A state observed by some control, type-erased for the engine.
@@ -350,6 +349,10 @@ impl<C: Control> Reconciler for C {
                 }
                 (false, Fix::Automatic) => (Status::Fail, diff::describe(&diffs), Some(format!("mamori apply --only {}", meta.id))),
                 (false, Fix::Manual | Fix::Optional) => (Status::Manual, diff::describe(&diffs), self.manual_steps(ctx, target, &part)),
+            };
+            let message = match self.note(ctx, target, &part) {
+                Some(note) => format!("{message}\n{note}"),
+                None => message,
             };
             if status == Status::Fail {
                 let (before, after) = diff::before_after(&diffs);

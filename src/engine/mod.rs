@@ -10,8 +10,12 @@
 //! finding and the others go on.
 //!
 //! A converged `apply` costs what a `verify` costs: when the plan has no change nothing is re-read,
-//! and after changes only the changed units are observed again. The engine never decides what a call
-//! is allowed to do: that is the client layer's read-only guard.
+//! and after changes only the changed units are observed again. AWS may answer a read right after a
+//! write with what was there before (S3 bucket configuration is eventually consistent): a unit whose
+//! read-back still shows a change to make is read again after 1, 2, 4 and 8 s
+//! ([`crate::aws::propagation::READ_BACK_BUDGET`]) before its drift is reported, so a stale read-back
+//! is not reported as drift. The engine never decides what a call is allowed to do: that is the client
+//! layer's read-only guard.
 
 pub mod control;
 pub mod diff;
@@ -24,6 +28,7 @@ use tracing::Instrument;
 
 pub use control::{Context, Control, ControlError, ControlMeta, Facts, Fix, Observed, Part, Reconciler, Scope, Target};
 
+use crate::aws::propagation;
 use crate::report::{Change, Finding, Report, Status, Summary, Verb};
 
 /// How many units are observed or applied at once: enough for every unit of the standard baseline in
@@ -186,11 +191,36 @@ async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, fa
             let outcome = unit.control.apply(ctx, &unit.target, &observed, current).instrument(span).await;
             tracing::info!(control = unit.control.meta().id, region = unit.target.label(), ok = outcome.is_ok(), "applied");
             unit.applied = Some(outcome.map(|()| changes).map_err(|e| e.to_string()));
-            unit.observed = Some(observe(ctx, unit).await);
+            unit.observed = Some(read_back(ctx, unit, current).await);
             progress.advance();
         })
         .await;
     publish(units, layer, facts);
+}
+
+/// Observes `unit` again after its apply. When the apply succeeded and the observation still shows a
+/// change to make, the read may be stale (AWS propagates some writes late): the run's memorised reads
+/// are dropped and the unit observed again after each pause of [`propagation::READ_BACK_BUDGET`],
+/// until nothing is left to change. Drift that outlasts the budget is reported as it is read.
+async fn read_back(ctx: &Context<'_>, unit: &Unit<'_>, facts: &Facts) -> Result<Observed, String> {
+    let mut observed = observe(ctx, unit).await;
+    if !matches!(unit.applied, Some(Ok(_))) {
+        return observed;
+    }
+    for pause in propagation::pauses(propagation::READ_BACK_BUDGET) {
+        let drifted = match &observed {
+            Ok(state) => !unit.control.assess(ctx, &unit.target, state, facts).changes.is_empty(),
+            Err(_) => false,
+        };
+        if !drifted {
+            break;
+        }
+        tracing::info!(control = unit.control.meta().id, region = unit.target.label(), pause_s = pause.as_secs(), "read-back after apply still differs: reading again");
+        tokio::time::sleep(pause).await;
+        ctx.aws.memo().forget_all();
+        observed = observe(ctx, unit).await;
+    }
+    observed
 }
 
 /// The report of the units as they stand: findings from the latest observations, changes planned

@@ -21,11 +21,27 @@ struct Fake {
     applies: Mutex<Vec<String>>,
     /// The fact this control saw when it applied (for the dependency test).
     seen_fact: Mutex<Option<String>>,
+    /// After an apply, this many observations still return the value from before it (a read-back
+    /// that lags behind the write, as S3 bucket configuration does).
+    stale_reads_after_apply: u32,
+    /// The stale reads still to answer, and the value they answer.
+    stale: Mutex<Option<(u32, u32)>>,
+    observations: Mutex<u32>,
 }
 
 impl Fake {
     fn new(meta: &'static ControlMeta, wanted: u32, fails_observe: bool) -> Fake {
-        Fake { meta, value: Mutex::default(), wanted, fails_observe, applies: Mutex::default(), seen_fact: Mutex::default() }
+        Fake {
+            meta,
+            value: Mutex::default(),
+            wanted,
+            fails_observe,
+            applies: Mutex::default(),
+            seen_fact: Mutex::default(),
+            stale_reads_after_apply: 0,
+            stale: Mutex::default(),
+            observations: Mutex::default(),
+        }
     }
 }
 
@@ -49,6 +65,11 @@ impl Control for Fake {
         if self.fails_observe {
             return Err(AwsError::malformed("fake:Get", "broken on purpose"));
         }
+        *self.observations.lock().unwrap() += 1;
+        if let Some((left, old)) = self.stale.lock().unwrap().as_mut().filter(|(left, _)| *left > 0) {
+            *left -= 1;
+            return Ok(*old);
+        }
         Ok(*self.value.lock().unwrap().get(target.region.as_str()).unwrap_or(&0))
     }
 
@@ -59,7 +80,8 @@ impl Control for Fake {
 
     async fn apply(&self, _ctx: &Context<'_>, target: &Target, _observed: &u32, desired: &u32) -> Result<(), ControlError> {
         self.applies.lock().unwrap().push(target.region.to_string());
-        self.value.lock().unwrap().insert(target.region.to_string(), *desired);
+        let old = self.value.lock().unwrap().insert(target.region.to_string(), *desired).unwrap_or(0);
+        *self.stale.lock().unwrap() = Some((self.stale_reads_after_apply, old));
         Ok(())
     }
 
@@ -135,6 +157,17 @@ async fn apply_orders_dependencies_and_converges() {
     assert_eq!(again.exit_code(), 0);
     assert!(again.changes.unwrap().is_empty());
     assert_eq!(first.applies.lock().unwrap().len(), 2, "the second apply changed nothing");
+}
+
+#[tokio::test]
+async fn a_stale_read_back_after_apply_is_read_again_not_reported_as_drift() {
+    let (aws, baseline, caller) = fixture().await;
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
+    let lagging = Fake { stale_reads_after_apply: 1, ..Fake::new(&BROKEN, 5, false) };
+    let apply = run(&ctx, Verb::Apply, &[&lagging], &mut |_: &Report| true, &Silent).await.unwrap();
+    assert_eq!(apply.exit_code(), 0, "the first read-back showed the old value; the second the new one: {apply:?}");
+    assert_eq!(*lagging.observations.lock().unwrap(), 3, "observe, the stale read-back, one read again");
+    assert_eq!(lagging.applies.lock().unwrap().len(), 1, "read again, not applied again");
 }
 
 #[tokio::test]

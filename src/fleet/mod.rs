@@ -30,7 +30,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use futures::stream::{self, StreamExt};
 
 pub use accounts::{AccountSelection, AccountState, OrgAccount, SelectionError, Shard};
-pub use layout::{Layout, Placement};
+pub use layout::{Layout, OrganizationTrail, Placement};
 
 use crate::aws::{Aws, AwsError, CallLog, Caller, Mfa};
 use crate::baseline::Baseline;

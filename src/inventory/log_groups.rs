@@ -4,7 +4,7 @@
 //! others extend (`/app` and `/app/web`) can be on a later page. [`find`] reads the pages until the
 //! exact name shows up. The trail's log group (`logs.trail`, `logs.alarms`) and the session-log group
 //! (`ssm.session-preferences`) are looked up this way; the trail's is read once per run through the
-//! run's memo ([`read_trail_log_group`]). It never writes.
+//! run's memo ([`read`]). It never writes.
 
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 
@@ -23,19 +23,19 @@ pub async fn find(logs: &aws_sdk_cloudwatchlogs::Client, name: &str) -> Result<O
     Ok(None)
 }
 
-fn trail_log_group_key(name: &str) -> String {
-    format!("logs:DescribeLogGroups/{name}")
+fn key(target: &Target, name: &str) -> String {
+    format!("logs:DescribeLogGroups/{}/{name}", target.region)
 }
 
-/// The trail's log group in `target`'s region, read once per run through the run's memo: `logs.trail`
-/// and `logs.alarms` both need it.
-pub async fn read_trail_log_group(ctx: &Context<'_>, target: &Target) -> Result<Option<LogGroup>, AwsError> {
-    let name = ctx.baseline.trail_log_group.clone();
+/// The group named `name` in `target`'s region, read once per run through the run's memo: the
+/// trail's group is read by `logs.trail` and by `logs.alarms`.
+pub async fn read(ctx: &Context<'_>, target: &Target, name: &str) -> Result<Option<LogGroup>, AwsError> {
     let logs = ctx.aws.logs(target.region.as_str());
-    ctx.aws.memo().get_or_read(&trail_log_group_key(&name), move || async move { find(&logs, &name).await }).await
+    let owned = name.to_string();
+    ctx.aws.memo().get_or_read(&key(target, name), move || async move { find(&logs, &owned).await }).await
 }
 
-/// Forgets the run's read of the trail's log group after a write changed it.
-pub fn forget_trail_log_group(ctx: &Context<'_>) {
-    ctx.aws.memo().forget(&trail_log_group_key(&ctx.baseline.trail_log_group));
+/// Forgets the run's read of the group `name` after a write changed it.
+pub fn forget(ctx: &Context<'_>, target: &Target, name: &str) {
+    ctx.aws.memo().forget(&key(target, name));
 }

@@ -1,15 +1,28 @@
-//! Semantic comparison of IAM-style policy documents (key policies, bucket policies, role policies).
+//! IAM-style policy documents (key policies, bucket policies, role policies): compared, merged, and
+//! evaluated.
 //!
-//! AWS hands back a policy in whatever shape it was written or re-serialized: statement order, key
-//! order, whitespace, `"s3:GetObject"` versus `["s3:GetObject"]`, duplicated list entries. None of that
-//! changes what the policy means, so none of it may cause a write. [`normalize`] maps a document to a
-//! canonical form in which those differences vanish; equal canonical forms mean equal policies. It never
-//! interprets wildcards or conditions: two documents that differ in meaning always stay different.
-//! What a set of policies allows, wildcards included, is the question of [`permissions`].
+//! This module compares and merges. AWS hands back a policy in whatever shape it was written or
+//! re-serialized: statement order, key order, whitespace, `"s3:GetObject"` versus `["s3:GetObject"]`,
+//! duplicated list entries. None of that changes what the policy means, so none of it may cause a write.
+//! [`normalize`] maps a document to a canonical form in which those differences vanish; equal canonical
+//! forms mean equal policies. It never interprets wildcards or conditions: two documents that differ in
+//! meaning always stay different.
+//!
+//! What a set of policies allows is the question of the evaluator, one concern per module:
+//! [`wildcard`] (the one matcher for every pattern), [`arn`] (ARNs compared part by part),
+//! [`document`] (statements read from JSON), [`request`] (principal, action, resource and context
+//! keys), [`condition`] (condition operators) and [`evaluate`] (IAM's policy evaluation logic).
+//! [`permissions`] asks it which actions identity policies leave out.
 
 use serde_json::{Map, Value};
 
+pub mod arn;
+pub mod condition;
+pub mod document;
+pub mod evaluate;
 pub mod permissions;
+pub mod request;
+pub mod wildcard;
 
 /// A policy document as IAM returns it: JSON, or JSON URL-encoded (RFC 3986) by IAM's Query API.
 /// `None` when it is neither.

@@ -1,88 +1,20 @@
-//! Which actions a principal's identity policies allow on every resource: a small, conservative
-//! evaluator for questions like "can this instance role use Session Manager?".
+//! Which of a list of requests a principal's identity policies leave out: questions like "can this
+//! instance role open a Session Manager session?", answered by the evaluator ([`super::evaluate`]),
+//! not by a second reading of the policies.
 //!
-//! An action counts as allowed when some statement has `Effect: Allow`, an `Action` (a string or a
-//! list) with a pattern that matches it — `*` matches any run of characters, `?` one character,
-//! case-insensitively, as IAM compares actions — and a `Resource` with a pattern that matches `*`
-//! (every resource). A statement with `NotAction`, `NotResource` or a non-empty `Condition` never
-//! counts as allowing: whether it applies depends on the request. An explicit `Deny` that may apply to
-//! the action (its `Action` matches it, or its `NotAction` does not), whatever its resources and
-//! conditions, takes the action away. Permissions boundaries, session policies and SCPs are not
-//! looked at. So the answer errs towards "missing": a finding a human can dismiss, never a silent gap.
+//! The resources are taken to be the principal's own account's, with no resource policy that grants
+//! or denies anything more (a bucket policy, a key policy delegating to IAM): what is judged is what
+//! the identity policies allow. Permissions boundaries, session policies and SCPs are not looked at.
 
 use serde_json::Value;
 
-use super::statements;
+use super::evaluate::{evaluate, Policies};
+use super::request::Request;
 
-/// The actions of `wanted`, in their order, that `documents` together do not allow on every resource
-/// (see the module documentation for what counts).
-pub fn missing_actions<'a>(documents: &[&Value], wanted: &[&'a str]) -> Vec<&'a str> {
-    let all: Vec<Value> = documents.iter().flat_map(|document| statements(document)).collect();
-    wanted
-        .iter()
-        .copied()
-        .filter(|action| !all.iter().any(|s| allows_everywhere(s, action)) || all.iter().any(|s| may_deny(s, action)))
-        .collect()
-}
-
-/// True when `statement` allows `action` on every resource, unconditionally.
-fn allows_everywhere(statement: &Value, action: &str) -> bool {
-    let conditional = statement.get("Condition").is_some_and(|c| c.as_object().is_none_or(|map| !map.is_empty()));
-    effect_is(statement, "Allow")
-        && statement.get("NotAction").is_none()
-        && statement.get("NotResource").is_none()
-        && !conditional
-        && patterns(statement.get("Action")).iter().any(|pattern| wildcard_match(pattern, action))
-        && patterns(statement.get("Resource")).iter().any(|pattern| wildcard_match(pattern, "*"))
-}
-
-/// True when `statement` is a `Deny` that may apply to `action`.
-fn may_deny(statement: &Value, action: &str) -> bool {
-    let matches = |key: &str| patterns(statement.get(key)).iter().any(|pattern| wildcard_match(pattern, action));
-    effect_is(statement, "Deny") && (matches("Action") || (statement.get("NotAction").is_some() && !matches("NotAction")))
-}
-
-fn effect_is(statement: &Value, effect: &str) -> bool {
-    statement.get("Effect").and_then(Value::as_str) == Some(effect)
-}
-
-/// The strings of an `Action`/`Resource` element: one string or a list of them.
-fn patterns(element: Option<&Value>) -> Vec<&str> {
-    match element {
-        Some(Value::String(one)) => vec![one.as_str()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// IAM wildcard matching, case-insensitive: `*` is any run of characters (empty too), `?` exactly one.
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.to_lowercase().chars().collect();
-    let text: Vec<char> = text.to_lowercase().chars().collect();
-    let (mut p, mut t) = (0, 0);
-    // Where the last `*` was and which text position it currently swallows up to.
-    let mut last_star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                last_star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == '?' || c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match last_star {
-                Some((star, swallowed)) => {
-                    p = star + 1;
-                    t = swallowed + 1;
-                    last_star = Some((star, swallowed + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
+/// The requests of `wanted`, in their order, that `documents` together do not allow.
+pub fn missing<'a>(documents: &[&Value], wanted: &'a [Request]) -> Vec<&'a Request> {
+    let policies = Policies::identity(documents);
+    wanted.iter().filter(|request| !evaluate(&policies, request).is_allowed()).collect()
 }
 
 #[cfg(test)]
@@ -90,59 +22,47 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::policy::request::Principal;
 
     const SESSION: &[&str] = &["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:OpenDataChannel"];
 
-    fn missing(documents: &[&Value]) -> Vec<&'static str> {
-        missing_actions(documents, SESSION)
+    fn missing_actions(documents: &[&Value]) -> Vec<String> {
+        let role = Principal::aws("arn:aws:iam::111122223333:role/app");
+        let wanted: Vec<Request> = SESSION.iter().map(|action| Request::new(role.clone(), action, "*")).collect();
+        missing(documents, &wanted).iter().map(|request| request.action.clone()).collect()
     }
 
     #[test]
-    fn wildcards_match_like_iam() {
-        assert!(wildcard_match("ssmmessages:*", "ssmmessages:OpenDataChannel"));
-        assert!(wildcard_match("SSMMessages:open*channel", "ssmmessages:OpenDataChannel"), "case-insensitive");
-        assert!(wildcard_match("ssm:Update?nstance*", "ssm:UpdateInstanceInformation"));
-        assert!(wildcard_match("*", "anything:AtAll") && wildcard_match("*", "*") && wildcard_match("?", "*"));
-        assert!(wildcard_match("s*s*s", "ssmmessages") && wildcard_match("a**b", "ab"));
-        assert!(!wildcard_match("ssm:*", "ssmmessages:OpenDataChannel"), "the colon is literal");
-        assert!(!wildcard_match("ssm:Update?", "ssm:Update"), "? is exactly one character");
-        assert!(!wildcard_match("arn:aws:s3:::*", "*"));
-    }
-
-    #[test]
-    fn allow_statements_grant_by_action_pattern_on_every_resource() {
+    fn allow_statements_grant_by_action_pattern() {
         let exact = json!({"Statement": [{"Effect": "Allow", "Action": SESSION, "Resource": "*"}]});
-        assert_eq!(missing(&[&exact]), Vec::<&str>::new());
+        assert_eq!(missing_actions(&[&exact]), Vec::<String>::new());
         let service_wide = json!({"Statement": [{"Effect": "Allow", "Action": "ssmmessages:*", "Resource": ["*"]}]});
-        assert_eq!(missing(&[&service_wide]), ["ssm:UpdateInstanceInformation"]);
+        assert_eq!(missing_actions(&[&service_wide]), ["ssm:UpdateInstanceInformation"]);
         let update = json!({"Statement": {"Effect": "Allow", "Action": "ssm:updateinstanceinformation", "Resource": "*"}});
-        assert_eq!(missing(&[&service_wide, &update]), Vec::<&str>::new(), "documents add up");
-        let everything = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
-        assert_eq!(missing(&[&everything]), Vec::<&str>::new());
+        assert_eq!(missing_actions(&[&service_wide, &update]), Vec::<String>::new(), "documents add up");
+        let tls_only = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]});
+        assert_eq!(missing_actions(&[&tls_only]), Vec::<String>::new(), "a condition the request meets grants");
     }
 
     #[test]
-    fn narrowed_or_conditional_statements_do_not_grant() {
+    fn narrowed_or_unmet_statements_do_not_grant() {
         let one_resource = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:ec2:*:1:instance/i-1"}]});
-        let not_action = json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]});
-        let not_resource = json!({"Statement": [{"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::b"}]});
-        let conditional = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]});
+        let not_action = json!({"Statement": [{"Effect": "Allow", "NotAction": "ssm*", "Resource": "*"}]});
+        let through_endpoint = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}}}]});
         let s3_read = json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]});
-        for document in [one_resource, not_action, not_resource, conditional, s3_read, json!({}), Value::Null] {
-            assert_eq!(missing(&[&document]), SESSION, "{document}");
+        for document in [one_resource, not_action, through_endpoint, s3_read, json!({}), Value::Null] {
+            assert_eq!(missing_actions(&[&document]), SESSION, "{document}");
         }
-        let empty_condition = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {}}]});
-        assert_eq!(missing(&[&empty_condition]), Vec::<&str>::new(), "an empty condition is no condition");
     }
 
     #[test]
     fn an_explicit_deny_takes_actions_away() {
         let everything = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
-        let deny = json!({"Statement": [{"Effect": "Deny", "Action": "ssmmessages:Open*", "Resource": "arn:aws:ssm:*:*:session/*"}]});
-        assert_eq!(missing(&[&everything, &deny]), ["ssmmessages:OpenDataChannel"]);
+        let deny = json!({"Statement": [{"Effect": "Deny", "Action": "ssmmessages:Open*", "Resource": "*"}]});
+        assert_eq!(missing_actions(&[&everything, &deny]), ["ssmmessages:OpenDataChannel"]);
         let deny_all_but_ssm = json!({"Statement": [{"Effect": "Deny", "NotAction": "ssm:*", "Resource": "*"}]});
-        assert_eq!(missing(&[&everything, &deny_all_but_ssm]), ["ssmmessages:CreateControlChannel", "ssmmessages:OpenDataChannel"]);
-        let conditional_deny = json!({"Statement": [{"Effect": "Deny", "Action": "ssm:*", "Resource": "*", "Condition": {"Bool": {"aws:ViaAWSService": "true"}}}]});
-        assert_eq!(missing(&[&everything, &conditional_deny]), ["ssm:UpdateInstanceInformation"], "a deny that may apply counts");
+        assert_eq!(missing_actions(&[&everything, &deny_all_but_ssm]), ["ssmmessages:CreateControlChannel", "ssmmessages:OpenDataChannel"]);
+        let unknowable_deny = json!({"Statement": [{"Effect": "Deny", "Action": "ssm:*", "Resource": "*", "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}}]});
+        assert_eq!(missing_actions(&[&everything, &unknowable_deny]), ["ssm:UpdateInstanceInformation"], "a deny mamori cannot rule out counts");
     }
 }

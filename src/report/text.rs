@@ -8,6 +8,9 @@ use serde_json::Value;
 
 use super::{Action, Change, Finding, Report, Status, Summary, Verb};
 
+/// The message of a pass that has nothing more to say.
+const PLAIN_PASS: &str = "matches the baseline";
+
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let scope = match &report.accounts {
@@ -72,13 +75,15 @@ fn truncate(text: &str, width: usize) -> String {
 fn findings<'a>(out: &mut String, findings: impl Iterator<Item = &'a Finding>, width: usize) {
     for finding in findings {
         let _ = writeln!(out, "  {:<7} {:<width$}  {:<10} {}", finding.status.label().to_uppercase(), finding.control, finding.region, finding.resource);
-        if finding.status != Status::Pass {
+        // A pass is shown with its message only when it says more than that (why it passes, or why a
+        // setting a scanner flags is what it is).
+        if finding.status != Status::Pass || finding.message != PLAIN_PASS {
             for line in finding.message.lines() {
                 let _ = writeln!(out, "          {line}");
             }
-            if let Some(remediation) = &finding.remediation {
-                let _ = writeln!(out, "          fix: {remediation}");
-            }
+        }
+        if let Some(remediation) = finding.remediation.as_ref().filter(|_| finding.status != Status::Pass) {
+            let _ = writeln!(out, "          fix: {remediation}");
         }
     }
 }
@@ -120,5 +125,46 @@ fn short(value: &Value) -> String {
         format!("{}…", &text[..text.char_indices().nth(117).map(|(i, _)| i).unwrap_or(text.len())])
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Finding, References, Summary};
+
+    fn pass(resource: &str, message: &str) -> Finding {
+        Finding {
+            account: "111122223333".into(),
+            control: "logs.bucket".into(),
+            region: "global".into(),
+            resource: resource.into(),
+            status: Status::Pass,
+            message: message.into(),
+            expected: None,
+            actual: None,
+            remediation: None,
+            references: References::default(),
+        }
+    }
+
+    #[test]
+    fn a_pass_shows_its_message_only_when_it_explains_something() {
+        let findings = vec![pass("bucket/plain", PLAIN_PASS), pass("bucket/access-logs", "matches the baseline\nSSE-S3, not SSE-KMS, by design")];
+        let report = Report {
+            mamori_version: "0".into(),
+            verb: Verb::Verify,
+            baseline: "t".into(),
+            account: "1".into(),
+            regions: vec!["us-east-1".into()],
+            duration_ms: 0,
+            summary: Summary::of(&findings),
+            findings,
+            changes: None,
+            accounts: None,
+        };
+        let text = render(&report);
+        assert!(text.contains("          SSE-S3, not SSE-KMS, by design\n"), "{text}");
+        assert_eq!(text.matches(PLAIN_PASS).count(), 1, "the plain pass adds no line: {text}");
     }
 }

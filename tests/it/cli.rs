@@ -209,3 +209,35 @@ fn controls_lists_the_catalogue() {
     let text = stdout(&mamori(&["controls", "--output", "text"], &[]));
     assert!(text.contains("ebs.default-encryption") && text.contains("5.1.1") && text.contains("EC2.7"), "{text}");
 }
+
+/// The SDK's endpoint settings are the SDK's: a service-specific variable wins over `AWS_ENDPOINT_URL`
+/// (here a closed port), as the SDKs document, and the S3 Control adjustment for emulators follows the
+/// endpoint the SDK resolved for S3 Control.
+#[tokio::test]
+async fn service_specific_endpoint_variables_win_over_aws_endpoint_url() {
+    let account = Account::fresh().await;
+    let closed = Tripwire::new().endpoint();
+    let emulator = crate::harness::emulator().endpoint.clone();
+    let mut env: Vec<(&str, String)> = account.env().into_iter().filter(|(name, _)| *name != "AWS_ENDPOINT_URL").collect();
+    env.extend([("AWS_ENDPOINT_URL", closed), ("AWS_ENDPOINT_URL_STS", emulator.clone()), ("AWS_ENDPOINT_URL_S3_CONTROL", emulator)]);
+    let baseline = standard_baseline();
+    let args = ["apply", "--yes", "--baseline", baseline.to_str().unwrap(), "--only", "s3.account-public-access-block", "--output", "json", "-q"];
+    let output = mamori(&args, &env);
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+}
+
+/// A profile's `endpoint_url` (no `AWS_ENDPOINT_URL`, no `--endpoint-url`) is honoured, and the emulator
+/// adjustments follow it: S3 Control and path-style S3 work against the emulator.
+#[tokio::test]
+async fn a_profile_endpoint_url_gets_the_emulator_adjustments() {
+    let account = Account::fresh().await;
+    let (_dir, config) = account.profile_file("emulated", Some(&crate::harness::emulator().endpoint));
+    let env = vec![("AWS_CONFIG_FILE", config.display().to_string()), ("AWS_REGION", "us-east-1".to_string())];
+    let baseline = standard_baseline();
+    let args = ["apply", "--yes", "--profile", "emulated", "--baseline", baseline.to_str().unwrap(), "--only", "s3", "--only", "logs.bucket", "--output", "json", "-q"];
+    let output = mamori(&args, &env);
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&output), stderr(&output)));
+    let errors: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "error").collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(output.status.code(), Some(0), "{report}");
+}

@@ -78,6 +78,53 @@ async fn kms_baseline_key_converges() {
     assert!(tags.tags().iter().any(|t| t.tag_key() == "mamori:baseline-key" && t.tag_value() == "mamori-baseline"));
 }
 
+/// The key policy as AWS holds it, and a writer for it (behind mamori's back).
+async fn key_policy(account: &Account) -> (aws_sdk_kms::Client, String, serde_json::Value) {
+    let kms = account.aws(AccessMode::ReadWrite).await.kms("us-east-1");
+    let key = kms.describe_key().key_id("alias/mamori-baseline").send().await.unwrap().key_metadata.unwrap().key_id().to_string();
+    let text = kms.get_key_policy().key_id(&key).policy_name("default").send().await.unwrap().policy.unwrap();
+    (kms, key, serde_json::from_str(&text).unwrap())
+}
+
+#[tokio::test]
+async fn a_key_policy_that_cuts_cloudwatch_off_the_alarm_topic_is_reported() {
+    let account = Account::fresh().await;
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["kms.baseline-key"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+
+    // Someone drops the CloudWatch statement: a template statement is missing, apply puts it back.
+    let (kms, key, policy) = key_policy(&account).await;
+    let mut cut = policy.clone();
+    cut["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "MamoriCloudWatchAlarmsPublishToEncryptedTopic");
+    kms.put_key_policy().key_id(&key).policy_name("default").policy(cut.to_string()).send().await.unwrap();
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["kms.baseline-key"]).await;
+    let finding = &verify.report.finding("kms.baseline-key")[0];
+    assert_eq!(finding.status, Status::Fail, "{finding:?}");
+    let denied = finding.actual.as_ref().unwrap()["service_access_denied"].to_string();
+    assert!(denied.contains("cloudwatch.amazonaws.com kms:GenerateDataKey") && denied.contains("no statement allows it"), "{denied}");
+    let fixed = account.run(Verb::Apply, &standard_baseline(), &["kms.baseline-key"]).await;
+    assert_eq!(fixed.report.exit_code(), 0, "{:#?}", fixed.report);
+    assert_eq!(fixed.calls.mutating_sent().iter().map(|c| c.operation.as_str()).collect::<Vec<_>>(), ["PutKeyPolicy"]);
+
+    // Someone adds a Deny for CloudWatch: every template statement is there, only a human can decide.
+    // (Its actions leave out kms:DescribeKey: moto applies a key policy's Deny to DescribeKey whatever
+    // its Principal, which AWS does not.)
+    let (kms, key, policy) = key_policy(&account).await;
+    let mut denying = policy.clone();
+    denying["Statement"].as_array_mut().unwrap().push(serde_json::json!(
+        {"Sid": "NoCloudWatch", "Effect": "Deny", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*"}));
+    kms.put_key_policy().key_id(&key).policy_name("default").policy(denying.to_string()).send().await.unwrap();
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["kms.baseline-key"]).await;
+    assert_eq!(verify.report.exit_code(), 2, "{:#?}", verify.report);
+    let finding = &verify.report.finding("kms.baseline-key")[0];
+    assert_eq!(finding.status, Status::Manual, "{finding:?}");
+    assert!(finding.message.contains("denied by the statement NoCloudWatch"), "{}", finding.message);
+    assert!(finding.remediation.as_deref().is_some_and(|steps| steps.contains("aws kms put-key-policy")), "{finding:?}");
+    let again = account.run(Verb::Apply, &standard_baseline(), &["kms.baseline-key"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "a foreign Deny is not removed by mamori: {:?}", again.calls.mutating_sent());
+    assert_eq!(again.calls.sent().len(), verify.calls.sent().len(), "judging the policy costs no call");
+}
+
 #[tokio::test]
 async fn ebs_default_encryption_converges_with_the_baseline_key() {
     let account = Account::fresh().await;

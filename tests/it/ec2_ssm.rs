@@ -245,20 +245,24 @@ async fn preferences_wait_until_their_log_destinations_exist_encrypted() {
     let steps = apply.report.finding("ssm.session-preferences").iter().find(|f| f.resource == bucket_part).and_then(|f| f.remediation.clone()).unwrap();
     assert!(steps.contains(&format!("put-bucket-encryption --bucket {bucket}")), "{steps}");
 
-    // The team makes them, encrypted: now the preferences are written.
+    // The team makes them, encrypted, the bucket in another region (S3 answers the home region with a
+    // redirect naming it): now the preferences are written.
     let aws = account.aws(AccessMode::ReadWrite).await;
     let key = aws.kms("us-east-1").describe_key().key_id("alias/mamori-baseline").send().await.unwrap().key_metadata.unwrap().arn.unwrap();
-    let s3 = aws.s3("us-east-1");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let sse = aws_sdk_s3::types::ServerSideEncryptionByDefault::builder().sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::AwsKms).kms_master_key_id(&key).build().unwrap();
+    let s3 = aws.s3("eu-west-1");
+    let elsewhere = aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1).build();
+    s3.create_bucket().bucket(&bucket).create_bucket_configuration(elsewhere).send().await.unwrap();
+    let sse = aws_sdk_s3::types::ServerSideEncryptionByDefault::builder().sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::Aes256).build().unwrap();
     let rule = aws_sdk_s3::types::ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(sse).build();
     let configuration = aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap();
     s3.put_bucket_encryption().bucket(&bucket).server_side_encryption_configuration(configuration).send().await.unwrap();
     aws.logs("us-east-1").create_log_group().log_group_name("/sessions/shell").kms_key_id(&key).send().await.unwrap();
+    crate::harness::propagated().await;
     let apply = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;
     assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
     let reads = apply.calls.by_operation();
-    assert_eq!((reads.get("S3:GetBucketLocation"), reads.get("S3:GetBucketEncryption")), (Some(&1), Some(&1)), "through the client layer: {reads:?}");
+    assert_eq!((reads.get("S3:HeadBucket"), reads.get("S3:GetBucketEncryption")), (Some(&1), Some(&1)), "through the client layer: {reads:?}");
+    assert!(apply.report.finding("ssm.session-preferences").iter().all(|f| f.status == Status::Pass), "read in eu-west-1: {:#?}", apply.report);
     let inputs = session_document(&aws.ssm("us-east-1")).await["inputs"].clone();
     assert_eq!((inputs["s3BucketName"].as_str(), inputs["cloudWatchLogGroupName"].as_str()), (Some(bucket.as_str()), Some("/sessions/shell")));
     let again = account.run(Verb::Apply, &baseline, &["ssm.session-preferences"]).await;
@@ -384,12 +388,22 @@ async fn a_legacy_account_is_reported_and_fixed_without_deleting_anything() {
     }
     assert!(ec2.describe_instances().instance_ids(&unprofiled).send().await.is_ok());
 
-    // The binary at -vv and at RUST_LOG=trace, verify and apply: no secret shows, on stdout or stderr —
-    // neither the one in the user data (plain or base64), nor the full key id, nor the admin's secret.
+    // The binary at -vv and at RUST_LOG=trace, verify and apply, and with profile credentials at
+    // RUST_LOG=info: no secret shows, on stdout or stderr — neither the one in the user data (plain or
+    // base64), nor the full key id, nor the admin's secret, nor the run's own credentials.
     let path = baseline.to_str().unwrap();
     let secrets = [FAKE_SECRET.to_string(), aws_smithy_types::base64::encode(&user_data), "AKIAIOSFODNN7LEGACY1".to_string(), admin_key.secret_access_key];
     let traced = [account.env(), vec![("RUST_LOG", "trace".to_string())]].concat();
-    for (verb, env) in [(&["verify"][..], account.env()), (&["apply", "--yes"][..], account.env()), (&["verify"][..], traced)] {
+    // Static keys in a profile: aws-config logs the credentials it loads from one at INFO.
+    let (_config_dir, config) = account.profile_file("legacy", Some(&crate::harness::emulator().endpoint));
+    let profiled = vec![("AWS_CONFIG_FILE", config.display().to_string()), ("AWS_REGION", "us-east-1".to_string()), ("RUST_LOG", "info".to_string())];
+    let secrets = [secrets.to_vec(), account.credential_strings()].concat();
+    for (verb, env) in [
+        (&["verify"][..], account.env()),
+        (&["apply", "--yes"][..], account.env()),
+        (&["verify"][..], traced),
+        (&["verify", "--profile", "legacy"][..], profiled),
+    ] {
         let mut args = verb.to_vec();
         args.extend(["--baseline", path, "--only", "root", "--only", "iam", "--only", "ec2", "--only", "ssm", "-vv", "--output", "json"]);
         let output = mamori(&args, &env);
@@ -431,7 +445,8 @@ const ROLES_BASELINE: &str = "ec2:
 
 const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
 
-/// An inline policy with exactly what Session Manager needs, by wildcard.
+/// An inline policy with exactly what Session Manager needs by wildcard, when the baseline sets no
+/// Session Manager preferences (no session key, no session logs).
 const SESSION_MANAGER_INLINE: &str =
     r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ssmmessages:*", "ssm:UpdateInstanceInformation"], "Resource": "*"}]}"#;
 
@@ -461,10 +476,18 @@ async fn instances_whose_profile_lacks_session_manager_are_reported_and_left_alo
     // Only S3 reads (AWS managed): nothing of Session Manager.
     role_in_profile(&iam, "s3-reader").await;
     iam.attach_role_policy().role_name("s3-reader").policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await.unwrap();
-    // Inline wildcards: everything Session Manager needs.
+    // Inline wildcards: everything Session Manager needs under the standard baseline's preferences
+    // (the channels, the baseline key by its alias, encrypted session logs in the audit bucket).
     role_in_profile(&iam, "session-inline").await;
-    iam.put_role_policy().role_name("session-inline").policy_name("session").policy_document(SESSION_MANAGER_INLINE).send().await.unwrap();
-    // The broad AWS managed policy: everything too.
+    let complete = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": ["ssmmessages:*", "ssm:UpdateInstanceInformation"], "Resource": "*"}},
+           {{"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "arn:aws:kms:*:{id}:key/*",
+             "Condition": {{"ForAnyValue:StringEquals": {{"kms:ResourceAliases": "alias/mamori-baseline"}}}}}},
+           {{"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetEncryptionConfiguration"], "Resource": ["arn:aws:s3:::mamori-audit-{id}-*", "arn:aws:s3:::mamori-audit-{id}-*/session-logs/*"]}}]}}"#,
+        id = account.id
+    );
+    iam.put_role_policy().role_name("session-inline").policy_name("session").policy_document(complete).send().await.unwrap();
+    // The broad AWS managed policy: the channels, but neither the session key nor the session logs.
     role_in_profile(&iam, "session-core").await;
     iam.attach_role_policy().role_name("session-core").policy_arn("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore").send().await.unwrap();
     // A customer policy allowing everything, and an inline Deny of one channel.
@@ -489,21 +512,41 @@ async fn instances_whose_profile_lacks_session_manager_are_reported_and_left_alo
     assert_eq!(verify.report.exit_code(), 2);
     let findings = verify.report.finding("ec2.instance-roles");
     let finding = |role: &str| findings.iter().find(|f| f.resource == instances[role]).unwrap_or_else(|| panic!("no finding for {role}: {findings:#?}"));
-    for role in ["session-inline", "session-core"] {
-        assert_eq!(finding(role).status, Status::Pass, "{:?}", finding(role));
-    }
+    assert_eq!(finding("session-inline").status, Status::Pass, "{:?}", finding("session-inline"));
+    // No key exists yet in this account: the session key and the audit bucket's key are named `key/*`.
+    let (key, bucket) = (format!("arn:aws:kms:us-east-1:{}:key/*", account.id), format!("arn:aws:s3:::mamori-audit-{}-us-east-1", account.id));
+    let instance_id = |role: &str| instances[role].rsplit('/').next().unwrap().to_string();
+    let logs_and_key = [
+        format!("kms:Decrypt on {key}"),
+        format!("s3:PutObject on {bucket}/session-logs/us-east-1/{}-0a1b2c3d4e5f67890.log", instance_id("session-core")),
+        format!("s3:GetEncryptionConfiguration on {bucket}"),
+        format!("kms:GenerateDataKey on {key}"),
+    ];
+    let core = finding("session-core");
+    assert_eq!(core.status, Status::Manual, "AmazonSSMManagedInstanceCore alone cannot open a session under encrypted preferences: {core:?}");
+    assert_eq!(core.actual.as_ref().unwrap()["missing_session_manager_actions"], serde_json::json!(logs_and_key));
     let s3_reader = finding("s3-reader");
     assert_eq!(s3_reader.status, Status::Manual, "{s3_reader:?}");
     let all_five = ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"];
     assert!(all_five.iter().all(|action| s3_reader.message.contains(action)), "names the missing actions: {}", s3_reader.message);
+    let reader_missing = [
+        all_five.map(String::from).to_vec(),
+        vec![
+            format!("kms:Decrypt on {key}"),
+            format!("s3:PutObject on {bucket}/session-logs/us-east-1/{}-0a1b2c3d4e5f67890.log", instance_id("s3-reader")),
+            format!("kms:GenerateDataKey on {key}"),
+        ],
+    ]
+    .concat();
     assert_eq!(
         s3_reader.actual,
-        Some(serde_json::json!({"instance_profile": "s3-reader", "role": "s3-reader", "missing_session_manager_actions": all_five}))
+        Some(serde_json::json!({"instance_profile": "s3-reader", "role": "s3-reader", "missing_session_manager_actions": reader_missing})),
+        "s3:Get* of AmazonS3ReadOnlyAccess covers the encryption check"
     );
     assert_eq!(s3_reader.expected, Some(serde_json::json!({"instance_profile": "s3-reader", "role": "s3-reader", "missing_session_manager_actions": []})));
     let steps = s3_reader.remediation.as_deref().expect("manual steps");
-    let instance_id = instances["s3-reader"].rsplit('/').next().unwrap();
-    for part in [instance_id, "instance profile s3-reader", "role s3-reader", "ssmmessages:OpenDataChannel", "put-role-policy --role-name s3-reader --policy-name ssm-session-instance", "replace-iam-instance-profile-association", "Name=mamori-ssm-session-instance"] {
+    let reader_id = instance_id("s3-reader");
+    for part in [reader_id.as_str(), "instance profile s3-reader", "role s3-reader", "ssmmessages:OpenDataChannel", "put-role-policy --role-name s3-reader --policy-name ssm-session-instance", "replace-iam-instance-profile-association", "Name=mamori-ssm-session-instance"] {
         assert!(steps.contains(part), "{part:?} missing from the steps: {steps}");
     }
     let denied = finding("session-denied");
@@ -526,7 +569,7 @@ async fn instances_whose_profile_lacks_session_manager_are_reported_and_left_alo
     assert!(apply.report.changes.iter().flatten().all(|c| c.resource == "role/mamori-ssm-session-instance"), "{:?}", apply.report.changes);
     let again = account.run(Verb::Apply, &standard_baseline(), &["ec2.instance-roles"]).await;
     assert!(again.calls.mutating_sent().is_empty(), "manual findings make no write: {:?}", again.calls.mutating_sent());
-    assert_eq!(again.report.finding("ec2.instance-roles").iter().filter(|f| f.status == Status::Manual).count(), 2);
+    assert_eq!(again.report.finding("ec2.instance-roles").iter().filter(|f| f.status == Status::Manual).count(), 3);
 
     let mut grants_after = Vec::new();
     for role in roles {

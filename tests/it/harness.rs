@@ -2,7 +2,10 @@
 //! hands out fresh accounts, and runs mamori in-process or as the real binary.
 //!
 //! The emulator is started through `localstack/emulator.py`, the same script users run; if it cannot
-//! start, every test fails with its output: nothing is skipped silently.
+//! start, every test fails with its output: nothing is skipped silently. It runs with the shims'
+//! propagation delay on ([`PROPAGATION_DELAY`]): a new IAM role, KMS key or instance profile is
+//! refused for that long by the services that use it, and bucket configuration reads lag behind
+//! writes, as on AWS, so every end-to-end test meets AWS's eventual consistency.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -52,6 +55,27 @@ pub fn standard_baseline() -> PathBuf {
     repo().join("baselines/standard.yaml")
 }
 
+/// How long the emulator's shims model AWS's propagation delays (`emulator.py --propagation-delay`).
+pub const PROPAGATION_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits out the emulator's propagation delay: for a test that wrote a bucket's configuration behind
+/// mamori's back and wants mamori to read it (S3 bucket configuration is eventually consistent).
+pub async fn propagated() {
+    tokio::time::sleep(PROPAGATION_DELAY).await;
+}
+
+/// Who receives the alarms in [`standard_baseline_with_subscriber`].
+pub const ALARM_SUBSCRIBER: &str = "security@example.com";
+
+/// The standard baseline with one e-mail subscription to the alarm topic (the shipped one lists none:
+/// a baseline cannot know the address), in a new temporary directory.
+pub fn standard_baseline_with_subscriber() -> (tempfile::TempDir, PathBuf) {
+    let standard = std::fs::read_to_string(standard_baseline()).expect("read the standard baseline");
+    assert!(standard.contains("    subscriptions: []\n"), "the standard baseline lists no subscription");
+    let subscription = format!("    subscriptions:\n      - {{protocol: email, endpoint: {ALARM_SUBSCRIBER}}}\n");
+    baseline_file(&standard.replace("    subscriptions: []\n", &subscription))
+}
+
 /// The emulator of this test binary, started on first use.
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
@@ -64,6 +88,7 @@ pub fn emulator() -> &'static Emulator {
         let output = Command::new("python3")
             .arg(repo().join("localstack/emulator.py"))
             .args(["start", engine.name(), "--owner-pid", &std::process::id().to_string()])
+            .args(["--propagation-delay", &PROPAGATION_DELAY.as_secs().to_string()])
             .stderr(Stdio::inherit())
             .output()
             .unwrap_or_else(|e| panic!("cannot run localstack/emulator.py (is python3 installed?): {e}"));
@@ -113,17 +138,54 @@ impl Account {
         Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole").await }
     }
 
+    /// This account entered with another identity's access key (an IAM user's, say): mamori then runs
+    /// as that identity.
+    pub fn with_access_key(&self, access_key_id: &str, secret_access_key: &str) -> Account {
+        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests") }
+    }
+
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
     /// "The root user on moto" in the emulator shim): `[("mfa", "virtual"), ("signed-in-days-ago", "0")]`.
     pub fn root_console(&self, settings: &[(&str, &str)]) {
-        assert_eq!(emulator().engine, Engine::Moto, "the root user's console steps are played on moto only");
+        self.scaffold("root-console", settings);
+    }
+
+    /// moto: gives this account a propagation delay of its own (`emulator.py propagation-delay`), so a
+    /// test of one propagation rule does not depend on how fast the machine is.
+    pub fn propagation_delay(&self, seconds: u32) {
+        self.scaffold("propagation-delay", &[("seconds", &seconds.to_string())]);
+    }
+
+    /// moto: sets what CloudTrail reports about a trail's deliveries (`emulator.py trail-delivery`,
+    /// shims/emulator_shims/cloudtrail_delivery_status.py): `[("trail", "mamori-trail"), ("s3-error", "AccessDenied")]`.
+    pub fn trail_delivery(&self, settings: &[(&str, &str)]) {
+        self.scaffold("trail-delivery", settings);
+    }
+
+    /// moto: the recipient of `subscriber`'s subscription to `topic_arn` confirms it
+    /// (`emulator.py confirm-subscription`, shims/emulator_shims/sns_subscription_confirmation.py).
+    pub fn confirm_subscription(&self, topic_arn: &str, subscriber: &str) {
+        self.scaffold("confirm-subscription", &[("topic-arn", topic_arn), ("subscriber", subscriber)]);
+    }
+
+    /// moto: one of the shims' test-only actions on this account, through `emulator.py ACTION`.
+    fn scaffold(&self, action: &str, settings: &[(&str, &str)]) {
+        assert_eq!(emulator().engine, Engine::Moto, "{action} is played on moto only");
         let mut command = Command::new("python3");
-        command.arg(repo().join("localstack/emulator.py")).args(["root-console", "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);
+        command.arg(repo().join("localstack/emulator.py")).args([action, "moto", "--endpoint", &emulator().endpoint, "--account", &self.id]);
         for (name, value) in settings {
             command.args([format!("--{name}"), value.to_string()]);
         }
-        let output = command.output().expect("run emulator.py root-console");
-        assert!(output.status.success(), "root-console {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let output = command.output().unwrap_or_else(|e| panic!("run emulator.py {action}: {e}"));
+        assert!(output.status.success(), "{action} {settings:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+
+    /// moto: this account's root user, with an access key created for it in the console (the shim's
+    /// `AKIAROOT<ACCOUNT>`, any secret): its calls are the root user's, as in the MFA Delete step.
+    pub fn root(&self) -> Account {
+        self.root_console(&[("access-key", "true")]);
+        let key = format!("AKIAROOT{}", self.id);
+        Account { id: self.id.clone(), credentials: Credentials::new(key, "root-secret", None, None, "mamori-tests-root") }
     }
 
     pub fn connect_options(&self) -> ConnectOptions {
@@ -183,6 +245,33 @@ impl Account {
             max_accounts_in_flight: None,
             approved: true,
         }
+    }
+
+    /// A shared config file with a profile `name` holding this account's keys as static credentials
+    /// and, when given, an `endpoint_url`: for runs of the binary with `--profile`.
+    pub fn profile_file(&self, name: &str, endpoint_url: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+        let mut text = format!(
+            "[profile {name}]\nregion = us-east-1\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            self.credentials.access_key_id(),
+            self.credentials.secret_access_key()
+        );
+        if let Some(token) = self.credentials.session_token() {
+            text += &format!("aws_session_token = {token}\n");
+        }
+        if let Some(url) = endpoint_url {
+            text += &format!("endpoint_url = {url}\n");
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config");
+        std::fs::write(&path, text).expect("write the config file");
+        (dir, path)
+    }
+
+    /// This account's access key id, secret and session token: what must never show in output.
+    pub fn credential_strings(&self) -> Vec<String> {
+        let mut strings = vec![self.credentials.access_key_id().to_string(), self.credentials.secret_access_key().to_string()];
+        strings.extend(self.credentials.session_token().map(str::to_string));
+        strings
     }
 
     /// The environment that points the `mamori` binary at this account.

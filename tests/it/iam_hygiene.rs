@@ -215,3 +215,32 @@ async fn an_account_without_users_passes_with_one_read_of_the_report() {
     assert_eq!(calls.get("IAM:GetCredentialReport"), Some(&1), "{calls:?}");
     assert!(!calls.contains_key("IAM:ListAccessKeys"), "no per-user call on a clean account: {calls:?}");
 }
+
+/// With `disable_unused` on, mamori running as an IAM user whose own key looks unused (last-used data
+/// lags behind use) never deactivates it, nor any other key or the password of its caller, and says so.
+#[tokio::test]
+async fn the_callers_own_keys_are_never_deactivated() {
+    let account = Account::fresh().await;
+    let iam = account.aws(AccessMode::ReadWrite).await.iam();
+    iam.create_user().user_name("operator").path(AGED).send().await.unwrap();
+    let policy = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+    iam.put_user_policy().user_name("operator").policy_name("all").policy_document(policy).send().await.unwrap();
+    let own = iam.create_access_key().user_name("operator").send().await.unwrap().access_key.unwrap();
+    let spare = iam.create_access_key().user_name("operator").send().await.unwrap().access_key.unwrap();
+    iam.create_user().user_name("idle-dave").path(AGED).send().await.unwrap();
+    iam.create_access_key().user_name("idle-dave").send().await.unwrap();
+    let (_dir, baseline) = baseline_file("version: 1\nname: t\nregions: [us-east-1]\niam:\n  unused_credentials:\n    disable_unused: true\n");
+
+    let operator = account.with_access_key(&own.access_key_id, &own.secret_access_key);
+    let apply = operator.run(Verb::Apply, &baseline, &["iam.unused-credentials"]).await;
+    assert_eq!(status_of(&apply, "iam.unused-credentials"), expect(&[("user/idle-dave", Status::Pass), ("user/operator", Status::Manual)]));
+    let finding = apply.report.finding("iam.unused-credentials").into_iter().find(|f| f.resource == "user/operator").unwrap();
+    assert!(finding.remediation.as_deref().is_some_and(|s| s.contains("mamori runs as operator")), "{finding:?}");
+    let deactivated = apply.calls.mutating_sent().iter().filter(|c| c.operation == "UpdateAccessKey").count();
+    assert_eq!(deactivated, 1, "idle-dave's key only: {:?}", apply.calls.mutating_sent());
+    let keys = iam.list_access_keys().user_name("operator").send().await.unwrap();
+    for key in keys.access_key_metadata() {
+        assert_eq!(key.status(), Some(&aws_sdk_iam::types::StatusType::Active), "{:?} of the caller stays active", key.access_key_id());
+    }
+    assert_eq!(keys.access_key_metadata().len(), 2, "{spare:?}");
+}

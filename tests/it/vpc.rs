@@ -276,15 +276,26 @@ fn ours(policy: &str) -> Value {
     ours[0].clone()
 }
 
+/// The role the tests' moto sessions belong to (`Account::fresh` assumes `mamori-test`), created under
+/// `path`: moto, like AWS, answers `iam:GetRole` only for a role that exists. On LocalStack the tests
+/// call as the account root, and the role is one more role.
+async fn create_caller_role(account: &Account, path: &str) {
+    let trust = format!(r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{}:root"}}, "Action": "sts:AssumeRole"}}]}}"#, account.id);
+    let iam = account.aws(AccessMode::ReadWrite).await.iam();
+    iam.create_role().role_name("mamori-test").path(path).assume_role_policy_document(trust).send().await.unwrap();
+}
+
 #[tokio::test]
 async fn data_buckets_move_to_endpoint_only_in_two_stages_keeping_foreign_statements() {
     let account = Account::fresh().await;
+    create_caller_role(&account, "/").await;
     build_vpc(&account, "us-east-1", "buckets").await;
     let bucket = format!("{}-sensitive-data", account.id);
     let s3 = account.aws(AccessMode::ReadWrite).await.s3("us-east-1");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let foreign = FOREIGN.replace("BUCKET", &bucket);
     s3.put_bucket_policy().bucket(&bucket).policy(format!("{{\"Version\": \"2012-10-17\",\n \"Statement\": [{foreign}]}}")).send().await.unwrap();
+    crate::harness::propagated().await;
 
     // The break-glass principals include the test's caller (moto: the assumed role `mamori-test`;
     // LocalStack: the account root), or mamori would refuse to write the deny.
@@ -304,6 +315,8 @@ async fn data_buckets_move_to_endpoint_only_in_two_stages_keeping_foreign_statem
     assert_eq!(condition["NotIpAddress"]["aws:SourceIp"], serde_json::json!(["198.51.100.7/32", "203.0.113.0/24"]), "both conditions in one statement");
     let break_glass = serde_json::json!([format!("arn:aws:iam::{}:role/mamori-test", account.id), format!("arn:aws:iam::{}:root", account.id)]);
     assert_eq!(condition["ArnNotLike"]["aws:PrincipalArn"], break_glass);
+    let perimeter = mamori::policy::normalize(&condition["BoolIfExists"]);
+    assert_eq!(perimeter, serde_json::json!({"aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}), "AWS services are spared: {statement}");
     assert_eq!(statement["Effect"], "Deny");
 
     let (_dir2, stage2) = baseline("buckets", &section("vpce-only"));
@@ -320,6 +333,7 @@ async fn data_buckets_move_to_endpoint_only_in_two_stages_keeping_foreign_statem
 #[tokio::test]
 async fn the_deny_is_never_written_by_a_caller_that_would_lock_itself_out() {
     let account = Account::fresh().await;
+    create_caller_role(&account, "/").await;
     build_vpc(&account, "us-east-1", "lockout").await;
     let bucket = format!("{}-locked", account.id);
     account.aws(AccessMode::ReadWrite).await.s3("us-east-1").create_bucket().bucket(&bucket).send().await.unwrap();
@@ -334,6 +348,45 @@ async fn the_deny_is_never_written_by_a_caller_that_would_lock_itself_out() {
     assert!(finding.message.contains("not a break-glass principal"), "{}", finding.message);
     assert!(!apply.calls.sent().iter().any(|c| c.operation == "PutBucketPolicy"), "no policy written");
     assert_vpc_findings_pass(&apply, "vpc.endpoints");
+}
+
+/// moto only (on LocalStack the tests call as the account root, which has no role): a role session is
+/// compared by its role's ARN with the path, as `aws:PrincipalArn` carries it on AWS.
+#[tokio::test]
+async fn break_glass_principals_are_compared_with_the_callers_role_path() {
+    let account = Account::fresh().await;
+    build_vpc(&account, "us-east-1", "role-path").await;
+    let bucket = format!("{}-role-path", account.id);
+    account.aws(AccessMode::ReadWrite).await.s3("us-east-1").create_bucket().bucket(&bucket).send().await.unwrap();
+    let section = |break_glass: &str| {
+        format!("  s3_bucket_vpce_only:\n    break_glass_principals: [\"arn:{{partition}}:iam::{{account_id}}:role/{break_glass}\"]\n    buckets:\n      - name: \"{{account_id}}-role-path\"\n")
+    };
+    let (_dir, without_path) = baseline("role-path", &section("mamori-test"));
+    let refused = |outcome: &Outcome, why: &str| {
+        assert_eq!(outcome.report.exit_code(), 1, "{:#?}", outcome.report);
+        let finding = &outcome.report.finding("vpc.s3-bucket-vpce-only")[0];
+        assert_eq!(finding.status, Status::Error);
+        assert!(finding.message.contains(why), "{}", finding.message);
+        assert!(!outcome.calls.sent().iter().any(|c| c.operation == "PutBucketPolicy"), "no policy written");
+    };
+
+    // The role cannot be read: whether the caller is exempt cannot be confirmed.
+    let apply = account.run_in(Verb::Apply, &without_path, &["vpc"], &[]).await;
+    refused(&apply, "could not be read");
+
+    // The caller's role is ops/mamori-test: a pattern without the path does not exempt it on AWS.
+    create_caller_role(&account, "/ops/").await;
+    let apply = account.run_in(Verb::Apply, &without_path, &["vpc"], &[]).await;
+    refused(&apply, &format!("the caller arn:aws:iam::{}:role/ops/mamori-test is not a break-glass principal", account.id));
+    assert_eq!(apply.calls.sent().iter().filter(|c| c.operation == "GetRole").count(), 1, "the role is read once, before the first write");
+
+    let (_dir2, with_path) = baseline("role-path", &section("ops/mamori-test"));
+    let (apply, _, again) = converge(&account, &with_path, &["vpc"], &[]).await;
+    assert_eq!(apply.calls.sent().iter().filter(|c| c.operation == "PutBucketPolicy").count(), 1);
+    assert!(!again.calls.sent().iter().any(|c| c.operation == "GetRole"), "a converged apply writes nothing, so reads no role");
+    let statement = ours(&bucket_policy(&account, &bucket).await);
+    let exempted = mamori::policy::normalize(&statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"]);
+    assert_eq!(exempted, serde_json::json!(format!("arn:aws:iam::{}:role/ops/mamori-test", account.id)));
 }
 
 #[tokio::test]

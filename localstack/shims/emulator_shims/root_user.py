@@ -11,12 +11,27 @@ does, and one emulator-only action that plays the root user's console steps:
 `AccessKey=true|false`, `Password=true|false`, `SignedInDaysAgo=N`. A virtual device is listed as
 `arn:aws:iam::ACCOUNT:mfa/root-account-mfa-device`, assigned to `arn:aws:iam::ACCOUNT:root`.
 `emulator.py root-console` sends it. AWS has no such action; mamori never sends it.
+
+The root user's access key is a real credential on the emulator: `AccessKey=true` answers its id,
+`AKIAROOT<ACCOUNT>` (any secret is accepted, as moto checks none). Requests signed with it land in that
+account and `sts:GetCallerIdentity` answers `arn:aws:iam::ACCOUNT:root`, as AWS does for the root
+user, so a test or the demo can act as the root user (the MFA Delete step, say), and the S3 rule
+shims can tell the root user from everyone else (`root_account_of`). `AccessKey=false` deletes it.
 """
 
 from datetime import timedelta
 
 ROOT_USER = "<root_account>"
 ROOT_MFA_DEVICE = "root-account-mfa-device"
+ROOT_KEY_PREFIX = "AKIAROOT"
+
+# Root access keys in use: key id -> account id.
+_ROOT_KEYS = {}
+
+
+def root_account_of(access_key):
+    """The account whose root user holds `access_key`, or None when it is not a root key."""
+    return _ROOT_KEYS.get(access_key)
 
 
 def _root(backend):
@@ -108,17 +123,6 @@ def _listing_root_device(list_devices):
 ROOT_CONSOLE_ACTION = "MamoriEmulatorRootConsole"
 
 
-def _parsing_root_console(parse):
-    """AWS's service model has no such action: its form parameters are taken as they come."""
-
-    def parse_parameters(self, request):
-        if self._get_action() != ROOT_CONSOLE_ACTION:
-            return parse(self, request)
-        self.params = {key: value for key, value in request.values.items()}
-
-    return parse_parameters
-
-
 def _mamori_emulator_root_console(self):
     from moto.core.utils import utcnow
 
@@ -136,20 +140,49 @@ def _mamori_emulator_root_console(self):
         value = self._get_param(param)
         if value is not None:
             root[field] = value == "true"
+    key_id = ROOT_KEY_PREFIX + backend.account_id
+    if root["access_key"]:
+        _ROOT_KEYS[key_id] = backend.account_id
+    else:
+        _ROOT_KEYS.pop(key_id, None)
     days = self._get_param("SignedInDaysAgo")
     if days is not None:
         root["signed_in"] = utcnow() - timedelta(days=int(days))
-    return "<MamoriEmulatorRootConsoleResponse/>"
+    access_key = f"<AccessKeyId>{key_id}</AccessKeyId>" if root["access_key"] else ""
+    return f"<MamoriEmulatorRootConsoleResponse>{access_key}</MamoriEmulatorRootConsoleResponse>"
+
+
+def _root_key_account(get_account_id_from):
+    def account_of(access_key):
+        return root_account_of(access_key) or get_account_id_from(access_key)
+
+    return account_of
+
+
+def _root_caller_identity(get_caller_identity):
+    def caller_identity(self, access_key_id, region):
+        account = root_account_of(access_key_id)
+        if account is not None:
+            from moto.utilities.utils import get_partition
+
+            return account, f"arn:{get_partition(region)}:iam::{account}:root", account
+        return get_caller_identity(self, access_key_id, region)
+
+    return caller_identity
 
 
 def install():
     try:
+        import moto.iam.models as iam_models
         from moto.iam.models import AccountSummary, IAMBackend
-        from moto.iam.responses import IamResponse
+        from moto.sts.models import STSBackend
+
+        from emulator_shims.emulator_actions import add_iam_action
     except ImportError:  # not an emulator's interpreter
         return
+    iam_models.get_account_id_from = _root_key_account(iam_models.get_account_id_from)
+    STSBackend.get_caller_identity = _root_caller_identity(STSBackend.get_caller_identity)
     AccountSummary.summary_map = _root_summary(AccountSummary.summary_map)
     IAMBackend.get_credential_report = _with_root_row(IAMBackend.get_credential_report)
     IAMBackend.list_virtual_mfa_devices = _listing_root_device(IAMBackend.list_virtual_mfa_devices)
-    IamResponse.mamori_emulator_root_console = _mamori_emulator_root_console
-    IamResponse.parse_parameters = _parsing_root_console(IamResponse.parse_parameters)
+    add_iam_action(ROOT_CONSOLE_ACTION, _mamori_emulator_root_console)

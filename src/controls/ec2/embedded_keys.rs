@@ -68,7 +68,7 @@ async fn application_users(ctx: &Context<'_>, role: &str) -> Result<Problems, Aw
     let mut problems = Problems::new();
     for row in report.users.iter().filter(|row| !row.password_enabled && row.keys.iter().any(|k| k.active)) {
         let row = iam_authorization::confirm(ctx.aws, row, Confirm { keys: true, password: true, ..Confirm::default() }).await?;
-        let active: Vec<String> = row.keys.iter().filter(|k| k.active).filter_map(|k| k.id.as_deref()).map(user_data_scan::mask_key_id).collect();
+        let active: Vec<String> = row.keys.iter().filter(|k| k.active).filter_map(|k| k.id.as_deref()).map(crate::redact::mask_key_id).collect();
         if row.password_enabled || active.is_empty() {
             continue;
         }

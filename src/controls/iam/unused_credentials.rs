@@ -8,6 +8,11 @@
 //! then `apply` deactivates each unused key (`iam:UpdateAccessKey` to `Inactive`; a key is never
 //! deleted, so it can be switched back on) and removes an unused console password. Users are never
 //! deleted.
+//!
+//! Never the caller's own credentials: when mamori runs with an IAM user's access key, that user's
+//! keys and password are reported `manual`, saying why, and `apply` leaves them alone. Last-used data
+//! lags behind use (AWS updates it within hours), so the very key of the run can look unused, and
+//! deactivating it would cut mamori, and the operator behind it, off mid-run.
 
 use std::collections::BTreeMap;
 
@@ -88,8 +93,13 @@ impl Control for UnusedCredentials {
         observed.keys().map(|user| (user.clone(), Unused::default())).collect()
     }
 
+    /// The caller's own user is `manual` whatever the baseline opts in to.
     fn parts(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, desired: &Self::State) -> Vec<Part> {
+        let caller = ctx.caller.iam_user().map(|user| format!("user/{user}"));
         iam_authorization::parts_or_empty("user/", observed, desired, &self.resource(ctx, target))
+            .into_iter()
+            .map(|part| if Some(&part.resource) == caller.as_ref() { part.with_fix(Fix::Manual) } else { part })
+            .collect()
     }
 
     fn fix(&self, baseline: &Baseline) -> Fix {
@@ -102,6 +112,14 @@ impl Control for UnusedCredentials {
     fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
         let user = part.resource.strip_prefix("user/")?;
         let days = max_unused_days(ctx.baseline);
+        if ctx.caller.iam_user() == Some(user) {
+            return Some(format!(
+                "mamori runs as {user} (one of these keys is the one it is using): it never deactivates its caller's own keys or \
+                 password, since last-used data lags behind use. Check with `aws iam get-access-key-last-used --access-key-id KEY_ID` \
+                 which key is idle for more than {days} days, then deactivate it from another identity: `aws iam update-access-key \
+                 --user-name {user} --access-key-id KEY_ID --status Inactive`."
+            ));
+        }
         Some(format!(
             "Credentials of {user} unused for more than {days} days. Confirm with the owner that they are not needed, then \
              deactivate each unused key: `aws iam update-access-key --user-name {user} --access-key-id KEY_ID --status Inactive`, \
@@ -112,7 +130,8 @@ impl Control for UnusedCredentials {
     }
 
     async fn apply(&self, ctx: &Context<'_>, _target: &Target, observed: &Self::State, _desired: &Self::State) -> Result<(), ControlError> {
-        for (user, found) in observed {
+        // The caller's own user is never touched (see the module documentation).
+        for (user, found) in observed.iter().filter(|(user, _)| ctx.caller.iam_user() != Some(user.as_str())) {
             for key in &found.unused_active_keys {
                 if key.starts_with("access_key_") {
                     return Err(ControlError::Precondition(format!("the id of {user}'s {key} is unknown: cannot deactivate it")));

@@ -7,17 +7,30 @@
 //! their Sid); statements already there are kept, and the template keeps the account root as key
 //! administrator, so mamori never locks the account out of its key. Nothing here schedules deletion:
 //! a key pending deletion is cancelled back to life.
+//!
+//! # AWS services that must use the key
+//! Containing the template's statements is not enough when another statement denies: the live key
+//! policy is also judged, by the policy evaluator, on every request that AWS documents for the
+//! services the baseline points at the key ([`crate::service_access::key_accesses`]: CloudTrail,
+//! CloudWatch Logs, CloudWatch alarms publishing to the encrypted alarm topic, EBS and EC2 Auto
+//! Scaling, the Session Manager instance role). A path the policy cuts is listed in
+//! `service_access_denied`; when the template's statements are all there, only a human can tell
+//! whether the statement that denies is wanted, so that finding is `manual`, with the statement named.
+//! It costs no call: the policy is read anyway.
 
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{AwsError, NameCall};
+use crate::aws::{propagation, AwsError, NameCall};
 use crate::baseline::Baseline;
-use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
+use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::inventory::key_alias;
 use crate::policy;
+use crate::policy::evaluate::{evaluate, Decision, Policies};
 use crate::report::Action;
+use crate::service_access::{self, Names};
 
 /// Tag set on the key at creation; its value is the alias name.
 pub const TAG_KEY: &str = "mamori:baseline-key";
@@ -46,6 +59,9 @@ pub struct BaselineKeyState {
     pub rotation_enabled: bool,
     /// The key policy contains every statement of the policy template.
     pub policy_has_baseline_statements: bool,
+    /// The requests AWS services must be able to make with the key that the key policy denies, and
+    /// why (see the module documentation).
+    pub service_access_denied: Vec<String>,
     /// The current key policy, kept to merge into; not compared.
     #[serde(skip)]
     pub policy: Option<Value>,
@@ -60,6 +76,7 @@ impl BaselineKeyState {
         enabled: false,
         rotation_enabled: false,
         policy_has_baseline_statements: false,
+        service_access_denied: Vec::new(),
         policy: None,
         pending_deletion: false,
     };
@@ -73,21 +90,52 @@ fn wanted_policy(ctx: &Context<'_>, target: &Target) -> Value {
     ctx.baseline.templates.render(&settings(ctx).policy_template, &ctx.vars(&target.region))
 }
 
-/// Finds the key by alias, or failing that by tag.
-async fn find_key(client: &aws_sdk_kms::Client, alias: &str) -> Result<(Option<KeyMetadata>, bool), AwsError> {
-    match client.describe_key().key_id(alias).send().await {
-        Ok(out) => return Ok((out.key_metadata().cloned(), true)),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => {}
-        Err(e) => return Err(AwsError::from_sdk("kms:DescribeKey", e)),
+/// The service requests on the key `key_arn` that `policy` denies, each with the statement that denies
+/// it or "no statement allows it".
+pub fn denied_service_access(ctx: &Context<'_>, region: &crate::baseline::RegionName, key_arn: &str, policy: &Value) -> Vec<String> {
+    let names = Names::new(ctx.baseline, ctx.caller);
+    service_access::key_accesses(&names, region, key_arn)
+        .into_iter()
+        .filter(|access| access.allowed)
+        .filter_map(|access| {
+            let identity: Vec<&Value> = access.identity.iter().collect();
+            let why = match evaluate(&Policies::key(policy, &ctx.caller.account_id).with_identity(&identity), &access.request) {
+                Decision::Allowed => return None,
+                Decision::ExplicitDeny(Some(sid)) => format!("denied by the statement {sid}"),
+                Decision::ExplicitDeny(None) => "denied by a statement without Sid".to_string(),
+                Decision::ImplicitDeny => "no statement allows it".to_string(),
+            };
+            Some(format!("{}: {why}", access.describe()))
+        })
+        .collect()
+}
+
+/// The `kms:ListResourceTags` answers that mean "this key is not ours to look at": the key was deleted
+/// since `ListKeys` listed it (`NotFoundException`), or its key policy does not let the caller read
+/// its tags (`AccessDeniedException`, which AWS managed keys answer). Any other failure (throttling
+/// after the SDK's retries, `KMSInternalException`, `DependencyTimeoutException`, a network error)
+/// leaves the question open: the key may be the one an interrupted run created, and treating it as
+/// someone else's would create a second baseline key. Those are errors.
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListResourceTags.html#API_ListResourceTags_Errors>
+const NOT_OURS_TO_READ: &[&str] = &["NotFoundException", "AccessDeniedException"];
+
+/// True when a failed `kms:ListResourceTags` says the key is not ours (see [`NOT_OURS_TO_READ`]).
+fn tags_unreadable_means_not_ours(error: &AwsError) -> bool {
+    NOT_OURS_TO_READ.iter().any(|code| error.is_code(code))
+}
+
+/// Finds the key by alias (the run's shared read), or failing that by tag.
+async fn find_key(ctx: &Context<'_>, client: &aws_sdk_kms::Client, region: &str, alias: &str) -> Result<(Option<KeyMetadata>, bool), AwsError> {
+    if let Some(key) = key_alias::described(ctx.aws, region, alias).await? {
+        return Ok((Some(key), true));
     }
     let alias_name = alias.trim_start_matches("alias/");
     let keys: Vec<_> = client.list_keys().into_paginator().items().send().try_collect().await.named("kms:ListKeys")?;
     for key_id in keys.iter().filter_map(|k| k.key_id()) {
-        let tags = match client.list_resource_tags().key_id(key_id).send().await {
+        let tags = match client.list_resource_tags().key_id(key_id).send().await.named("kms:ListResourceTags") {
             Ok(out) => out.tags.unwrap_or_default(),
-            // AWS managed keys and keys we may not read are simply not ours.
-            Err(e) if e.as_service_error().is_some() => continue,
-            Err(e) => return Err(AwsError::from_sdk("kms:ListResourceTags", e)),
+            Err(e) if tags_unreadable_means_not_ours(&e) => continue,
+            Err(e) => return Err(e),
         };
         if tags.iter().any(|t| t.tag_key() == TAG_KEY && t.tag_value() == alias_name) {
             let out = client.describe_key().key_id(key_id).send().await.named("kms:DescribeKey")?;
@@ -115,22 +163,31 @@ impl Control for BaselineKey {
 
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<BaselineKeyState, AwsError> {
         let client = ctx.aws.kms(target.region.as_str());
-        let (metadata, alias) = find_key(&client, &settings(ctx).alias.qualified()).await?;
+        let (metadata, alias) = find_key(ctx, &client, target.region.as_str(), &settings(ctx).alias.qualified()).await?;
         let Some(key) = metadata else { return Ok(BaselineKeyState::ABSENT) };
         let key_id = key.key_id();
         let rotation = client.get_key_rotation_status().key_id(key_id).send().await.named("kms:GetKeyRotationStatus")?;
         let policy_text = client.get_key_policy().key_id(key_id).policy_name("default").send().await.named("kms:GetKeyPolicy")?;
-        let policy: Option<Value> = policy_text.policy().and_then(|text| serde_json::from_str(text).ok());
+        // A policy that does not parse is an error: read as "no policy", the merge would replace it.
+        let policy: Option<Value> = match policy_text.policy() {
+            Some(text) => Some(serde_json::from_str(text).map_err(|_| AwsError::malformed("kms:GetKeyPolicy", "the key policy is not JSON"))?),
+            None => None,
+        };
         let wanted = wanted_policy(ctx, target);
         let has_statements = policy.as_ref().is_some_and(|current| {
             policy::statements(&wanted).iter().all(|statement| policy::contains_statement(current, statement))
         });
+        let service_access_denied = match (key.arn(), &policy) {
+            (Some(arn), Some(policy)) => denied_service_access(ctx, &target.region, arn, policy),
+            _ => Vec::new(),
+        };
         Ok(BaselineKeyState {
             key_arn: key.arn().map(str::to_string),
             alias,
             enabled: key.key_state() == Some(&KeyState::Enabled),
             rotation_enabled: rotation.key_rotation_enabled(),
             policy_has_baseline_statements: has_statements,
+            service_access_denied,
             policy,
             pending_deletion: key.key_state() == Some(&KeyState::PendingDeletion),
         })
@@ -143,9 +200,43 @@ impl Control for BaselineKey {
             enabled: true,
             rotation_enabled: true,
             policy_has_baseline_statements: true,
+            service_access_denied: Vec::new(),
             policy: observed.policy.clone(),
             pending_deletion: false,
         }
+    }
+
+    /// One part, the key. Apply merges the template's statements; when they are all there and a
+    /// service path is still denied, only a human can decide about the statement that denies it, so
+    /// that drift alone is `manual`.
+    fn parts(&self, ctx: &Context<'_>, target: &Target, observed: &BaselineKeyState, desired: &BaselineKeyState) -> Vec<Part> {
+        let part = Part {
+            resource: self.resource(ctx, target),
+            observed: serde_json::to_value(observed).expect("states serialize"),
+            desired: serde_json::to_value(desired).expect("states serialize"),
+            action: self.action(observed),
+            fix: None,
+        };
+        let only_service_access = BaselineKeyState { service_access_denied: desired.service_access_denied.clone(), ..observed.clone() } == *desired;
+        if only_service_access && observed.service_access_denied != desired.service_access_denied {
+            vec![part.with_fix(Fix::Manual)]
+        } else {
+            vec![part]
+        }
+    }
+
+    fn manual_steps(&self, ctx: &Context<'_>, target: &Target, part: &Part) -> Option<String> {
+        let denied: Vec<String> = serde_json::from_value(part.observed.get("service_access_denied")?.clone()).ok()?;
+        let alias = settings(ctx).alias.qualified();
+        let region = &target.region;
+        Some(format!(
+            "The key policy of {alias} in {region} contains the baseline's statements, yet AWS would deny these requests that AWS \
+             services make with the key: {}. Read the policy (aws kms get-key-policy --region {region} --key-id {alias} \
+             --policy-name default --output text > key-policy.json), remove or narrow the statement that denies (or restore the \
+             template's statement that was changed), write it back (aws kms put-key-policy --region {region} --key-id KEY_ID \
+             --policy-name default --policy file://key-policy.json), then: mamori verify --only kms.baseline-key",
+            denied.join("; ")
+        ))
     }
 
     fn action(&self, observed: &BaselineKeyState) -> Action {
@@ -182,7 +273,9 @@ impl Control for BaselineKey {
             }
         };
         if !observed.alias {
-            client.create_alias().alias_name(settings.alias.qualified()).target_key_id(&key_id).send().await.named("kms:CreateAlias")?;
+            // A key KMS has just created may not be visible to CreateAlias yet: retried (see aws::propagation).
+            let alias = settings.alias.qualified();
+            propagation::send("kms:CreateAlias", || client.create_alias().alias_name(&alias).target_key_id(&key_id).send()).await?;
         }
         if observed.pending_deletion {
             client.cancel_key_deletion().key_id(&key_id).send().await.named("kms:CancelKeyDeletion")?;
@@ -191,12 +284,15 @@ impl Control for BaselineKey {
             client.enable_key().key_id(&key_id).send().await.named("kms:EnableKey")?;
         }
         if !observed.rotation_enabled {
-            client.enable_key_rotation().key_id(&key_id).send().await.named("kms:EnableKeyRotation")?;
+            propagation::send("kms:EnableKeyRotation", || client.enable_key_rotation().key_id(&key_id).send()).await?;
         }
         if observed.key_arn.is_some() && !observed.policy_has_baseline_statements {
             let merged = policy::merge_statements(observed.policy.as_ref().unwrap_or(&Value::Null), &wanted);
-            client.put_key_policy().key_id(&key_id).policy_name("default").policy(merged.to_string()).send().await.named("kms:PutKeyPolicy")?;
+            let merged = merged.to_string();
+            propagation::send("kms:PutKeyPolicy", || client.put_key_policy().key_id(&key_id).policy_name("default").policy(&merged).send()).await?;
         }
+        // The key, its alias or its state changed: the next observation reads them again.
+        key_alias::forget(ctx.aws, target.region.as_str(), &settings.alias.qualified());
         Ok(())
     }
 
@@ -227,4 +323,22 @@ pub fn is_key_arn(reference: &str) -> bool {
 /// The error `apply` returns when the key it needs does not exist (yet) in `region`.
 pub fn key_missing(region: &crate::baseline::RegionName) -> ControlError {
     ControlError::Precondition(format!("the baseline key does not exist in {region}: kms.baseline-key must be configured and applied first"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: Option<&str>) -> AwsError {
+        AwsError { operation: "kms:ListResourceTags".into(), code: code.map(str::to_string), message: "x".into(), request_id: None, status: Some(400) }
+    }
+
+    #[test]
+    fn only_not_found_and_access_denied_mean_the_key_is_not_ours() {
+        assert!(tags_unreadable_means_not_ours(&failed(Some("NotFoundException"))));
+        assert!(tags_unreadable_means_not_ours(&failed(Some("AccessDeniedException"))));
+        for open in [Some("KMSInternalException"), Some("ThrottlingException"), Some("DependencyTimeoutException"), Some("KMSInvalidStateException"), None] {
+            assert!(!tags_unreadable_means_not_ours(&failed(open)), "{open:?} must be an error, not absence");
+        }
+    }
 }

@@ -2,17 +2,30 @@
 //! access logs, both in the home region.
 //!
 //! The audit bucket is versioned, encrypted with the baseline key (SSE-KMS, S3 Bucket Keys), blocks
-//! public access, logs its own accesses to the access-log bucket, moves noncurrent versions to cheaper
-//! storage without ever expiring anything, optionally carries an Object Lock default retention, and has
-//! a bucket policy made of the template's statements: TLS only, CloudTrail's writes (conditioned on the
-//! trail's ARN), and the lock — a `Deny` of every action except the reads and writes the log flow needs,
-//! so nobody, mamori included, can delete or reconfigure the bucket. The access-log bucket is versioned,
-//! SSE-S3 encrypted (S3 cannot deliver access logs into an SSE-KMS bucket), blocks public access and is
-//! TLS-only.
+//! public access, logs its own accesses to the access-log bucket, optionally carries an Object Lock
+//! default retention, and has a bucket policy made of the template's statements: TLS only,
+//! CloudTrail's writes (conditioned on the trail's ARN), and the lock ([`lock`]) — a `Deny` of every
+//! action except the reads and writes the log flow needs, so nobody, mamori included, can delete or
+//! reconfigure the bucket. The access-log bucket is versioned, SSE-S3 encrypted (S3 server access
+//! logging does not deliver into a bucket whose default encryption is SSE-KMS: S3 User Guide,
+//! "Enabling Amazon S3 server access logging"), blocks public access and is TLS-only.
 //!
-//! The lock is written last, after everything it would forbid. Once a bucket carries it, the bucket is
-//! treated as immutable: any drift is reported `manual` with the root procedure, and `apply` sends no
-//! write to it. Existing bucket policy statements and lifecycle rules are kept; nothing is ever deleted.
+//! No lifecycle rule by default: S3 does not support a lifecycle configuration on a bucket with MFA
+//! Delete (S3 User Guide, "Lifecycle and other bucket configurations"), which `logs.bucket-mfa-delete`
+//! turns on, and noncurrent versions hardly arise in this bucket (CloudTrail never overwrites a log
+//! file, and the lock forbids deletes). The rule `mamori-noncurrent-versions` is opt-in for a baseline
+//! without MFA Delete; with MFA Delete on, a rule of that id left by an earlier mamori is removed
+//! (nothing expires or moves back: versions already moved stay where they are). Other rules are kept.
+//!
+//! Every call names the expected owner (`ExpectedBucketOwner`: the caller's account), and each bucket
+//! is located first ([`crate::inventory::buckets`]): a bucket of the name that another account owns,
+//! or one in another region, is an `error` and is sent nothing more.
+//!
+//! The lock is written last, after everything it would forbid. Once a bucket carries a statement with
+//! the lock's `Sid`, any drift is reported `manual` with the root procedure and `apply` sends the bucket
+//! no write, except in the root user's step (`apply --mfa` with the root user's credentials), where the
+//! lock is lifted, the bucket converged and the lock written again in the same run. Existing bucket
+//! policy statements are kept; objects and versions are never touched.
 
 use std::collections::BTreeMap;
 
@@ -29,11 +42,16 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::{AwsError, NameCall};
-use crate::baseline::{Baseline, LogBucket as Settings};
+use crate::baseline::{Baseline, LogBucket as Settings, NoncurrentTransition};
 use crate::controls::kms::baseline_key;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::inventory::buckets::{self, Located};
 use crate::policy;
 use crate::report::Action;
+
+pub mod lock;
+
+pub use lock::LOCK_SID;
 
 static META: ControlMeta = ControlMeta {
     id: "logs.bucket",
@@ -46,9 +64,6 @@ static META: ControlMeta = ControlMeta {
     depends_on: &["kms.baseline-key"],
 };
 
-/// The `Sid` of the template statement that locks the audit bucket.
-pub const LOCK_SID: &str = "MamoriLogBucketLock";
-
 /// ID of the lifecycle rule mamori owns; other rules on the bucket are kept as they are.
 const LIFECYCLE_RULE_ID: &str = "mamori-noncurrent-versions";
 
@@ -59,6 +74,16 @@ pub struct LogBucket;
 enum Role {
     Audit,
     AccessLogs,
+}
+
+impl Role {
+    /// The baseline key that names the bucket.
+    fn setting(self) -> &'static str {
+        match self {
+            Role::Audit => "logs.bucket.name",
+            Role::AccessLogs => "logs.bucket.access_log_bucket",
+        }
+    }
 }
 
 /// One bucket, as far as the baseline cares.
@@ -74,16 +99,16 @@ pub struct BucketState {
     pub policy_has_baseline_statements: bool,
     /// `target-bucket/prefix` of server access logging (audit bucket only).
     pub access_logging: Option<String>,
-    /// Where noncurrent versions move (audit bucket only): `GLACIER after 90 days`.
+    /// Where mamori's lifecycle rule moves noncurrent versions (audit bucket only): `GLACIER after 90 days`.
     pub noncurrent_versions: Option<String>,
     /// Object Lock default retention: `COMPLIANCE 365 days`.
     pub object_lock: Option<String>,
-    /// The lock statement is in the policy: the bucket is immutable to mamori.
+    /// A statement with the lock's `Sid` is in the policy: the bucket is immutable to mamori.
     #[serde(skip)]
     pub locked: bool,
     #[serde(skip)]
     pub policy: Option<Value>,
-    /// Lifecycle rules already on the bucket, kept when mamori writes its own.
+    /// Lifecycle rules on the bucket; the foreign ones are kept whatever mamori writes.
     #[serde(skip)]
     pub lifecycle_rules: Vec<LifecycleRule>,
 }
@@ -132,6 +157,15 @@ fn policy_template(ctx: &Context<'_>, target: &Target, bucket: &str, role: Role)
     ctx.baseline.templates.render(name, &ctx.vars(&target.region).for_bucket(bucket))
 }
 
+/// The root user's MFA device, as the baseline names it or as AWS names a root virtual device.
+pub fn root_mfa_serial(ctx: &Context<'_>) -> String {
+    ctx.baseline
+        .log_bucket_mfa_delete
+        .as_ref()
+        .and_then(|m| m.mfa_serial.clone())
+        .unwrap_or_else(|| format!("arn:{}:iam::{}:mfa/root-account-mfa-device", ctx.caller.partition, ctx.caller.account_id))
+}
+
 /// A bucket's versioning status, as `GetBucketVersioning` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Versioning {
@@ -143,14 +177,15 @@ fn versioning_key(bucket: &str) -> String {
     format!("s3:GetBucketVersioning/{bucket}")
 }
 
-/// `GetBucketVersioning`, read once per run (`logs.bucket` and `logs.bucket-mfa-delete` both need it).
+/// `GetBucketVersioning` of a bucket of this account, read once per run (`logs.bucket` and
+/// `logs.bucket-mfa-delete` both need it).
 pub async fn read_versioning(ctx: &Context<'_>, target: &Target, bucket: &str) -> Result<Versioning, AwsError> {
     let s3 = ctx.aws.s3(target.region.as_str());
-    let bucket = bucket.to_string();
+    let (bucket, owner) = (bucket.to_string(), ctx.caller.account_id.clone());
     ctx.aws
         .memo()
         .get_or_read(&versioning_key(&bucket), move || async move {
-            let out = s3.get_bucket_versioning().bucket(bucket).send().await.named("s3:GetBucketVersioning")?;
+            let out = s3.get_bucket_versioning().bucket(bucket).expected_bucket_owner(owner).send().await.named("s3:GetBucketVersioning")?;
             Ok(Versioning {
                 enabled: out.status() == Some(&BucketVersioningStatus::Enabled),
                 mfa_delete: out.mfa_delete() == Some(&MfaDeleteStatus::Enabled),
@@ -164,24 +199,47 @@ pub fn forget_versioning(ctx: &Context<'_>, bucket: &str) {
     ctx.aws.memo().forget(&versioning_key(bucket));
 }
 
+/// Whether `bucket` exists here, in the home region and owned by this account (`setting` names the
+/// baseline key to change otherwise). Another account's bucket, or one in another region, is an error:
+/// mamori sends it nothing more.
+pub async fn located_here(ctx: &Context<'_>, target: &Target, bucket: &str, setting: &str) -> Result<bool, AwsError> {
+    let owner = &ctx.caller.account_id;
+    match buckets::locate(ctx, bucket, Some(owner)).await? {
+        Located::Missing => Ok(false),
+        Located::OwnedByAnotherAccount => Err(buckets::owned_by_another_account(bucket, owner, setting)),
+        Located::Found { region } if region != target.region.as_str() => Err(AwsError {
+            operation: "s3:HeadBucket".into(),
+            code: None,
+            message: format!(
+                "bucket {bucket} is in {region}, not in the home region {home}: logs.bucket keeps the audit and access-log buckets \
+                 in the home region (S3 delivers server access logs only within one region) and sends this one nothing more. \
+                 Make {region} the baseline's first region, or choose another name ({setting})",
+                home = target.region
+            ),
+            request_id: None,
+            status: Some(301),
+        }),
+        Located::Found { .. } => Ok(true),
+    }
+}
+
 fn has_code<T, E: ProvideErrorMetadata, R>(result: &Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>, code: &str) -> bool {
     matches!(result, Err(e) if e.code() == Some(code))
 }
 
 async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: Role) -> Result<BucketState, AwsError> {
-    let s3 = ctx.aws.s3(target.region.as_str());
-    match s3.head_bucket().bucket(bucket).send().await {
-        Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(BucketState::absent()),
-        Err(e) => return Err(AwsError::from_sdk("s3:HeadBucket", e)),
+    if !located_here(ctx, target, bucket, role.setting()).await? {
+        return Ok(BucketState::absent());
     }
+    let s3 = ctx.aws.s3(target.region.as_str());
+    let owner = ctx.caller.account_id.as_str();
     let audit = role == Role::Audit;
     let (versioning, encryption, public_access, policy_text, logging) = futures::join!(
         read_versioning(ctx, target, bucket),
-        s3.get_bucket_encryption().bucket(bucket).send(),
-        s3.get_public_access_block().bucket(bucket).send(),
-        s3.get_bucket_policy().bucket(bucket).send(),
-        async { if audit { Some(s3.get_bucket_logging().bucket(bucket).send().await) } else { None } },
+        s3.get_bucket_encryption().bucket(bucket).expected_bucket_owner(owner).send(),
+        s3.get_public_access_block().bucket(bucket).expected_bucket_owner(owner).send(),
+        s3.get_bucket_policy().bucket(bucket).expected_bucket_owner(owner).send(),
+        async { if audit { Some(s3.get_bucket_logging().bucket(bucket).expected_bucket_owner(owner).send().await) } else { None } },
     );
     let versioning = versioning?.enabled;
 
@@ -211,12 +269,18 @@ async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: 
     let policy: Option<Value> = if has_code(&policy_text, "NoSuchBucketPolicy") {
         None
     } else {
-        policy_text.named("s3:GetBucketPolicy")?.policy().and_then(|text| serde_json::from_str(text).ok())
+        // S3 stores only valid JSON; a policy that does not parse is an error, never "no policy" (which
+        // would let the merge replace it).
+        let text = policy_text.named("s3:GetBucketPolicy")?.policy().map(str::to_string);
+        match text {
+            Some(text) => Some(
+                serde_json::from_str(&text).map_err(|e| AwsError::malformed("s3:GetBucketPolicy", &format!("the bucket policy is not JSON: {e}")))?,
+            ),
+            None => None,
+        }
     };
     let template = policy_template(ctx, target, bucket, role);
-    let template_statements = policy::statements(&template);
     let contains = |statement: &Value| policy.as_ref().is_some_and(|p| policy::contains_statement(p, statement));
-    let locked = template_statements.iter().filter(|s| s.get("Sid").and_then(Value::as_str) == Some(LOCK_SID)).any(contains);
 
     let access_logging = match logging {
         Some(result) => result
@@ -227,13 +291,13 @@ async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: 
     };
 
     let (noncurrent_versions, lifecycle_rules, object_lock) = if audit {
-        let lifecycle = s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await;
+        let lifecycle = s3.get_bucket_lifecycle_configuration().bucket(bucket).expected_bucket_owner(owner).send().await;
         let rules = if has_code(&lifecycle, "NoSuchLifecycleConfiguration") {
             Vec::new()
         } else {
             lifecycle.named("s3:GetBucketLifecycleConfiguration")?.rules().to_vec()
         };
-        let lock = s3.get_object_lock_configuration().bucket(bucket).send().await;
+        let lock = s3.get_object_lock_configuration().bucket(bucket).expected_bucket_owner(owner).send().await;
         let object_lock = if has_code(&lock, "ObjectLockConfigurationNotFoundError") {
             None
         } else {
@@ -254,11 +318,11 @@ async fn observe_bucket(ctx: &Context<'_>, target: &Target, bucket: &str, role: 
         default_encryption,
         bucket_key,
         public_access_blocked,
-        policy_has_baseline_statements: template_statements.iter().all(contains),
+        policy_has_baseline_statements: policy::statements(&template).iter().all(contains),
         access_logging,
         noncurrent_versions,
         object_lock,
-        locked,
+        locked: policy.as_ref().is_some_and(lock::is_locked),
         policy,
         lifecycle_rules,
     })
@@ -271,15 +335,17 @@ fn describe_transition(rules: &[LifecycleRule]) -> Option<String> {
     Some(format!("{} after {} days", transition.storage_class().map(|c| c.as_str()).unwrap_or("?"), transition.noncurrent_days().unwrap_or(0)))
 }
 
-/// What the root user does when a locked bucket needs a change mamori may no longer make.
-fn root_procedure(bucket: &str) -> String {
-    format!(
-        "The bucket policy's lock ({LOCK_SID}) forbids this change to everyone, mamori included. As the root user, who can always \
-         remove a bucket policy: 1) aws s3api get-bucket-policy --bucket {bucket} > saved-policy.json  \
-         2) aws s3api delete-bucket-policy --bucket {bucket}  3) mamori apply --only logs.bucket (it fixes the bucket and writes \
-         the lock again, last)."
-    )
-}
+/// Why the access-log bucket uses SSE-S3, on every finding about it.
+const ACCESS_LOG_ENCRYPTION: &str = "SSE-S3 (AES256), not SSE-KMS, by design: S3 server access logging does not deliver into a \
+    bucket whose default encryption is SSE-KMS (S3 User Guide, \"Enabling Amazon S3 server access logging\"). A scanner that asks \
+    for KMS on every bucket (Prowler's s3_bucket_kms_encryption) fails this bucket for that reason; the audit bucket, which holds \
+    the CloudTrail logs, is SSE-KMS with the baseline key.";
+
+/// What the plan does to the lifecycle rule an earlier mamori left on the audit bucket.
+const LIFECYCLE_RULE_GOES: &str = "mamori's lifecycle rule mamori-noncurrent-versions is removed (other rules are kept): S3 refuses \
+    MFA Delete on a bucket with a lifecycle configuration (S3 User Guide, \"Lifecycle and other bucket configurations\"). Nothing \
+    is expired or moved back: versions already moved stay in their storage class, readable after s3:RestoreObject, which the \
+    lock allows.";
 
 #[async_trait]
 impl Control for LogBucket {
@@ -322,10 +388,11 @@ impl Control for LogBucket {
             default_encryption: format!("aws:kms {key}"),
             bucket_key: true,
             access_logging: Some(format!("{access}/{audit}/")),
-            noncurrent_versions: Some(format!(
-                "{} after {} days",
-                settings.noncurrent_version_storage_class, settings.noncurrent_version_transition_days
-            )),
+            noncurrent_versions: match &settings.noncurrent_versions {
+                Some(rule) => Some(format!("{} after {} days", rule.storage_class, rule.days)),
+                None if ctx.baseline.log_bucket_mfa_delete.is_some() => None,
+                None => current(&audit).noncurrent_versions.clone(),
+            },
             object_lock: match &settings.object_lock {
                 Some(lock) => Some(format!("{} {} days", lock.mode, lock.days)),
                 None => current(&audit).object_lock.clone(),
@@ -336,7 +403,8 @@ impl Control for LogBucket {
         BTreeMap::from([(audit, audit_state), (access, access_state)])
     }
 
-    fn parts(&self, _ctx: &Context<'_>, _target: &Target, observed: &Self::State, desired: &Self::State) -> Vec<Part> {
+    /// Drift on a locked bucket is manual, except in the root user's step, which may lift the lock.
+    fn parts(&self, ctx: &Context<'_>, _target: &Target, observed: &Self::State, desired: &Self::State) -> Vec<Part> {
         desired
             .iter()
             .map(|(name, wanted)| {
@@ -348,7 +416,7 @@ impl Control for LogBucket {
                     action: if current.exists { Action::Update } else { Action::Create },
                     fix: None,
                 };
-                if current.locked && &current != wanted {
+                if current.locked && &current != wanted && !lock::root_may_lift(ctx) {
                     part.with_fix(Fix::Manual)
                 } else {
                     part
@@ -357,29 +425,55 @@ impl Control for LogBucket {
             .collect()
     }
 
-    fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
-        Some(root_procedure(part.resource.trim_start_matches("bucket/")))
+    fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        Some(lock::root_procedure(part.resource.trim_start_matches("bucket/"), &root_mfa_serial(ctx), "fixes the bucket"))
+    }
+
+    fn note(&self, ctx: &Context<'_>, target: &Target, part: &Part) -> Option<String> {
+        let [_, (access, _)] = bucket_names(ctx, target);
+        if part.resource == format!("bucket/{access}") {
+            return Some(ACCESS_LOG_ENCRYPTION.into());
+        }
+        let rule_goes = part.observed["noncurrent_versions"].is_string() && part.desired["noncurrent_versions"].is_null();
+        rule_goes.then(|| LIFECYCLE_RULE_GOES.into())
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, desired: &Self::State) -> Result<(), ControlError> {
         // The access-log bucket first: the audit bucket's logging points at it.
         let mut buckets = bucket_names(ctx, target);
         buckets.reverse();
+        let owner = ctx.caller.account_id.as_str();
+        let s3 = ctx.aws.s3(target.region.as_str());
         for (bucket, role) in buckets {
             let absent = BucketState::absent();
             let current = observed.get(&bucket).unwrap_or(&absent);
             let wanted = &desired[&bucket];
-            if current == wanted || current.locked {
+            if current == wanted {
                 continue;
             }
-            converge_bucket(ctx, target, &bucket, role, current, wanted).await?;
+            let policy = current.policy.clone().unwrap_or(Value::Null);
+            let with_template = policy::merge_statements(&policy, &policy_template(ctx, target, &bucket, role)).to_string();
+            if current.locked {
+                // Only in the root user's step (otherwise the finding is manual and nothing is sent): the
+                // template's lock replaces whatever lock was there, by Sid.
+                if lock::root_may_lift(ctx) {
+                    let work = converge_settings(ctx, target, &bucket, role, current, wanted);
+                    lock::lifted(&s3, &bucket, owner, &policy, with_template, work).await?;
+                }
+                continue;
+            }
+            converge_settings(ctx, target, &bucket, role, current, wanted).await?;
+            // Last: the policy, whose lock forbids every change above once it is in place.
+            if !current.policy_has_baseline_statements {
+                lock::put_policy(&s3, &bucket, owner, with_template).await?;
+            }
         }
         Ok(())
     }
 }
 
-/// Brings one unlocked bucket to `wanted`, writing only what differs, the policy last.
-async fn converge_bucket(
+/// Brings one bucket's settings, all but its policy, to `wanted`, writing only what differs.
+async fn converge_settings(
     ctx: &Context<'_>,
     target: &Target,
     bucket: &str,
@@ -388,6 +482,7 @@ async fn converge_bucket(
     wanted: &BucketState,
 ) -> Result<(), ControlError> {
     let s3 = ctx.aws.s3(target.region.as_str());
+    let owner = ctx.caller.account_id.as_str();
     let settings = settings(ctx);
     let region = target.region.as_str();
     if !current.exists {
@@ -403,8 +498,13 @@ async fn converge_bucket(
         match create.send().await {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
+            // Another account took the name since it was observed (CreateBucket takes no expected owner).
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_exists()) => {
+                return Err(buckets::owned_by_another_account(bucket, owner, role.setting()).into());
+            }
             Err(e) => return Err(AwsError::from_sdk("s3:CreateBucket", e).into()),
         }
+        buckets::forget(ctx, bucket, Some(owner));
     }
     if !current.public_access_blocked {
         let block = PublicAccessBlockConfiguration::builder()
@@ -413,11 +513,23 @@ async fn converge_bucket(
             .block_public_policy(true)
             .restrict_public_buckets(true)
             .build();
-        s3.put_public_access_block().bucket(bucket).public_access_block_configuration(block).send().await.named("s3:PutPublicAccessBlock")?;
+        s3.put_public_access_block()
+            .bucket(bucket)
+            .expected_bucket_owner(owner)
+            .public_access_block_configuration(block)
+            .send()
+            .await
+            .named("s3:PutPublicAccessBlock")?;
     }
     if !current.versioning {
         let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-        s3.put_bucket_versioning().bucket(bucket).versioning_configuration(enabled).send().await.named("s3:PutBucketVersioning")?;
+        s3.put_bucket_versioning()
+            .bucket(bucket)
+            .expected_bucket_owner(owner)
+            .versioning_configuration(enabled)
+            .send()
+            .await
+            .named("s3:PutBucketVersioning")?;
         forget_versioning(ctx, bucket);
     }
     if (&current.default_encryption, current.bucket_key) != (&wanted.default_encryption, wanted.bucket_key) {
@@ -436,37 +548,29 @@ async fn converge_bucket(
             .bucket_key_enabled(wanted.bucket_key)
             .build();
         let configuration = ServerSideEncryptionConfiguration::builder().rules(rule).build().expect("one rule");
-        s3.put_bucket_encryption().bucket(bucket).server_side_encryption_configuration(configuration).send().await.named("s3:PutBucketEncryption")?;
+        s3.put_bucket_encryption()
+            .bucket(bucket)
+            .expected_bucket_owner(owner)
+            .server_side_encryption_configuration(configuration)
+            .send()
+            .await
+            .named("s3:PutBucketEncryption")?;
     }
     if current.access_logging != wanted.access_logging {
         if let Some((target_bucket, prefix)) = wanted.access_logging.as_deref().and_then(|l| l.split_once('/')) {
             let logging = LoggingEnabled::builder().target_bucket(target_bucket).target_prefix(prefix).build().expect("bucket and prefix set");
             let status = BucketLoggingStatus::builder().logging_enabled(logging).build();
-            s3.put_bucket_logging().bucket(bucket).bucket_logging_status(status).send().await.named("s3:PutBucketLogging")?;
+            s3.put_bucket_logging()
+                .bucket(bucket)
+                .expected_bucket_owner(owner)
+                .bucket_logging_status(status)
+                .send()
+                .await
+                .named("s3:PutBucketLogging")?;
         }
     }
     if current.noncurrent_versions != wanted.noncurrent_versions && role == Role::Audit {
-        let ours = LifecycleRule::builder()
-            .id(LIFECYCLE_RULE_ID)
-            .status(ExpirationStatus::Enabled)
-            .filter(LifecycleRuleFilter::builder().prefix("").build())
-            .noncurrent_version_transitions(
-                NoncurrentVersionTransition::builder()
-                    .noncurrent_days(settings.noncurrent_version_transition_days)
-                    .storage_class(TransitionStorageClass::from(settings.noncurrent_version_storage_class))
-                    .build(),
-            )
-            .build()
-            .expect("status set");
-        let mut rules: Vec<LifecycleRule> = current.lifecycle_rules.iter().filter(|r| r.id() != Some(LIFECYCLE_RULE_ID)).cloned().collect();
-        rules.push(ours);
-        let configuration = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().expect("rules set");
-        s3.put_bucket_lifecycle_configuration()
-            .bucket(bucket)
-            .lifecycle_configuration(configuration)
-            .send()
-            .await
-            .named("s3:PutBucketLifecycleConfiguration")?;
+        converge_lifecycle(&s3, bucket, owner, current, settings.noncurrent_versions.as_ref()).await?;
     }
     if current.object_lock != wanted.object_lock {
         if let (Role::Audit, Some(lock)) = (role, &settings.object_lock) {
@@ -477,16 +581,53 @@ async fn converge_bucket(
                 .build();
             s3.put_object_lock_configuration()
                 .bucket(bucket)
+                .expected_bucket_owner(owner)
                 .object_lock_configuration(configuration)
                 .send()
                 .await
                 .named("s3:PutObjectLockConfiguration")?;
         }
     }
-    // Last: the policy, whose lock forbids every change above once it is in place.
-    if !current.policy_has_baseline_statements {
-        let merged = policy::merge_statements(current.policy.as_ref().unwrap_or(&Value::Null), &policy_template(ctx, target, bucket, role));
-        s3.put_bucket_policy().bucket(bucket).policy(merged.to_string()).send().await.named("s3:PutBucketPolicy")?;
+    Ok(())
+}
+
+/// Writes mamori's lifecycle rule (`wanted`), or removes it (`None`), keeping every other rule. A
+/// configuration left without a rule is removed with `s3:DeleteBucketLifecycle`, since S3 takes no
+/// empty one: it deletes a configuration that expires nothing, never an object.
+async fn converge_lifecycle(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: &str,
+    current: &BucketState,
+    wanted: Option<&NoncurrentTransition>,
+) -> Result<(), ControlError> {
+    let mut rules: Vec<LifecycleRule> = current.lifecycle_rules.iter().filter(|r| r.id() != Some(LIFECYCLE_RULE_ID)).cloned().collect();
+    if let Some(wanted) = wanted {
+        let ours = LifecycleRule::builder()
+            .id(LIFECYCLE_RULE_ID)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .noncurrent_version_transitions(
+                NoncurrentVersionTransition::builder()
+                    .noncurrent_days(wanted.days)
+                    .storage_class(TransitionStorageClass::from(wanted.storage_class))
+                    .build(),
+            )
+            .build()
+            .expect("status set");
+        rules.push(ours);
     }
+    if rules.is_empty() {
+        s3.delete_bucket_lifecycle().bucket(bucket).expected_bucket_owner(owner).send().await.named("s3:DeleteBucketLifecycle")?;
+        return Ok(());
+    }
+    let configuration = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().expect("rules set");
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .lifecycle_configuration(configuration)
+        .send()
+        .await
+        .named("s3:PutBucketLifecycleConfiguration")?;
     Ok(())
 }

@@ -1,18 +1,25 @@
 //! `logs.bucket-mfa-delete`: MFA Delete on the audit-log bucket.
 //!
 //! Only the root user, with its MFA device, can turn MFA Delete on: the finding is `manual` and carries
-//! the exact commands, unless the operator runs `apply --mfa "SERIAL CODE"` with root credentials, in
-//! which case mamori sends `PutBucketVersioning` with the `x-amz-mfa` header itself. The setting is
-//! read with the bucket's versioning status, which `logs.bucket` reads too: the read goes through the
-//! run's memo, so one run sends it once. MFA Delete is never turned off.
+//! the exact steps, unless the operator runs the root user's step, `apply --mfa "SERIAL CODE"` with the
+//! root user's credentials, in which case mamori sends `PutBucketVersioning` with the `x-amz-mfa`
+//! header itself. On a locked bucket that call is denied to everyone, the root user included (the lock
+//! denies `s3:PutBucketVersioning`), so the step lifts the lock first, as only the root user can, and
+//! writes the policy back as it was right after, in the same run, whether the call succeeded or not
+//! ([`super::bucket::lock`]). S3 refuses MFA Delete on a bucket with a lifecycle configuration: in the
+//! same step `logs.bucket`, applied first, removes mamori's old lifecycle rule.
+//!
+//! The setting is read with the bucket's versioning status, which `logs.bucket` reads too: the read
+//! goes through the run's memo, so one run sends it once. MFA Delete is never turned off.
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDelete, VersioningConfiguration};
 use serde::Serialize;
+use serde_json::Value;
 
+use super::bucket::{self, lock};
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
-use super::bucket;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
 static META: ControlMeta = ControlMeta {
@@ -54,12 +61,12 @@ impl Control for BucketMfaDelete {
     }
 
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<MfaDeleteState, AwsError> {
-        match bucket::read_versioning(ctx, target, &bucket(ctx, target)).await {
-            Ok(versioning) => Ok(MfaDeleteState { mfa_delete: versioning.mfa_delete }),
-            // No bucket yet (a plan on a fresh account): MFA Delete is not on.
-            Err(e) if e.has_code("NoSuchBucket") => Ok(MfaDeleteState { mfa_delete: false }),
-            Err(e) => Err(e),
+        let name = bucket(ctx, target);
+        // No bucket yet (a plan on a fresh account): MFA Delete is not on.
+        if !bucket::located_here(ctx, target, &name, "logs.bucket.name").await? {
+            return Ok(MfaDeleteState { mfa_delete: false });
         }
+        Ok(MfaDeleteState { mfa_delete: bucket::read_versioning(ctx, target, &name).await?.mfa_delete })
     }
 
     fn desired(&self, _ctx: &Context<'_>, _target: &Target, _observed: &MfaDeleteState, _facts: &Facts) -> MfaDeleteState {
@@ -80,36 +87,57 @@ impl Control for BucketMfaDelete {
 
     fn manual_steps(&self, ctx: &Context<'_>, target: &Target, _part: &Part) -> Option<String> {
         let bucket = bucket(ctx, target);
-        let serial = ctx
-            .baseline
-            .log_bucket_mfa_delete
-            .as_ref()
-            .and_then(|m| m.mfa_serial.clone())
-            .unwrap_or_else(|| format!("arn:{}:iam::{}:mfa/root-account-mfa-device", ctx.caller.partition, ctx.caller.account_id));
+        let serial = bucket::root_mfa_serial(ctx);
         Some(format!(
             "Only the root user can turn on MFA Delete, with its MFA device ({serial}). 1) Sign in as the root user and create a \
-             temporary access key (or use CloudShell as root). 2) If the bucket policy carries the lock ({lock}), remove it first: \
-             aws s3api delete-bucket-policy --bucket {bucket}. 3) aws s3api put-bucket-versioning --bucket {bucket} \
-             --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa \"{serial} CODE\" — or, with the root credentials: \
-             mamori apply --only logs.bucket-mfa-delete --mfa \"{serial} CODE\". 4) mamori apply --only logs.bucket (restores the \
-             lock). 5) Delete the root access key.",
-            lock = bucket::LOCK_SID,
+             temporary access key (or use CloudShell as root). 2) With the root user's credentials: mamori apply --only \
+             logs.bucket-mfa-delete --mfa \"{serial} CODE\" — mamori replaces the bucket policy with the same policy without the \
+             lock ({lock}; AWS lets only the bucket owner's root user replace a policy that denies it), removes its own lifecycle \
+             rule mamori-noncurrent-versions if an earlier version left it (S3 refuses MFA Delete on a bucket with a lifecycle \
+             configuration; remove any other rule yourself first), turns MFA Delete on and writes the lock again, in the same \
+             run. By hand instead: lift the lock as in the logs.bucket steps, aws s3api put-bucket-versioning --bucket {bucket} \
+             --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa \"{serial} CODE\", then mamori apply --only \
+             logs.bucket (restores the lock). 3) Delete the root access key.",
+            lock = lock::LOCK_SID,
         ))
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, _observed: &MfaDeleteState, _desired: &MfaDeleteState) -> Result<(), ControlError> {
         let mfa = ctx.mfa.ok_or_else(|| ControlError::Precondition("MFA Delete needs `apply --mfa \"SERIAL CODE\"` with root credentials".into()))?;
+        let name = bucket(ctx, target);
+        let owner = ctx.caller.account_id.as_str();
+        let s3 = ctx.aws.s3(target.region.as_str());
         let configuration = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).mfa_delete(MfaDelete::Enabled).build();
-        ctx.aws
-            .s3(target.region.as_str())
-            .put_bucket_versioning()
-            .bucket(bucket(ctx, target))
-            .mfa(mfa.header())
-            .versioning_configuration(configuration)
-            .send()
-            .await
-            .named("s3:PutBucketVersioning")?;
-        bucket::forget_versioning(ctx, &bucket(ctx, target));
+        let enable = async {
+            s3.put_bucket_versioning()
+                .bucket(&name)
+                .expected_bucket_owner(owner)
+                .mfa(mfa.header())
+                .versioning_configuration(configuration)
+                .send()
+                .await
+                .named("s3:PutBucketVersioning")?;
+            Ok(())
+        };
+        let policy = match s3.get_bucket_policy().bucket(&name).expected_bucket_owner(owner).send().await.named("s3:GetBucketPolicy") {
+            Ok(out) => out.policy().and_then(|text| serde_json::from_str::<Value>(text).ok()),
+            Err(e) if e.has_code("NoSuchBucketPolicy") => None,
+            Err(e) => return Err(e.into()),
+        };
+        match policy.filter(lock::is_locked) {
+            Some(_) if !lock::root_may_lift(ctx) => {
+                return Err(ControlError::Precondition(format!(
+                    "the bucket policy of {name} carries the lock ({}), which denies s3:PutBucketVersioning to everyone: run this step \
+                     with the root user's credentials (only the root user can lift the lock; the caller is {})",
+                    lock::LOCK_SID,
+                    ctx.caller.arn
+                )));
+            }
+            // The policy goes back exactly as it was.
+            Some(locked) => lock::lifted(&s3, &name, owner, &locked, locked.to_string(), enable).await?,
+            None => enable.await?,
+        }
+        bucket::forget_versioning(ctx, &name);
         Ok(())
     }
 }

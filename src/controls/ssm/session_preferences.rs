@@ -8,8 +8,8 @@
 //! # Log destinations
 //! With encryption required, Session Manager refuses to start a session when the bucket or log group
 //! it must log to is missing or unencrypted: a document naming such a destination would shut every
-//! session out. So the destinations are checked (`s3:GetBucketLocation`, then `s3:GetBucketEncryption`
-//! in the bucket's region, once per run; `logs:DescribeLogGroups` for a group and its KMS key in each
+//! session out. So the destinations are checked (`s3:HeadBucket`, which names the bucket's region, then
+//! `s3:GetBucketEncryption` there, once per run; `logs:DescribeLogGroups` for a group and its KMS key in each
 //! region), each missing or unencrypted one is a `manual` finding with the commands that make it, and the
 //! document is not written (its finding is `manual` too) until they are usable. The audit-log bucket
 //! `logs.bucket` makes (versioned, encrypted with the baseline key, locked against deletion) is not
@@ -39,7 +39,7 @@ use crate::report::Action;
 
 use crate::controls::kms::baseline_key;
 use crate::controls::logs::bucket;
-use crate::inventory::log_groups;
+use crate::inventory::{bucket_encryption, log_groups};
 
 static META: ControlMeta = ControlMeta {
     id: "ssm.session-preferences",
@@ -287,39 +287,11 @@ impl Control for SessionManagerPreferences {
     }
 }
 
-/// The S3 destination, read once per run (every region logs to the same bucket): where it is
-/// (`s3:GetBucketLocation`, which answers from the home region whatever the bucket's region), then its
-/// default encryption from its own region.
+/// The S3 destination, read once per run (every region logs to the same bucket; `ec2.instance-roles`
+/// shares the read): where it is, whatever its region, then its default encryption from there.
 async fn bucket_destination(ctx: &Context<'_>, bucket: &str) -> Result<Destination, AwsError> {
-    let home = ctx.aws.s3(ctx.baseline.home_region().as_str());
-    let bucket = bucket.to_string();
-    ctx.aws
-        .memo()
-        .get_or_read(&format!("s3:GetBucketLocation+GetBucketEncryption/{bucket}"), move || async move {
-            let location = match home.get_bucket_location().bucket(&bucket).send().await.named("s3:GetBucketLocation") {
-                Ok(out) => bucket_region(out.location_constraint().map(|c| c.as_str())),
-                Err(e) if e.is_code("NoSuchBucket") => return Ok(Destination { exists: false, encrypted: false }),
-                Err(e) => return Err(e),
-            };
-            let s3 = aws_sdk_s3::Client::from_conf(home.config().to_builder().region(aws_types::region::Region::new(location)).build());
-            let encrypted = match s3.get_bucket_encryption().bucket(&bucket).send().await.named("s3:GetBucketEncryption") {
-                Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| !c.rules().is_empty()),
-                Err(e) if e.is_code("ServerSideEncryptionConfigurationNotFoundError") => false,
-                Err(e) => return Err(e),
-            };
-            Ok(Destination { exists: true, encrypted })
-        })
-        .await
-}
-
-/// A bucket's region from its location constraint: none is `us-east-1`, the legacy `EU` is
-/// `eu-west-1`.
-fn bucket_region(constraint: Option<&str>) -> String {
-    match constraint {
-        None | Some("") => "us-east-1".to_string(),
-        Some("EU") => "eu-west-1".to_string(),
-        Some(region) => region.to_string(),
-    }
+    let found = bucket_encryption::read(ctx, bucket).await?;
+    Ok(Destination { exists: found.exists, encrypted: found.encrypted })
 }
 
 /// The CloudWatch Logs destination of one region: the group and its KMS key.
@@ -351,14 +323,6 @@ async fn version_with_meaning(client: &aws_sdk_ssm::Client, wanted: &SessionDocu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bucket_regions_come_from_location_constraints() {
-        assert_eq!(bucket_region(None), "us-east-1");
-        assert_eq!(bucket_region(Some("")), "us-east-1");
-        assert_eq!(bucket_region(Some("EU")), "eu-west-1");
-        assert_eq!(bucket_region(Some("ap-northeast-1")), "ap-northeast-1");
-    }
 
     #[test]
     fn content_is_compared_by_meaning() {

@@ -3,11 +3,14 @@
 //!
 //! Supported: `{ ... }` around an expression of comparisons `$.a.b = value`, `$.a.b != value`,
 //! `$.a.b NOT EXISTS`, joined with `&&` and `||` and grouped with parentheses. A value is a quoted or
-//! bare string, and `*` in it matches any run of characters. As in CloudWatch Logs, `!=` is true when
+//! bare string, and `*` in it matches any run of characters (mamori's one matcher,
+//! [`Wildcard::FILTER_VALUE`]: case-sensitive, `?` literal). As in CloudWatch Logs, `!=` is true when
 //! the field is absent. Anything else is a syntax error, so a pattern mamori cannot evaluate is never
 //! shipped untested. Nothing here calls AWS.
 
 use serde_json::Value;
+
+use crate::policy::wildcard::Wildcard;
 
 /// True when `event` matches `pattern`.
 pub fn matches(pattern: &str, event: &Value) -> Result<bool, String> {
@@ -116,11 +119,11 @@ impl Parser<'_> {
             "NOT" if self.next()? == "EXISTS" => Ok(field.is_none()),
             "=" => {
                 let wanted = value_text(self.next()?);
-                Ok(field.is_some_and(|f| wildcard_match(&wanted, &field_text(f))))
+                Ok(field.is_some_and(|f| Wildcard::FILTER_VALUE.matches(&wanted, &field_text(f))))
             }
             "!=" => {
                 let wanted = value_text(self.next()?);
-                Ok(!field.is_some_and(|f| wildcard_match(&wanted, &field_text(f))))
+                Ok(!field.is_some_and(|f| Wildcard::FILTER_VALUE.matches(&wanted, &field_text(f))))
             }
             other => Err(format!("unsupported operator `{other}`")),
         }
@@ -136,26 +139,6 @@ fn field_text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-/// `*` matches any run of characters; everything else literally.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len() {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(at) => rest = &rest[at + middle.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 #[cfg(test)]
@@ -180,12 +163,12 @@ mod tests {
     }
 
     #[test]
-    fn wildcards() {
-        assert!(wildcard_match("*UnauthorizedOperation", "Client.UnauthorizedOperation"));
-        assert!(wildcard_match("AccessDenied*", "AccessDeniedException"));
-        assert!(wildcard_match("a*b*c", "aXXbYYc"));
-        assert!(!wildcard_match("a*b*c", "aXXcYYb"));
-        assert!(!wildcard_match("AccessDenied*", "Denied"));
+    fn values_match_with_stars_only() {
+        let event = json!({"errorCode": "Client.UnauthorizedOperation", "eventName": "Why?"});
+        assert!(matches(r#"{ $.errorCode = "*UnauthorizedOperation" }"#, &event).unwrap());
+        assert!(!matches(r#"{ $.errorCode = "Unauthorized*" }"#, &event).unwrap());
+        assert!(matches(r#"{ $.eventName = "Why?" }"#, &event).unwrap(), "? is literal in a filter value");
+        assert!(!matches(r#"{ $.eventName = "Wh??" }"#, &event).unwrap(), "? is no wildcard in a filter value");
     }
 
     #[test]

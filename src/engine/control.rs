@@ -270,6 +270,14 @@ pub trait Control: Send + Sync + 'static {
     fn manual_steps(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
         None
     }
+
+    /// For a part this control covers but does not evaluate, why (a VPC another account owns, a
+    /// setting the organization's policy manages): the finding is then `skipped` with this reason,
+    /// whatever the part's observed and desired states say, and it carries no change. `apply` must
+    /// leave such a resource alone even when other parts of the state drift. Default: none.
+    fn skip_reason(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
+        None
+    }
 }
 
 /// A state observed by some control, type-erased for the engine.
@@ -322,8 +330,23 @@ impl<C: Control> Reconciler for C {
         let desired = self.desired(ctx, target, observed, facts);
         let meta = Control::meta(self);
         let fix = Control::fix(self, ctx.baseline);
+        let references = meta.references();
         let mut assessment = Assessment::default();
         for part in self.parts(ctx, target, observed, &desired) {
+            if let Some(reason) = self.skip_reason(ctx, target, &part) {
+                assessment.findings.push(Finding {
+                    control: meta.id.into(),
+                    region: target.label().into(),
+                    resource: part.resource,
+                    status: Status::Skipped,
+                    message: reason,
+                    expected: None,
+                    actual: Some(part.observed),
+                    remediation: None,
+                    references: references.clone(),
+                });
+                continue;
+            }
             let diffs = diff::diff_values(&part.observed, &part.desired);
             let (status, message, remediation) = match (diffs.is_empty(), part.fix.unwrap_or(fix)) {
                 (true, _) => {
@@ -357,7 +380,7 @@ impl<C: Control> Reconciler for C {
                 expected: drifted.then_some(part.desired),
                 actual: drifted.then_some(part.observed),
                 remediation,
-                references: meta.references(),
+                references: references.clone(),
             });
         }
         assessment

@@ -14,3 +14,4 @@ mod logs;
 mod root;
 mod vpc;
 mod vpc_egress;
+mod vpc_emulator_rules;

@@ -42,6 +42,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &vpc::endpoints::VpcEndpointsControl,
         &vpc::s3_bucket_vpce_only::BucketVpceOnly,
         &vpc::restricted_egress::RestrictedEgressControl,
+        &vpc::nacl_admin_ports::NaclAdminPorts,
         &ec2::instance_roles::InstanceRoles,
         &ec2::embedded_keys::EmbeddedKeys,
         &ec2::imdsv2::Imdsv2,

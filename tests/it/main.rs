@@ -15,3 +15,4 @@ mod root;
 mod vpc;
 mod vpc_egress;
 mod vpc_emulator_rules;
+mod vpc_nacl;

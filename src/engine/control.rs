@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::aws::{Aws, AwsError, Caller, Mfa};
 use crate::baseline::{Baseline, RegionName, Vars};
-use crate::report::{Action, Change, Finding, References, Status};
+use crate::report::{Action, Change, Finding, Status};
 
 use super::diff;
 
@@ -92,13 +92,6 @@ impl ControlMeta {
     /// The group: the part of the id before the dot (`ebs`).
     pub fn group(&self) -> &'static str {
         self.id.split('.').next().unwrap_or(self.id)
-    }
-
-    pub fn references(&self) -> References {
-        References {
-            cis_v5: self.cis_v5.iter().map(|s| s.to_string()).collect(),
-            fsbp: self.fsbp.iter().map(|s| s.to_string()).collect(),
-        }
     }
 }
 
@@ -330,7 +323,7 @@ impl<C: Control> Reconciler for C {
         let desired = self.desired(ctx, target, observed, facts);
         let meta = Control::meta(self);
         let fix = Control::fix(self, ctx.baseline);
-        let references = meta.references();
+        let references = crate::controls::benchmarks::cited(meta, ctx.baseline);
         let mut assessment = Assessment::default();
         for part in self.parts(ctx, target, observed, &desired) {
             if let Some(reason) = self.skip_reason(ctx, target, &part) {

@@ -243,7 +243,7 @@ fn error_finding(ctx: &Context<'_>, unit: &Unit<'_>, message: String) -> Finding
         expected: None,
         actual: None,
         remediation: None,
-        references: meta.references(),
+        references: crate::controls::benchmarks::cited(meta, ctx.baseline),
     }
 }
 
@@ -258,7 +258,7 @@ fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target)
         expected: None,
         actual: None,
         remediation: None,
-        references: meta.references(),
+        references: crate::controls::benchmarks::cited(meta, ctx.baseline),
     }
 }
 

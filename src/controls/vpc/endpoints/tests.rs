@@ -168,4 +168,5 @@ async fn shared_vpcs_and_private_dns_conflicts_are_skipped_with_the_reason_and_c
     let changed: BTreeSet<&str> = assessment.changes.iter().map(|c| c.resource.as_str()).collect();
     assert!(!changed.contains("vpc-shared") && !changed.contains("vpc-own/interface/ssm"), "{changed:?}");
     assert!(changed.contains("vpc-own/interface/kms"));
+    assert_eq!(ssm.references.fsbp, ["EC2.57"], "the baseline lists ssm but not ec2: only EC2.57 is cited");
 }

@@ -68,6 +68,11 @@ async fn main() {
         let mfa = Mfa::parse(&format!("arn:aws:iam::{}:mfa/root-account-mfa-device 123456", account.id)).expect("valid");
         let converge = account.run_with_mfa(Verb::Apply, &standard_baseline(), &["logs.bucket-mfa-delete"], mfa).await;
         assert_eq!(converge.report.exit_code(), 0, "{:#?}", converge.report);
+        // The network team's decision standard leaves to it: SSH and RDP from the internet closed in
+        // the network ACLs (strict's opt-in), AWS's default ACLs included.
+        let strict = harness::repo().join("baselines/strict.yaml");
+        let closed = account.run_in(Verb::Apply, &strict, &["vpc.nacl-admin-ports"], regions).await;
+        assert_eq!(closed.report.exit_code(), 0, "{:#?}", closed.report);
         let verify = measure(&account, Verb::Verify, regions).await;
         let apply = measure(&account, Verb::Apply, regions).await;
         print(Verb::Verify, regions.len(), &verify);

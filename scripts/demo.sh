@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on a local emulator: installs and starts moto server, then runs
 # `plan` -> `apply` -> `verify` of baselines/standard.yaml against a fresh emulated account, with the
-# root user's two manual steps played in between, and stops the emulator. Exits 0 when the account
-# verifies clean.
+# root user's two manual steps and the network team's network ACL decision played in between, and
+# stops the emulator. Exits 0 when the account verifies clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +25,7 @@ echo "== mamori plan (exit 2: changes pending)"
 status=0; "$mamori" plan --baseline "$baseline" --output text || status=$?
 [ "$status" -eq 2 ] || { echo "plan exited $status, expected 2" >&2; exit 1; }
 
-echo "== mamori apply --yes (exit 2: root MFA and MFA Delete on the audit bucket are root-only, manual steps)"
+echo "== mamori apply --yes (exit 2: root MFA and MFA Delete on the audit bucket are root-only, manual steps; the default network ACL lets the internet in on SSH/RDP, detect-only)"
 status=0; "$mamori" apply --yes --baseline "$baseline" --output text || status=$?
 [ "$status" -eq 2 ] || { echo "apply exited $status, expected 2" >&2; exit 1; }
 
@@ -35,6 +35,9 @@ echo "== mamori apply --yes --mfa (the root user's step; the emulator accepts an
 
 echo "== the root user enrols an MFA device in the console (AWS has no API for it; played on the emulator)"
 python3 localstack/emulator.py root-console moto --endpoint "$endpoint" --account 123456789012 --mfa virtual
+
+echo "== the network team closes SSH and RDP from the internet in the network ACLs (strict's opt-in: deny entries just ahead of the open one)"
+"$mamori" apply --yes --baseline baselines/strict.yaml --only vpc.nacl-admin-ports --output text
 
 echo "== mamori verify (exit 0: compliant)"
 "$mamori" verify --baseline "$baseline" --output text

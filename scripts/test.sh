@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and the end-to-end suite against moto server, then the control,
-# guard, audit-trail, IAM-hygiene, VPC (endpoints, endpoint-only buckets, restricted egress),
+# guard, audit-trail, IAM-hygiene, VPC (endpoints, endpoint-only buckets, restricted egress, network
+# ACLs, the VPC endpoint rules of the emulator shims),
 # CLI-contract and fresh-root tests again against LocalStack (all but those that need the moto shim:
 # the MFA Delete flow, since LocalStack never reports MFADelete, and the root user's console steps). Installs both
 # emulators (pinned, into the ignored .venv/) on first use; each test binary starts and stops its own
@@ -12,6 +13,6 @@ python3 localstack/emulator.py install moto >/dev/null
 python3 localstack/emulator.py install localstack >/dev/null
 
 cargo test --locked
-MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: vpc:: vpc_egress:: \
+MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: vpc:: vpc_egress:: vpc_nacl:: vpc_emulator_rules:: \
     root::a_fresh_root_user_needs_mfa_and_apply_never_writes \
     --skip logs::mfa_delete_is_turned_on_with_the_operators_mfa_code

@@ -373,7 +373,7 @@ async fn private_zone(account: &Account, vpc: &str, name: &str) -> String {
         .name(name)
         .caller_reference(format!("{vpc}-{name}"))
         .vpc(Vpc::builder().vpc_id(vpc).vpc_region(VpcRegion::UsEast1).build())
-        .hosted_zone_config(HostedZoneConfig::builder().private_zone(true).build())
+        .hosted_zone_config(HostedZoneConfig::builder().private_zone(true).comment("centralised endpoints").build())
         .send()
         .await
         .unwrap();

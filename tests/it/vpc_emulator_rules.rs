@@ -36,7 +36,7 @@ async fn an_endpoint_with_private_dns_is_refused_where_a_zone_of_its_name_is_ass
         .name("ssm.us-east-1.amazonaws.com")
         .caller_reference(format!("{vpc}-ssm"))
         .vpc(Vpc::builder().vpc_id(&vpc).vpc_region(VpcRegion::UsEast1).build())
-        .hosted_zone_config(HostedZoneConfig::builder().private_zone(true).build())
+        .hosted_zone_config(HostedZoneConfig::builder().private_zone(true).comment("centralised endpoints").build())
         .send()
         .await
         .unwrap();

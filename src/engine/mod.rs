@@ -263,4 +263,6 @@ fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target)
 }
 
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;

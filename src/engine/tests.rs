@@ -2,13 +2,12 @@
 //! connection), so ordering, error isolation and convergence are tested on their own.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use super::*;
-use crate::aws::{AccessMode, Aws, AwsError, Caller, ConnectOptions};
+use crate::aws::{Aws, AwsError, Caller};
 use crate::baseline::Baseline;
 use crate::report::{Action, Finding, Status, Verb};
 
@@ -106,11 +105,7 @@ static ON_BROKEN: ControlMeta = ControlMeta {
 };
 
 async fn fixture() -> (Aws, Baseline, Caller) {
-    let options = ConnectOptions { endpoint_url: Some("http://127.0.0.1:9".into()), ..Default::default() };
-    let aws = Aws::connect(&options, AccessMode::ReadWrite, "us-east-1").await;
-    let baseline = Baseline::parse(Path::new("t.yaml"), "version: 1\nname: t\nregions: [us-east-1, eu-west-1]\n").unwrap();
-    let caller = Caller { account_id: "123456789012".into(), partition: "aws".into(), arn: "arn:aws:iam::123456789012:root".into() };
-    (aws, baseline, caller)
+    super::testing::offline("version: 1\nname: t\nregions: [us-east-1, eu-west-1]\n").await
 }
 
 #[tokio::test]

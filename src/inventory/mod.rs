@@ -14,7 +14,7 @@
 //! | [`root_user`] | the root user's MFA, keys and password, live | `root.access-keys`, `root.mfa` | one `iam:GetAccountSummary`; `iam:ListVirtualMFADevices` once root has MFA |
 //! | [`log_groups`] | a CloudWatch Logs group by exact name | `logs.trail`, `logs.alarms`, `ssm.session-preferences` | `logs:DescribeLogGroups` pages until the name shows up (one page in practice) |
 //! | [`security_groups`] | security group rules in one-peer form, and the tolerant batch writes | `vpc.endpoints`, `vpc.restricted-egress`, `ec2.no-open-admin-ports` | none: pure, and writes only when a control applies |
-//! | [`vpc_networks`] | EC2 filters and the CIDR blocks of a VPC | `vpc.endpoints`, `vpc.restricted-egress` | none: pure |
+//! | [`vpc_networks`] | EC2 filters in batches, `DescribeVpcs`, the CIDR blocks of a VPC | `vpc.endpoints`, `vpc.restricted-egress` | what its callers read with it |
 
 pub mod credential_report;
 pub mod iam_authorization;

@@ -73,6 +73,19 @@ fn assert_vpc_findings_pass(outcome: &Outcome, control: &str) {
     }
 }
 
+/// The security groups named `mamori-vpc-endpoints` in `vpc`.
+async fn endpoint_groups(account: &Account, vpc: &str) -> Vec<aws_sdk_ec2::types::SecurityGroup> {
+    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
+    let groups = ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(vpc).build())
+        .filters(Filter::builder().name("group-name").values("mamori-vpc-endpoints").build())
+        .send()
+        .await
+        .unwrap();
+    groups.security_groups().to_vec()
+}
+
 /// Endpoints of `vpc`, live ones only.
 async fn endpoints(account: &Account, region: &str, vpc: &str) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
     let ec2 = account.aws(AccessMode::ReadOnly).await.ec2(region);
@@ -135,16 +148,9 @@ async fn a_two_zone_vpc_gets_gateway_interface_endpoints_and_the_security_group(
     let tables: BTreeSet<String> = gateways[0].route_table_ids().iter().cloned().collect();
     assert_eq!(tables, vpc.route_tables, "on both route tables");
 
-    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
-    let groups = ec2
-        .describe_security_groups()
-        .filters(Filter::builder().name("vpc-id").values(&vpc.id).build())
-        .filters(Filter::builder().name("group-name").values("mamori-vpc-endpoints").build())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(groups.security_groups().len(), 1);
-    let group = &groups.security_groups()[0];
+    let groups = endpoint_groups(&account, &vpc.id).await;
+    assert_eq!(groups.len(), 1);
+    let group = &groups[0];
     let inbound: Vec<String> = group
         .ip_permissions()
         .iter()
@@ -165,6 +171,7 @@ async fn a_two_zone_vpc_gets_gateway_interface_endpoints_and_the_security_group(
         assert_eq!(groups, [group.group_id().unwrap()]);
     }
     assert!(vpc.public.iter().all(|s| !private.contains(s)));
+    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
     let hostnames = ec2.describe_vpc_attribute().vpc_id(&vpc.id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames).send().await.unwrap();
     assert_eq!(hostnames.enable_dns_hostnames().and_then(|v| v.value()), Some(true), "private DNS needs DNS hostnames");
 }
@@ -415,17 +422,7 @@ async fn inbound_rules_someone_added_to_the_endpoint_group_are_kept_unless_the_b
     converge(&account, &path, &["vpc.endpoints"], &[]).await;
 
     let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
-    let group = ec2
-        .describe_security_groups()
-        .filters(Filter::builder().name("vpc-id").values(&vpc.id).build())
-        .filters(Filter::builder().name("group-name").values("mamori-vpc-endpoints").build())
-        .send()
-        .await
-        .unwrap()
-        .security_groups()[0]
-        .group_id()
-        .unwrap()
-        .to_string();
+    let group = endpoint_groups(&account, &vpc.id).await[0].group_id().unwrap().to_string();
     // A peered VPC and an on-premises range reach the endpoints too: the team added them by hand.
     let https_from = |cidr: &str| {
         aws_sdk_ec2::types::IpPermission::builder()

@@ -15,7 +15,7 @@
       handler through an import hook).
 """
 
-from .import_hooks import patch_after_import
+from .localstack_ec2 import localstack_vpc_endpoint, wrap_localstack_ec2_provider
 
 
 def _private_dns_name(account_id, region, service_name):
@@ -71,28 +71,17 @@ def _moto_modify_refusing_conflicts(modify):
 
 
 def _localstack_modify_refusing_conflicts(modify):
-    import functools
-
-    @functools.wraps(modify)
     def modify_vpc_endpoint(self, context, vpc_endpoint_id, *args, **kwargs):
-        if kwargs.get("private_dns_enabled"):
-            from localstack.services.ec2.models import get_ec2_backend
-
-            endpoint = get_ec2_backend(context.account_id, context.region).vpc_end_points.get(vpc_endpoint_id)
-            if endpoint is not None:
-                refuse_conflicting_private_dns(context.account_id, context.region, endpoint.vpc_id, endpoint.service_name)
+        endpoint = localstack_vpc_endpoint(context, vpc_endpoint_id)
+        if kwargs.get("private_dns_enabled") and endpoint is not None:
+            refuse_conflicting_private_dns(context.account_id, context.region, endpoint.vpc_id, endpoint.service_name)
         return modify(self, context, vpc_endpoint_id, *args, **kwargs)
 
     return modify_vpc_endpoint
 
 
-def _patch_localstack_ec2_provider(module):
-    provider = module.Ec2Provider
-    provider.modify_vpc_endpoint = _localstack_modify_refusing_conflicts(provider.modify_vpc_endpoint)
-
-
 def install():
-    patch_after_import("localstack.services.ec2.provider", _patch_localstack_ec2_provider)
+    wrap_localstack_ec2_provider("modify_vpc_endpoint", _localstack_modify_refusing_conflicts)
     try:
         from moto.ec2.models.vpcs import VPCBackend
         from moto.ec2.responses.vpcs import VPCs

@@ -13,7 +13,7 @@
       address type ipv6 or dualstack are left to the emulator.
 """
 
-from .import_hooks import patch_after_import
+from .localstack_ec2 import localstack_ec2_backend, localstack_vpc_endpoint, wrap_localstack_ec2_provider
 
 
 def refuse_subnets_without_an_ipv4_address(backend, subnet_ids, ip_address_type=None):
@@ -53,28 +53,17 @@ def _modify_refusing_full_subnets(modify):
 
 
 def _localstack_modify_refusing_full_subnets(modify):
-    import functools
-
-    @functools.wraps(modify)
     def modify_vpc_endpoint(self, context, vpc_endpoint_id, *args, **kwargs):
-        from localstack.services.ec2.models import get_ec2_backend
-
-        backend = get_ec2_backend(context.account_id, context.region)
-        endpoint = backend.vpc_end_points.get(vpc_endpoint_id)
+        endpoint = localstack_vpc_endpoint(context, vpc_endpoint_id)
         if endpoint is not None and (endpoint.vpc_endpoint_type or "").lower() == "interface":
-            refuse_subnets_without_an_ipv4_address(backend, kwargs.get("add_subnet_ids"))
+            refuse_subnets_without_an_ipv4_address(localstack_ec2_backend(context), kwargs.get("add_subnet_ids"))
         return modify(self, context, vpc_endpoint_id, *args, **kwargs)
 
     return modify_vpc_endpoint
 
 
-def _patch_localstack_ec2_provider(module):
-    provider = module.Ec2Provider
-    provider.modify_vpc_endpoint = _localstack_modify_refusing_full_subnets(provider.modify_vpc_endpoint)
-
-
 def install():
-    patch_after_import("localstack.services.ec2.provider", _patch_localstack_ec2_provider)
+    wrap_localstack_ec2_provider("modify_vpc_endpoint", _localstack_modify_refusing_full_subnets)
     try:
         from moto.ec2.models.vpcs import VPCBackend
     except ImportError:  # not an emulator's interpreter

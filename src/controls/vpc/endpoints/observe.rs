@@ -17,7 +17,7 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::VpcScope;
 use crate::engine::{Context, Target};
 use crate::inventory::security_groups::rules::{Direction, Rule};
-use crate::inventory::vpc_networks::{cidr_blocks, filter, FILTER_VALUES};
+use crate::inventory::vpc_networks::{cidr_blocks, describe_vpcs, filter, in_filter_batches};
 
 use super::{comparable_policy, private_dns, settings, Dns, EndpointsState, Gateway, Interface, SecurityGroup, Service, Subnet, VpcState, SECURITY_GROUP};
 
@@ -28,25 +28,11 @@ fn is_gone(state: Option<&aws_sdk_ec2::types::State>) -> bool {
 
 async fn in_scope_vpcs(client: &aws_sdk_ec2::Client, scope: &VpcScope) -> Result<Vec<Vpc>, AwsError> {
     let tag_filters: Vec<Filter> = scope.tags.iter().map(|(k, v)| filter(&format!("tag:{k}"), [v.clone()])).collect();
-    let batches: Vec<Option<&[String]>> =
-        if scope.ids.is_empty() { vec![None] } else { scope.ids.chunks(FILTER_VALUES).map(Some).collect() };
-    let mut vpcs = Vec::new();
-    for batch in batches {
-        let mut batch_filters = tag_filters.clone();
-        if let Some(ids) = batch {
-            batch_filters.push(filter("vpc-id", ids.iter().cloned()));
-        }
-        let found: Vec<_> = client
-            .describe_vpcs()
-            .set_filters((!batch_filters.is_empty()).then_some(batch_filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .named("ec2:DescribeVpcs")?;
-        vpcs.extend(found);
-    }
+    let mut vpcs = if scope.ids.is_empty() {
+        describe_vpcs(client, tag_filters).await?
+    } else {
+        in_filter_batches("vpc-id", &scope.ids, |by_id| describe_vpcs(client, [tag_filters.clone(), vec![by_id]].concat())).await?
+    };
     vpcs.retain(|vpc| {
         let id = vpc.vpc_id().unwrap_or_default();
         !vpc.is_default().unwrap_or(false) || scope.include_default_vpc || scope.ids.iter().any(|i| i == id)
@@ -102,19 +88,6 @@ async fn dns_attributes(client: &aws_sdk_ec2::Client, vpc_id: String) -> Result<
     Ok((vpc_id, dns))
 }
 
-/// Lists, one call per batch of VPC ids, the items `read` returns for those VPCs.
-async fn per_vpc_batch<T, F, Fut>(ids: &[String], read: F) -> Result<Vec<T>, AwsError>
-where
-    F: Fn(Filter) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<T>, AwsError>>,
-{
-    let mut all = Vec::new();
-    for batch in ids.chunks(FILTER_VALUES) {
-        all.extend(read(filter("vpc-id", batch.iter().cloned())).await?);
-    }
-    Ok(all)
-}
-
 /// The VPCs `account` owns, and those another account shares into it, with their owner's id. Pure.
 pub fn split_by_owner(vpcs: Vec<Vpc>, account: &str) -> (Vec<Vpc>, BTreeMap<String, String>) {
     let (owned, shared): (Vec<Vpc>, Vec<Vpc>) = vpcs.into_iter().partition(|vpc| vpc.owner_id().is_none_or(|owner| owner == account));
@@ -134,13 +107,13 @@ pub async fn region(ctx: &Context<'_>, target: &Target) -> Result<EndpointsState
     }
     let ids: Vec<String> = owned.iter().filter_map(|v| v.vpc_id()).map(str::to_string).collect();
     let ec2 = &client;
-    let subnets = per_vpc_batch(&ids, |by_vpc| async move {
+    let subnets = in_filter_batches("vpc-id", &ids, |by_vpc| async move {
         ec2.describe_subnets().filters(by_vpc).into_paginator().items().send().try_collect().await.named("ec2:DescribeSubnets")
     });
-    let route_tables = per_vpc_batch(&ids, |by_vpc| async move {
+    let route_tables = in_filter_batches("vpc-id", &ids, |by_vpc| async move {
         ec2.describe_route_tables().filters(by_vpc).into_paginator().items().send().try_collect().await.named("ec2:DescribeRouteTables")
     });
-    let groups = per_vpc_batch(&ids, |by_vpc| async move {
+    let groups = in_filter_batches("vpc-id", &ids, |by_vpc| async move {
         ec2.describe_security_groups()
             .filters(by_vpc)
             .filters(filter("group-name", [SECURITY_GROUP.to_string()]))

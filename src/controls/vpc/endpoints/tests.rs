@@ -3,11 +3,10 @@
 //! usable subnet manual, the rest fixable).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use super::*;
-use crate::aws::{AccessMode, Aws, Caller, ConnectOptions};
 use crate::baseline::{SubnetPreference, VpcScope};
+use crate::engine::testing::offline;
 use crate::engine::Reconciler;
 use crate::report::Status;
 
@@ -133,17 +132,9 @@ fn parts_name_each_component_of_each_vpc() {
     assert_eq!(parts[4].observed["subnets"]["subnet-9"], "IPv6-only: no IPv4 range for the endpoint's address");
 }
 
-async fn context_parts() -> (Aws, Baseline, Caller) {
-    let options = ConnectOptions { endpoint_url: Some("http://127.0.0.1:9".into()), ..Default::default() };
-    let aws = Aws::connect(&options, AccessMode::ReadOnly, "us-east-1").await;
-    let baseline = Baseline::parse(Path::new("t.yaml"), "version: 1\nname: t\nregions: [us-east-1]\nvpc:\n  endpoints:\n    interface_services: [ssm, kms]\n").unwrap();
-    let caller = Caller { account_id: "123456789012".into(), partition: "aws".into(), arn: "arn:aws:iam::123456789012:root".into() };
-    (aws, baseline, caller)
-}
-
 #[tokio::test]
 async fn shared_vpcs_and_private_dns_conflicts_are_skipped_with_the_reason_and_carry_no_change() {
-    let (aws, baseline, caller) = context_parts().await;
+    let (aws, baseline, caller) = offline("version: 1\nname: t\nregions: [us-east-1]\nvpc:\n  endpoints:\n    interface_services: [ssm, kms]\n").await;
     let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
     let target = Target { region: baseline.regions[0].clone(), account_wide: false };
     let mut owned = vpc();

@@ -71,6 +71,7 @@ fn closing_plan(acl: &Acl) -> Result<Vec<Deny>, String> {
     rules::closing_denies(&acl.entries, &acl.open_to_internet)
 }
 
+/// The closing plan as findings show it (on both sides: it explains, it is not compared).
 fn plan_value(acl: &Acl) -> Value {
     match closing_plan(acl) {
         Ok(denies) => json!(denies),
@@ -92,6 +93,7 @@ fn create_command(region: &str, acl_id: &str, deny: &Deny) -> String {
     )
 }
 
+/// The inbound entries of `acl` in the form [`rules`] reads (the `*` rule included: it denies).
 fn entries_of(acl: &NetworkAcl) -> Vec<Entry> {
     acl.entries()
         .iter()
@@ -225,6 +227,7 @@ impl Control for NaclAdminPorts {
         for (id, acl) in observed.acls.iter().filter(|(_, acl)| acl.owned_by.is_none() && !acl.open_to_internet.is_empty()) {
             // An ACL without room ahead of its open entry is a manual finding: nothing to write.
             let Ok(denies) = closing_plan(acl) else { continue };
+            let mut closed = true;
             for deny in denies {
                 let request = client
                     .create_network_acl_entry()
@@ -240,10 +243,13 @@ impl Control for NaclAdminPorts {
                 };
                 if let Err(e) = request.send().await.named("ec2:CreateNetworkAclEntry") {
                     failures.push(format!("{id}: {e}"));
+                    closed = false;
                     break;
                 }
             }
-            tracing::info!(region = %target.region, acl = %id, "denied the internet on the administration ports");
+            if closed {
+                tracing::info!(region = %target.region, acl = %id, "denied the internet on the administration ports");
+            }
         }
         // One ACL that fails does not stop the others; every failure is reported.
         match failures.is_empty() {

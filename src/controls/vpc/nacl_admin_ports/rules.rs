@@ -10,9 +10,11 @@
 //! never matches an IPv6 packet, nor the other way round.
 //!
 //! Closing an open port means adding a `deny` entry with a rule number below the `allow` that opens it
-//! and above every other entry of the same family before it, so the entries that already decided
-//! other traffic keep deciding it. When no such number is free, nothing can be added: the finding
-//! stays `manual`. Nothing here sends a call.
+//! and above every other `allow` of the same family before it, so the traffic those already let in (an
+//! office's SSH) stays allowed. Denies may come in any order among themselves: two denies never decide
+//! a packet differently, so a deny already there (one added by a run that was interrupted) leaves room.
+//! When no such number is free, nothing can be added: the finding stays `manual`. Nothing here sends
+//! a call.
 
 use std::collections::BTreeSet;
 
@@ -144,12 +146,13 @@ pub struct Deny {
 }
 
 /// The deny entries that close every port of `open`, each numbered just below the `allow` that opens
-/// it and above the family's entries before that `allow`; or why there is no room for them.
+/// it and above the family's other `allow` entries before it; or why there is no room for them.
 pub fn closing_denies(entries: &[Entry], open: &BTreeSet<OpenPort>) -> Result<Vec<Deny>, String> {
     let mut used: BTreeSet<i32> = entries.iter().map(|e| e.rule_number).collect();
     let mut denies = Vec::new();
     for path in open {
-        let floor = entries.iter().filter(|e| e.family == path.family && e.rule_number < path.allowed_by).map(|e| e.rule_number).max().unwrap_or(0);
+        let floor =
+            entries.iter().filter(|e| e.family == path.family && e.allow && e.rule_number < path.allowed_by).map(|e| e.rule_number).max().unwrap_or(0);
         let free = (floor + 1..path.allowed_by).rev().find(|n| !used.contains(n)).ok_or_else(|| {
             format!(
                 "no free rule number between {floor} and {} to deny {} {} from {} ahead of rule {}",
@@ -241,6 +244,17 @@ mod tests {
             }))
             .collect();
         assert!(open_ports(&closed).is_empty(), "the denies close every admin port");
+    }
+
+    #[test]
+    fn denies_a_run_added_before_it_was_interrupted_leave_room_for_the_rest() {
+        let mut entries = vec![entry(100, "-1", None, "0.0.0.0/0", true)];
+        entries.push(entry(99, "6", Some((22, 22)), "0.0.0.0/0", false));
+        entries.push(entry(98, "6", Some((3389, 3389)), "0.0.0.0/0", false));
+        let open = open_ports(&entries);
+        assert_eq!(texts(&open), ["udp 22 from 0.0.0.0/0 (rule 100)", "udp 3389 from 0.0.0.0/0 (rule 100)"]);
+        let numbers: Vec<i32> = closing_denies(&entries, &open).unwrap().iter().map(|d| d.rule_number).collect();
+        assert_eq!(numbers, [97, 96], "below the denies already there, which decide other packets only");
     }
 
     #[test]

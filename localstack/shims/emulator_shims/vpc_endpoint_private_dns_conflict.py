@@ -15,7 +15,7 @@
       handler through an import hook).
 """
 
-from .localstack_ec2 import localstack_vpc_endpoint, wrap_localstack_ec2_provider
+from .localstack_ec2 import check_before_localstack_modify_vpc_endpoint
 
 
 def _private_dns_name(account_id, region, service_name):
@@ -70,18 +70,13 @@ def _moto_modify_refusing_conflicts(modify):
     return modify_vpc_endpoint
 
 
-def _localstack_modify_refusing_conflicts(modify):
-    def modify_vpc_endpoint(self, context, vpc_endpoint_id, *args, **kwargs):
-        endpoint = localstack_vpc_endpoint(context, vpc_endpoint_id)
-        if kwargs.get("private_dns_enabled") and endpoint is not None:
-            refuse_conflicting_private_dns(context.account_id, context.region, endpoint.vpc_id, endpoint.service_name)
-        return modify(self, context, vpc_endpoint_id, *args, **kwargs)
-
-    return modify_vpc_endpoint
+def _refuse_on_localstack_modify(context, endpoint, request):
+    if request.get("private_dns_enabled") and endpoint is not None:
+        refuse_conflicting_private_dns(context.account_id, context.region, endpoint.vpc_id, endpoint.service_name)
 
 
 def install():
-    wrap_localstack_ec2_provider("modify_vpc_endpoint", _localstack_modify_refusing_conflicts)
+    check_before_localstack_modify_vpc_endpoint(_refuse_on_localstack_modify)
     try:
         from moto.ec2.models.vpcs import VPCBackend
         from moto.ec2.responses.vpcs import VPCs

@@ -13,7 +13,7 @@
       address type ipv6 or dualstack are left to the emulator.
 """
 
-from .localstack_ec2 import localstack_ec2_backend, localstack_vpc_endpoint, wrap_localstack_ec2_provider
+from .localstack_ec2 import check_before_localstack_modify_vpc_endpoint, localstack_ec2_backend
 
 
 def refuse_subnets_without_an_ipv4_address(backend, subnet_ids, ip_address_type=None):
@@ -52,18 +52,13 @@ def _modify_refusing_full_subnets(modify):
     return modify_vpc_endpoint
 
 
-def _localstack_modify_refusing_full_subnets(modify):
-    def modify_vpc_endpoint(self, context, vpc_endpoint_id, *args, **kwargs):
-        endpoint = localstack_vpc_endpoint(context, vpc_endpoint_id)
-        if endpoint is not None and (endpoint.vpc_endpoint_type or "").lower() == "interface":
-            refuse_subnets_without_an_ipv4_address(localstack_ec2_backend(context), kwargs.get("add_subnet_ids"))
-        return modify(self, context, vpc_endpoint_id, *args, **kwargs)
-
-    return modify_vpc_endpoint
+def _refuse_on_localstack_modify(context, endpoint, request):
+    if endpoint is not None and (endpoint.vpc_endpoint_type or "").lower() == "interface":
+        refuse_subnets_without_an_ipv4_address(localstack_ec2_backend(context), request.get("add_subnet_ids"))
 
 
 def install():
-    wrap_localstack_ec2_provider("modify_vpc_endpoint", _localstack_modify_refusing_full_subnets)
+    check_before_localstack_modify_vpc_endpoint(_refuse_on_localstack_modify)
     try:
         from moto.ec2.models.vpcs import VPCBackend
     except ImportError:  # not an emulator's interpreter

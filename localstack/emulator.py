@@ -76,7 +76,7 @@ ENGINES = {
 }
 
 # Services LocalStack is asked to start: those mamori's controls call.
-LOCALSTACK_SERVICES = "sts,iam,kms,ec2,s3,s3control,ssm,logs,cloudwatch,sns,cloudtrail,organizations"
+LOCALSTACK_SERVICES = "sts,iam,kms,ec2,s3,s3control,ssm,logs,cloudwatch,sns,cloudtrail,organizations,route53"
 
 
 def fail(message: str) -> None:

@@ -2,8 +2,8 @@
 # The main job end to end on a local emulator: installs and starts moto server, then runs
 # `plan` -> `apply` -> `verify` of baselines/standard.yaml (with one alarm subscriber added, since the
 # shipped file cannot know your address) against a fresh emulated account, with the human steps played
-# in between (the root user's two, and the subscriber confirming the alarm e-mail), and stops the
-# emulator. Exits 0 when the account verifies clean.
+# in between (the root user's two, the subscriber confirming the alarm e-mail, and the network team's
+# network ACL decision), and stops the emulator. Exits 0 when the account verifies clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +33,7 @@ echo "== mamori plan (exit 2: changes pending)"
 status=0; "$mamori" plan --baseline "$baseline" --output text || status=$?
 [ "$status" -eq 2 ] || { echo "plan exited $status, expected 2" >&2; exit 1; }
 
-echo "== mamori apply --yes (exit 2: root MFA and MFA Delete on the audit bucket are root-only, manual steps; the alarm e-mail waits for its recipient)"
+echo "== mamori apply --yes (exit 2: root MFA and MFA Delete on the audit bucket are root-only, manual steps; the alarm e-mail waits for its recipient; the default network ACL lets the internet in on SSH/RDP, detect-only)"
 status=0; "$mamori" apply --yes --baseline "$baseline" --output text || status=$?
 [ "$status" -eq 2 ] || { echo "apply exited $status, expected 2" >&2; exit 1; }
 
@@ -51,6 +51,9 @@ python3 localstack/emulator.py root-console moto --endpoint "$endpoint" --accoun
 echo "== the subscriber confirms the alarm e-mail (SNS sends a link; played on the emulator)"
 python3 localstack/emulator.py confirm-subscription moto --endpoint "$endpoint" --account 123456789012 \
     --topic-arn arn:aws:sns:us-east-1:123456789012:mamori-security-alarms --subscriber "$subscriber"
+
+echo "== the network team closes SSH and RDP from the internet in the network ACLs (strict's opt-in: deny entries just ahead of the open one)"
+"$mamori" apply --yes --baseline baselines/strict.yaml --only vpc.nacl-admin-ports --output text
 
 echo "== mamori verify (exit 0: compliant)"
 "$mamori" verify --baseline "$baseline" --output text

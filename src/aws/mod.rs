@@ -187,6 +187,12 @@ impl Aws {
         aws_sdk_organizations::Client::from_conf(conf)
     }
 
+    /// Route 53 is global; its calls go to the home region's partition endpoint.
+    pub fn route53(&self) -> aws_sdk_route53::Client {
+        let conf = aws_sdk_route53::config::Builder::from(&self.config).interceptor(self.guard.clone()).build();
+        aws_sdk_route53::Client::from_conf(conf)
+    }
+
     /// S3 in `region`; path-style addressing when the SDK resolves a custom endpoint for S3 (emulators
     /// have no bucket-name DNS).
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub use region::RegionName;
 pub use template::{Templates, Vars};
 pub use values::KeyAlias;
-pub use vpc::{RestrictedEgress, Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
+pub use vpc::{NaclAdminPorts, RestrictedEgress, Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
 
 /// A validated baseline.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +59,8 @@ pub struct Baseline {
     pub vpce_only: Option<VpceOnly>,
     /// `vpc.restricted-egress`, when enabled.
     pub restricted_egress: Option<RestrictedEgress>,
+    /// `vpc.nacl-admin-ports`, when enabled.
+    pub nacl_admin_ports: Option<NaclAdminPorts>,
     /// `ec2.imdsv2` settings.
     pub imdsv2: Option<Imdsv2>,
     /// `ec2.no-open-admin-ports` settings.
@@ -111,8 +113,11 @@ pub struct SessionPreferences {
 /// `ec2.imdsv2` settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Imdsv2 {
-    /// Also require IMDSv2 on each running instance, not only as the account default.
+    /// Opt-in: `apply` also requires IMDSv2 on each running or stopped instance (they are reported
+    /// either way).
     pub running_instances: bool,
+    /// The hop limit of IMDSv2 tokens set wherever mamori requires them (1 to 64).
+    pub hop_limit: i32,
 }
 
 /// `ec2.no-open-admin-ports` settings.
@@ -400,7 +405,7 @@ impl Baseline {
             logs.bucket_mfa_delete.filter(|m| m.enabled).map(|m| MfaDelete { mfa_serial: m.mfa_serial.map(|s| s.0) });
         let iam = raw.iam.unwrap_or_default();
         let root = raw.root.unwrap_or_default();
-        let (vpc_endpoints, vpce_only, restricted_egress) = match raw.vpc {
+        let (vpc_endpoints, vpce_only, restricted_egress, nacl_admin_ports) = match raw.vpc {
             Some(vpc) => (
                 vpc.endpoints.filter(|e| e.enabled).map(|endpoints| {
                     if let Some(policy) = &endpoints.s3_endpoint_policy {
@@ -410,8 +415,9 @@ impl Baseline {
                 }),
                 vpc.s3_bucket_vpce_only.filter(|b| b.enabled).map(vpc::RawVpceOnly::validated),
                 vpc.restricted_egress.filter(|r| r.enabled).map(vpc::RawRestrictedEgress::validated),
+                vpc.nacl_admin_ports.filter(|n| n.enabled).map(vpc::RawNaclAdminPorts::validated),
             ),
-            None => (None, None, None),
+            None => (None, None, None, None),
         };
         Baseline {
             name: raw.name.0,
@@ -454,7 +460,10 @@ impl Baseline {
             vpc_endpoints,
             vpce_only,
             restricted_egress,
-            imdsv2: imdsv2.filter(|i| i.enabled).map(|i| Imdsv2 { running_instances: i.running_instances }),
+            nacl_admin_ports,
+            imdsv2: imdsv2
+                .filter(|i| i.enabled)
+                .map(|i| Imdsv2 { running_instances: i.running_instances, hop_limit: i.http_put_response_hop_limit.0 as i32 }),
             open_admin_ports: no_open_admin_ports.filter(|p| p.enabled).map(|p| OpenAdminPorts { revoke: p.revoke_open_admin_ports }),
             instance_roles,
             embedded_keys: embedded_keys.filter(|e| e.enabled).map(|e| EmbeddedKeys { replacement_role: e.replacement_role.map(|r| r.0) }),

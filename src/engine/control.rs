@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::aws::{Aws, AwsError, Caller, Mfa};
 use crate::baseline::{Baseline, RegionName, Vars};
-use crate::report::{Action, Change, Finding, References, Status};
+use crate::report::{Action, Change, Finding, Status};
 
 use super::diff;
 
@@ -92,13 +92,6 @@ impl ControlMeta {
     /// The group: the part of the id before the dot (`ebs`).
     pub fn group(&self) -> &'static str {
         self.id.split('.').next().unwrap_or(self.id)
-    }
-
-    pub fn references(&self) -> References {
-        References {
-            cis_v5: self.cis_v5.iter().map(|s| s.to_string()).collect(),
-            fsbp: self.fsbp.iter().map(|s| s.to_string()).collect(),
-        }
     }
 }
 
@@ -269,6 +262,14 @@ pub trait Control: Send + Sync + 'static {
     fn note(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
         None
     }
+
+    /// For a part this control covers but does not evaluate, why (a VPC another account owns, a
+    /// setting the organization's policy manages): the finding is then `skipped` with this reason,
+    /// whatever the part's observed and desired states say, and it carries no change. `apply` must
+    /// leave such a resource alone even when other parts of the state drift. Default: none.
+    fn skip_reason(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
+        None
+    }
 }
 
 /// A state observed by some control, type-erased for the engine.
@@ -321,8 +322,23 @@ impl<C: Control> Reconciler for C {
         let desired = self.desired(ctx, target, observed, facts);
         let meta = Control::meta(self);
         let fix = Control::fix(self, ctx.baseline);
+        let references = crate::controls::benchmarks::cited(meta, ctx.baseline);
         let mut assessment = Assessment::default();
         for part in self.parts(ctx, target, observed, &desired) {
+            if let Some(reason) = self.skip_reason(ctx, target, &part) {
+                assessment.findings.push(Finding {
+                    control: meta.id.into(),
+                    region: target.label().into(),
+                    resource: part.resource,
+                    status: Status::Skipped,
+                    message: reason,
+                    expected: None,
+                    actual: Some(part.observed),
+                    remediation: None,
+                    references: references.clone(),
+                });
+                continue;
+            }
             let diffs = diff::diff_values(&part.observed, &part.desired);
             let (status, message, remediation) = match (diffs.is_empty(), part.fix.unwrap_or(fix)) {
                 (true, _) => {
@@ -360,7 +376,7 @@ impl<C: Control> Reconciler for C {
                 expected: drifted.then_some(part.desired),
                 actual: drifted.then_some(part.observed),
                 remediation,
-                references: meta.references(),
+                references: references.clone(),
             });
         }
         assessment

@@ -273,7 +273,7 @@ fn error_finding(ctx: &Context<'_>, unit: &Unit<'_>, message: String) -> Finding
         expected: None,
         actual: None,
         remediation: None,
-        references: meta.references(),
+        references: crate::controls::benchmarks::cited(meta, ctx.baseline),
     }
 }
 
@@ -288,9 +288,11 @@ fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target)
         expected: None,
         actual: None,
         remediation: None,
-        references: meta.references(),
+        references: crate::controls::benchmarks::cited(meta, ctx.baseline),
     }
 }
 
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

@@ -2,15 +2,14 @@
 //! connection), so ordering, error isolation and convergence are tested on their own.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use super::*;
-use crate::aws::{AccessMode, Aws, AwsError, Caller, ConnectOptions};
+use crate::aws::{Aws, AwsError, Caller};
 use crate::baseline::Baseline;
-use crate::report::{Action, Status, Verb};
+use crate::report::{Action, Finding, Status, Verb};
 
 /// A control over an in-memory value per region; `fails_observe` makes observation fail.
 struct Fake {
@@ -128,11 +127,7 @@ static ON_BROKEN: ControlMeta = ControlMeta {
 };
 
 async fn fixture() -> (Aws, Baseline, Caller) {
-    let options = ConnectOptions { endpoint_url: Some("http://127.0.0.1:9".into()), ..Default::default() };
-    let aws = Aws::connect(&options, AccessMode::ReadWrite, "us-east-1").await;
-    let baseline = Baseline::parse(Path::new("t.yaml"), "version: 1\nname: t\nregions: [us-east-1, eu-west-1]\n").unwrap();
-    let caller = Caller { account_id: "123456789012".into(), partition: "aws".into(), arn: "arn:aws:iam::123456789012:root".into() };
-    (aws, baseline, caller)
+    super::testing::offline("version: 1\nname: t\nregions: [us-east-1, eu-west-1]\n").await
 }
 
 #[tokio::test]
@@ -221,4 +216,73 @@ fn parts_by_key_cover_both_sides_and_mark_creates() {
     assert_eq!(summary, [("user/alice", Action::Update), ("user/bob", Action::Update), ("user/carol", Action::Create)]);
     assert_eq!(parts[0].desired, serde_json::Value::Null);
     assert_eq!(parts[2].observed, serde_json::Value::Null);
+}
+
+static SKIPPING: ControlMeta =
+    ControlMeta { id: "e.skipping", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Regional, cis_v5: &[], fsbp: &[], depends_on: &[] };
+
+/// Two resources drifted: `theirs` belongs to someone else (skipped), `ours` may be fixed.
+struct Skipping {
+    applies: Mutex<usize>,
+    ours_drifts: bool,
+}
+
+#[async_trait]
+impl Control for Skipping {
+    type State = BTreeMap<String, u32>;
+
+    fn meta(&self) -> &'static ControlMeta {
+        &SKIPPING
+    }
+
+    fn enabled(&self, _baseline: &Baseline) -> bool {
+        true
+    }
+
+    fn resource(&self, _ctx: &Context<'_>, _target: &Target) -> String {
+        "things".into()
+    }
+
+    async fn observe(&self, _ctx: &Context<'_>, _target: &Target) -> Result<Self::State, AwsError> {
+        Ok(BTreeMap::from([("ours".to_string(), u32::from(!self.ours_drifts)), ("theirs".to_string(), 0)]))
+    }
+
+    fn desired(&self, _ctx: &Context<'_>, _target: &Target, observed: &Self::State, _facts: &Facts) -> Self::State {
+        observed.keys().map(|k| (k.clone(), 1)).collect()
+    }
+
+    async fn apply(&self, _ctx: &Context<'_>, _target: &Target, _observed: &Self::State, _desired: &Self::State) -> Result<(), ControlError> {
+        *self.applies.lock().unwrap() += 1;
+        Ok(())
+    }
+
+    fn parts(&self, _ctx: &Context<'_>, _target: &Target, observed: &Self::State, desired: &Self::State) -> Vec<Part> {
+        Part::by_key("thing/", observed, desired)
+    }
+
+    fn skip_reason(&self, _ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        (part.resource == "thing/theirs").then(|| "owned by account 111122223333".to_string())
+    }
+}
+
+#[tokio::test]
+async fn a_skipped_part_is_reported_with_its_reason_and_never_applied() {
+    let (aws, baseline, caller) = fixture().await;
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let only_theirs = Skipping { applies: Mutex::default(), ours_drifts: false };
+    let controls: Vec<&dyn Reconciler> = vec![&only_theirs];
+    let plan = run(&ctx, Verb::Plan, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    let theirs: Vec<&Finding> = plan.findings.iter().filter(|f| f.resource == "thing/theirs").collect();
+    assert_eq!(theirs.len(), 2, "one per region");
+    assert!(theirs.iter().all(|f| f.status == Status::Skipped && f.message == "owned by account 111122223333" && f.expected.is_none()), "{theirs:?}");
+    assert_eq!(plan.changes.as_deref(), Some(&[][..]), "a skipped resource carries no change");
+    assert_eq!(plan.exit_code(), 0, "skipped is not drift");
+    run(&ctx, Verb::Apply, &controls, &mut |_: &Report| panic!("nothing to confirm"), &Silent).await.unwrap();
+    assert_eq!(*only_theirs.applies.lock().unwrap(), 0, "apply is not called for a skipped resource");
+
+    let both = Skipping { applies: Mutex::default(), ours_drifts: true };
+    let controls: Vec<&dyn Reconciler> = vec![&both];
+    let plan = run(&ctx, Verb::Plan, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    let changed: Vec<&str> = plan.changes.iter().flatten().map(|c| c.resource.as_str()).collect();
+    assert_eq!(changed, ["thing/ours", "thing/ours"], "only the resource the control may change, in both regions");
 }

@@ -19,3 +19,5 @@ mod root;
 mod s3_rules;
 mod vpc;
 mod vpc_egress;
+mod vpc_emulator_rules;
+mod vpc_nacl;

@@ -21,9 +21,11 @@ Usage:
   python3 localstack/emulator.py stop --pid PID
   python3 localstack/emulator.py root-console moto --endpoint URL --account ID [--mfa none|virtual|hardware]
         [--access-key true|false] [--password true|false] [--signed-in-days-ago N]
+  python3 localstack/emulator.py enable-region moto --endpoint URL --account ID --region REGION
 
 `root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
-create or delete its access keys, sign in): see shims/emulator_shims/root_user.py.
+create or delete its access keys, sign in): see shims/emulator_shims/root_user.py. `enable-region`
+sends `account:EnableRegion`, which the shim shims/emulator_shims/region_opt_in.py adds to moto.
 
 `--owner-pid` ties the server's life to another process (a test binary): a small watchdog stops the
 server once that process is gone, so an aborted test run never leaves an emulator behind.
@@ -47,6 +49,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -330,30 +333,47 @@ def reset(engine: str, endpoint: str, pid: int | None) -> tuple[str, int | None]
     return start(engine, port, None, 120)
 
 
-def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
-    """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`."""
-    body = urllib.parse.urlencode({"Action": "MamoriEmulatorRootConsole", "Version": "2010-05-08", **settings})
+def emulator_call(endpoint: str, account: str, service: str, region: str, body: bytes, content_type: str, path: str = "/") -> bytes:
+    """Sends one API call to the emulator for `account`, signed for `service` in `region` as far as
+    moto looks (it reads the credential scope, not the signature), and returns the response body."""
     request = urllib.request.Request(
-        endpoint + "/",
-        data=body.encode(),
+        endpoint + path,
+        data=body,
         method="POST",
         headers={
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "x-moto-account-id": account,
-            "Authorization": "AWS4-HMAC-SHA256 Credential=root-console/20260101/us-east-1/iam/aws4_request, "
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=mamori-emulator/20260101/{region}/{service}/aws4_request, "
             "SignedHeaders=host, Signature=0",
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=10):
-            pass
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read()
     except urllib.error.HTTPError as e:
-        fail(f"root-console: HTTP {e.code}: {e.read().decode(errors='replace')}")
+        fail(f"{service} {path}: HTTP {e.code}: {e.read().decode(errors='replace')}")
+
+
+def query_call(endpoint: str, account: str, service: str, region: str, params: dict[str, str]) -> ET.Element:
+    """An AWS Query API call (IAM, EC2): form parameters in, the XML answer out."""
+    body = urllib.parse.urlencode(params).encode()
+    return ET.fromstring(emulator_call(endpoint, account, service, region, body, "application/x-www-form-urlencoded"))
+
+
+def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
+    """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`."""
+    query_call(endpoint, account, "iam", "us-east-1", {"Action": "MamoriEmulatorRootConsole", "Version": "2010-05-08", **settings})
+
+
+def enable_region(endpoint: str, account: str, region: str) -> None:
+    """`account:EnableRegion` for `account` (moto gets it from the region_opt_in shim)."""
+    body = json.dumps({"RegionName": region}).encode()
+    emulator_call(endpoint, account, "account", "us-east-1", body, "application/json", "/enableRegion")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console"])
+    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console", "enable-region"])
     parser.add_argument("engine", nargs="?", choices=sorted(ENGINES))
     parser.add_argument("--port", type=int)
     parser.add_argument("--owner-pid", type=int)
@@ -365,6 +385,7 @@ def main() -> None:
     parser.add_argument("--access-key", choices=["true", "false"])
     parser.add_argument("--password", choices=["true", "false"])
     parser.add_argument("--signed-in-days-ago", type=int)
+    parser.add_argument("--region")
     args = parser.parse_args()
     if args.action != "stop" and not args.engine:
         fail(f"{args.action} needs an engine: {', '.join(sorted(ENGINES))}")
@@ -394,6 +415,10 @@ def main() -> None:
             "SignedInDaysAgo": None if args.signed_in_days_ago is None else str(args.signed_in_days_ago),
         }
         root_console(args.endpoint, args.account, {k: v for k, v in settings.items() if v is not None})
+    elif args.action == "enable-region":
+        if args.engine != "moto" or not args.endpoint or not args.account or not args.region:
+            fail("enable-region needs the moto engine, --endpoint, --account and --region")
+        enable_region(args.endpoint, args.account, args.region)
     elif args.action == "stop":
         if not args.pid:
             fail("stop needs --pid")

@@ -12,6 +12,7 @@
 
 pub mod control;
 pub mod diff;
+pub mod regions;
 pub mod selection;
 
 use std::time::Instant;
@@ -79,10 +80,13 @@ pub async fn run(
     let mut units = Vec::new();
     for (control, layer) in controls.iter().zip(&layers) {
         for target in targets(ctx, control.meta().scope) {
-            if control.enabled(ctx.baseline) {
-                units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None });
+            if !control.enabled(ctx.baseline) {
+                skipped.push(skipped_finding(ctx, *control, &target, "disabled or not configured in the baseline".into(), None));
+            } else if ctx.regions_not_enabled.contains(&target.region) {
+                let (message, steps) = (regions::not_enabled_message(&target.region), regions::enable_steps(&target.region));
+                skipped.push(skipped_finding(ctx, *control, &target, message, Some(steps)));
             } else {
-                skipped.push(skipped_finding(ctx, *control, &target));
+                units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None });
             }
         }
     }
@@ -247,17 +251,17 @@ fn error_finding(ctx: &Context<'_>, unit: &Unit<'_>, message: String) -> Finding
     }
 }
 
-fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target) -> Finding {
+fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target, message: String, remediation: Option<String>) -> Finding {
     let meta = control.meta();
     Finding {
         control: meta.id.into(),
         region: target.label().into(),
         resource: control.resource(ctx, target),
         status: Status::Skipped,
-        message: "disabled or not configured in the baseline".into(),
+        message,
         expected: None,
         actual: None,
-        remediation: None,
+        remediation,
         references: meta.references(),
     }
 }

@@ -11,6 +11,7 @@ mod guard;
 mod harness;
 mod iam_hygiene;
 mod logs;
+mod regions;
 mod root;
 mod vpc;
 mod vpc_egress;

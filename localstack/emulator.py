@@ -22,10 +22,14 @@ Usage:
   python3 localstack/emulator.py root-console moto --endpoint URL --account ID [--mfa none|virtual|hardware]
         [--access-key true|false] [--password true|false] [--signed-in-days-ago N]
   python3 localstack/emulator.py enable-region moto --endpoint URL --account ID --region REGION
+  python3 localstack/emulator.py project-vpc moto --endpoint URL --account ID [--region REGION]
 
 `root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
 create or delete its access keys, sign in): see shims/emulator_shims/root_user.py. `enable-region`
 sends `account:EnableRegion`, which the shim shims/emulator_shims/region_opt_in.py adds to moto.
+`project-vpc` makes what a team's network stack would have made before mamori runs: a VPC
+(10.20.0.0/16) with two private subnets in two availability zones, each with a route table of its own,
+and prints their ids (EC2 API calls, as the AWS CLI would send them).
 
 `--owner-pid` ties the server's life to another process (a test binary): a small watchdog stops the
 server once that process is gone, so an aborted test run never leaves an emulator behind.
@@ -360,6 +364,14 @@ def query_call(endpoint: str, account: str, service: str, region: str, params: d
     return ET.fromstring(emulator_call(endpoint, account, service, region, body, "application/x-www-form-urlencoded"))
 
 
+def xml_text(answer: ET.Element, name: str) -> str:
+    """The text of the first element called `name` (any namespace) in an API answer."""
+    for element in answer.iter():
+        if element.tag.rsplit("}", 1)[-1] == name:
+            return element.text or ""
+    fail(f"no <{name}> in the emulator's answer: {ET.tostring(answer, encoding='unicode')}")
+
+
 def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
     """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`."""
     query_call(endpoint, account, "iam", "us-east-1", {"Action": "MamoriEmulatorRootConsole", "Version": "2010-05-08", **settings})
@@ -371,9 +383,24 @@ def enable_region(endpoint: str, account: str, region: str) -> None:
     emulator_call(endpoint, account, "account", "us-east-1", body, "application/json", "/enableRegion")
 
 
+def project_vpc(endpoint: str, account: str, region: str) -> None:
+    """A project VPC: two private subnets in two zones, a route table each; prints what it made."""
+    ec2 = lambda params: query_call(endpoint, account, "ec2", region, {"Version": "2016-11-15", **params})  # noqa: E731
+    vpc = xml_text(ec2({"Action": "CreateVpc", "CidrBlock": "10.20.0.0/16", "TagSpecification.1.ResourceType": "vpc",
+                        "TagSpecification.1.Tag.1.Key": "Name", "TagSpecification.1.Tag.1.Value": "project"}), "vpcId")
+    print(f"vpc={vpc} 10.20.0.0/16")
+    for number, zone in enumerate(["a", "b"], start=1):
+        zone = region + zone
+        cidr = f"10.20.{number}.0/24"
+        subnet = xml_text(ec2({"Action": "CreateSubnet", "VpcId": vpc, "CidrBlock": cidr, "AvailabilityZone": zone}), "subnetId")
+        table = xml_text(ec2({"Action": "CreateRouteTable", "VpcId": vpc}), "routeTableId")
+        ec2({"Action": "AssociateRouteTable", "RouteTableId": table, "SubnetId": subnet})
+        print(f"subnet={subnet} {zone} {cidr} private, route table {table}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console", "enable-region"])
+    parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console", "enable-region", "project-vpc"])
     parser.add_argument("engine", nargs="?", choices=sorted(ENGINES))
     parser.add_argument("--port", type=int)
     parser.add_argument("--owner-pid", type=int)
@@ -415,10 +442,15 @@ def main() -> None:
             "SignedInDaysAgo": None if args.signed_in_days_ago is None else str(args.signed_in_days_ago),
         }
         root_console(args.endpoint, args.account, {k: v for k, v in settings.items() if v is not None})
-    elif args.action == "enable-region":
-        if args.engine != "moto" or not args.endpoint or not args.account or not args.region:
-            fail("enable-region needs the moto engine, --endpoint, --account and --region")
-        enable_region(args.endpoint, args.account, args.region)
+    elif args.action in ("enable-region", "project-vpc"):
+        if args.engine != "moto" or not args.endpoint or not args.account:
+            fail(f"{args.action} needs the moto engine, --endpoint and --account")
+        if args.action == "enable-region":
+            if not args.region:
+                fail("enable-region needs --region")
+            enable_region(args.endpoint, args.account, args.region)
+        else:
+            project_vpc(args.endpoint, args.account, args.region or "us-east-1")
     elif args.action == "stop":
         if not args.pid:
             fail("stop needs --pid")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The main job end to end on a local emulator: installs and starts moto server, then runs
-# `plan` -> `apply` -> `verify` of baselines/standard.yaml against a fresh emulated account, with the
-# root user's two manual steps played in between, and stops the emulator. Exits 0 when the account
-# verifies clean.
+# The main job end to end on a local emulator: installs and starts moto server, gives the fresh
+# emulated account a project VPC (as a team's network stack would), then runs `plan` -> `apply` ->
+# `verify` of baselines/standard.yaml against it, with the root user's two manual steps played in
+# between, and stops the emulator. Exits 0 when the account verifies clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,10 @@ trap 'python3 localstack/emulator.py stop --pid "$pid"' EXIT
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL="$endpoint" AWS_EC2_METADATA_DISABLED=true
 baseline=baselines/standard.yaml
+account=123456789012
+
+echo "== the project's network stack makes a VPC: two private subnets in two zones, a route table each (played on the emulator)"
+python3 localstack/emulator.py project-vpc moto --endpoint "$endpoint" --account "$account" --region "$AWS_REGION"
 
 echo "== mamori plan (exit 2: changes pending)"
 status=0; "$mamori" plan --baseline "$baseline" --output text || status=$?
@@ -31,10 +35,10 @@ status=0; "$mamori" apply --yes --baseline "$baseline" --output text || status=$
 
 echo "== mamori apply --yes --mfa (the root user's step; the emulator accepts any code)"
 "$mamori" apply --yes --baseline "$baseline" --only logs.bucket-mfa-delete \
-    --mfa "arn:aws:iam::123456789012:mfa/root-account-mfa-device 123456" --output text
+    --mfa "arn:aws:iam::$account:mfa/root-account-mfa-device 123456" --output text
 
 echo "== the root user enrols an MFA device in the console (AWS has no API for it; played on the emulator)"
-python3 localstack/emulator.py root-console moto --endpoint "$endpoint" --account 123456789012 --mfa virtual
+python3 localstack/emulator.py root-console moto --endpoint "$endpoint" --account "$account" --mfa virtual
 
 echo "== mamori verify (exit 0: compliant)"
 "$mamori" verify --baseline "$baseline" --output text

@@ -2,7 +2,8 @@
 //!
 //! It owns how mamori talks to AWS: the standard credential chain (or an explicit provider, which the
 //! tests and, later, the organization fan-out use), `--profile`, one region per client, `--endpoint-url`
-//! for emulators, the SDK's adaptive retry, path-style S3 and the S3 Control endpoint fix for emulators.
+//! for emulators, the SDK's adaptive retry, path-style S3 and the S3 Control endpoint fix for emulators,
+//! and the one HTTPS client they all share ([`https`]).
 //! It is also the single place where the read-only guard sits (see [`guard`]): a client built by an
 //! [`Aws`] in [`AccessMode::ReadOnly`] refuses every mutating operation before it is serialized, so
 //! `plan` and `verify` are read-only by construction, whatever a control's code does.
@@ -11,6 +12,7 @@
 
 pub mod error;
 pub mod guard;
+mod https;
 pub mod memo;
 mod s3control_endpoint;
 
@@ -100,6 +102,7 @@ impl Aws {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::adaptive().with_max_attempts(5))
             .timeout_config(timeouts)
+            .http_client(https::client())
             .region(Region::new(home_region.to_string()));
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);

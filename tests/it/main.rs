@@ -9,6 +9,7 @@ mod controls;
 mod ec2_ssm;
 mod guard;
 mod harness;
+mod https;
 mod iam_hygiene;
 mod logs;
 mod regions;

@@ -93,24 +93,20 @@ pub fn check_caller(caller_partition: &str, regions: &'static Partition) -> Resu
 mod tests {
     use super::*;
 
-    fn regions(names: &[&str]) -> Vec<RegionName> {
-        names.iter().map(|name| RegionName::parse(name).unwrap()).collect()
-    }
-
     #[test]
     fn regions_of_one_partition_pass_with_it() {
-        assert_eq!(single_partition(&regions(&["us-east-1", "eu-west-1", "ap-east-1"])), Ok(&AWS));
-        assert_eq!(single_partition(&regions(&["cn-north-1", "cn-northwest-1"])), Ok(&AWS_CN));
-        assert_eq!(single_partition(&regions(&["us-gov-west-1", "us-gov-east-1"])), Ok(&AWS_US_GOV));
+        assert_eq!(single_partition(&RegionName::all(&["us-east-1", "eu-west-1", "ap-east-1"])), Ok(&AWS));
+        assert_eq!(single_partition(&RegionName::all(&["cn-north-1", "cn-northwest-1"])), Ok(&AWS_CN));
+        assert_eq!(single_partition(&RegionName::all(&["us-gov-west-1", "us-gov-east-1"])), Ok(&AWS_US_GOV));
     }
 
     #[test]
     fn a_region_of_another_partition_is_named_with_both_partitions() {
-        let (index, message) = single_partition(&regions(&["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"])).unwrap_err();
+        let (index, message) = single_partition(&RegionName::all(&["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"])).unwrap_err();
         assert_eq!(index, 2, "the first region outside the home region's partition");
         assert!(message.contains("`cn-north-1` is in the AWS China (`aws-cn`) partition"), "{message}");
         assert!(message.contains("home region `us-east-1` is in AWS (`aws`)"), "{message}");
-        let (index, _) = single_partition(&regions(&["us-gov-west-1", "us-east-1"])).unwrap_err();
+        let (index, _) = single_partition(&RegionName::all(&["us-gov-west-1", "us-east-1"])).unwrap_err();
         assert_eq!(index, 1);
     }
 

@@ -110,6 +110,14 @@ impl RegionName {
     }
 }
 
+#[cfg(test)]
+impl RegionName {
+    /// Parses known region names (tests only: an unknown name panics).
+    pub fn all(names: &[&str]) -> Vec<RegionName> {
+        names.iter().map(|name| RegionName::parse(name).expect("a known region")).collect()
+    }
+}
+
 impl std::fmt::Display for RegionName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)

@@ -4,7 +4,9 @@
 //! dependency order → observe again what was changed. There is no state file: the live account is the
 //! state. Controls are grouped in layers by dependency depth; every (control, target) unit of a layer
 //! is observed concurrently, then the layer publishes its facts (the baseline key's ARN, say) for the
-//! next. A control that fails becomes an `error` finding and the others go on.
+//! next. A control that fails becomes an `error` finding and the others go on. A regional unit in an
+//! opt-in region the account has not enabled is not run at all: its finding is `skipped`, with the
+//! steps to enable the region (see [`regions`]).
 //!
 //! A converged `apply` costs what a `verify` costs: when the plan has no change nothing is re-read,
 //! and after changes only the changed units are observed again. The engine never decides what a call

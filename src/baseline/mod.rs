@@ -6,6 +6,7 @@
 //! baseline that loads is one mamori can act on.
 
 pub mod locate;
+pub mod partition;
 pub mod raw;
 pub mod region;
 pub mod template;
@@ -15,6 +16,7 @@ mod endpoint_services;
 
 use std::path::{Path, PathBuf};
 
+pub use partition::Partition;
 pub use region::RegionName;
 pub use template::{Templates, Vars};
 pub use values::KeyAlias;
@@ -276,8 +278,18 @@ impl Baseline {
         })
         .map_err(|e| yaml_error(path, text, &e))?;
         let baseline = Baseline::from_raw(path, raw);
+        baseline.check_partition(path, text)?;
         baseline.check_dependencies(path, text)?;
         Ok(baseline)
+    }
+
+    /// One run has one set of credentials, valid in one partition: every region must be in the home
+    /// region's partition.
+    fn check_partition(&self, path: &Path, text: &str) -> Result<(), BaselineError> {
+        partition::single_partition(&self.regions).map(|_| ()).map_err(|(index, message)| {
+            let key = format!("regions[{index}]");
+            BaselineError { file: path.to_path_buf(), position: locate::Positions::of(text).get(&key), key: Some(key), message }
+        })
     }
 
     /// Checks between sections that serde cannot see: endpoint-only buckets need the endpoints, the
@@ -492,18 +504,28 @@ impl Baseline {
             region: region.as_str(),
             home_region: self.home_region.as_str(),
             partition,
+            dns_suffix: self.partition().dns_suffix,
             bucket: "",
             trail: &self.trail_name,
             log_group: &self.trail_log_group,
         }
     }
 
-    /// Replaces the regions the regional controls cover (the `--region` flag); the home region stays.
-    pub fn with_regions(mut self, regions: Vec<RegionName>) -> Baseline {
+    /// The partition of the home region, which every region of the baseline shares.
+    pub fn partition(&self) -> &'static Partition {
+        self.home_region.partition()
+    }
+
+    /// Replaces the regions the regional controls cover (the `--region` flag); the home region stays,
+    /// and so must the partition: a region of another partition is refused with the reason.
+    pub fn with_regions(mut self, regions: Vec<RegionName>) -> Result<Baseline, String> {
+        if let Some(foreign) = regions.iter().find(|region| region.partition() != self.partition()) {
+            return Err(partition::mixed_partitions(foreign, &self.home_region));
+        }
         if !regions.is_empty() {
             self.regions = regions;
         }
-        self
+        Ok(self)
     }
 }
 
@@ -565,9 +587,20 @@ mod tests {
     fn minimal_baseline_loads_with_controls_off() {
         let baseline = parse("version: 1\nname: t\nregions: [eu-west-1]\n").unwrap();
         assert_eq!(baseline.home_region().as_str(), "eu-west-1");
-        let other = baseline.clone().with_regions(vec![RegionName::parse("us-west-2").unwrap()]);
+        let other = baseline.clone().with_regions(vec![RegionName::parse("us-west-2").unwrap()]).unwrap();
         assert_eq!((other.regions[0].as_str(), other.home_region().as_str()), ("us-west-2", "eu-west-1"), "--region keeps the home region");
+        let china = baseline.clone().with_regions(vec![RegionName::parse("cn-north-1").unwrap()]).unwrap_err();
+        assert!(china.contains("`cn-north-1` is in the AWS China (`aws-cn`) partition"), "{china}");
         assert!(baseline.baseline_key.is_none() && !baseline.ebs_default_encryption);
+    }
+
+    #[test]
+    fn regions_of_two_partitions_are_refused_at_the_first_foreign_one() {
+        let error = parse("version: 1\nname: t\nregions:\n  - us-east-1\n  - eu-west-1\n  - us-gov-west-1\n").unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("regions[2]"), "{error}");
+        assert_eq!(error.position, Some((6, 5)), "{error}");
+        assert!(error.message.contains("`us-gov-west-1` is in the AWS GovCloud (US) (`aws-us-gov`) partition"), "{error}");
+        assert_eq!(parse("version: 1\nname: t\nregions: [cn-northwest-1, cn-north-1]\n").unwrap().partition().id, "aws-cn");
     }
 
     #[test]

@@ -115,13 +115,15 @@ impl Target {
     }
 }
 
-/// What every control may read: the connection, the baseline, who the caller is, and the MFA device
-/// and code the operator passed for root-only changes (`apply --mfa`).
+/// What every control may read: the connection, the baseline, who the caller is, the MFA device
+/// and code the operator passed for root-only changes (`apply --mfa`), and the baseline regions the
+/// account has not enabled (see [`super::regions`]), where the engine runs nothing.
 pub struct Context<'a> {
     pub aws: &'a Aws,
     pub baseline: &'a Baseline,
     pub caller: &'a Caller,
     pub mfa: Option<&'a Mfa>,
+    pub regions_not_enabled: &'a [RegionName],
 }
 
 impl Context<'_> {

@@ -4,7 +4,9 @@
 //! dependency order → observe again what was changed. There is no state file: the live account is the
 //! state. Controls are grouped in layers by dependency depth; every (control, target) unit of a layer
 //! is observed concurrently, then the layer publishes its facts (the baseline key's ARN, say) for the
-//! next. A control that fails becomes an `error` finding and the others go on.
+//! next. A control that fails becomes an `error` finding and the others go on. A regional unit in an
+//! opt-in region the account has not enabled is not run at all: its finding is `skipped`, with the
+//! steps to enable the region (see [`regions`]).
 //!
 //! A converged `apply` costs what a `verify` costs: when the plan has no change nothing is re-read,
 //! and after changes only the changed units are observed again. AWS may answer a read right after a
@@ -16,6 +18,7 @@
 
 pub mod control;
 pub mod diff;
+pub mod regions;
 pub mod selection;
 
 use std::time::Instant;
@@ -84,10 +87,13 @@ pub async fn run(
     let mut units = Vec::new();
     for (control, layer) in controls.iter().zip(&layers) {
         for target in targets(ctx, control.meta().scope) {
-            if control.enabled(ctx.baseline) {
-                units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None });
+            if !control.enabled(ctx.baseline) {
+                skipped.push(skipped_finding(ctx, *control, &target, "disabled or not configured in the baseline".into(), None));
+            } else if ctx.regions_not_enabled.contains(&target.region) {
+                let (message, steps) = (regions::not_enabled_message(&target.region), regions::enable_steps(&target.region));
+                skipped.push(skipped_finding(ctx, *control, &target, message, Some(steps)));
             } else {
-                skipped.push(skipped_finding(ctx, *control, &target));
+                units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None });
             }
         }
     }
@@ -277,17 +283,17 @@ fn error_finding(ctx: &Context<'_>, unit: &Unit<'_>, message: String) -> Finding
     }
 }
 
-fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target) -> Finding {
+fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target, message: String, remediation: Option<String>) -> Finding {
     let meta = control.meta();
     Finding {
         control: meta.id.into(),
         region: target.label().into(),
         resource: control.resource(ctx, target),
         status: Status::Skipped,
-        message: "disabled or not configured in the baseline".into(),
+        message,
         expected: None,
         actual: None,
-        remediation: None,
+        remediation,
         references: crate::controls::benchmarks::cited(meta, ctx.baseline),
     }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::aws::{Aws, AwsError, Caller};
-use crate::baseline::Baseline;
+use crate::baseline::{Baseline, RegionName};
 use crate::report::{Action, Finding, Status, Verb};
 
 /// A control over an in-memory value per region; `fails_observe` makes observation fail.
@@ -115,6 +115,9 @@ static SECOND: ControlMeta = ControlMeta {
 static BROKEN: ControlMeta =
     ControlMeta { id: "c.broken", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
 
+static ACCOUNT_WIDE: ControlMeta =
+    ControlMeta { id: "e.account-wide", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
+
 static ON_BROKEN: ControlMeta = ControlMeta {
     id: "d.on-broken",
     source: file!(),
@@ -133,7 +136,7 @@ async fn fixture() -> (Aws, Baseline, Caller) {
 #[tokio::test]
 async fn apply_orders_dependencies_and_converges() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[] };
     let first = Fake::new(&FIRST, 7, false);
     let second = Fake::new(&SECOND, 3, false);
     let controls: Vec<&dyn Reconciler> = vec![&first, &second];
@@ -157,7 +160,7 @@ async fn apply_orders_dependencies_and_converges() {
 #[tokio::test]
 async fn a_stale_read_back_after_apply_is_read_again_not_reported_as_drift() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[] };
     let lagging = Fake { stale_reads_after_apply: 1, ..Fake::new(&BROKEN, 5, false) };
     let apply = run(&ctx, Verb::Apply, &[&lagging], &mut |_: &Report| true, &Silent).await.unwrap();
     assert_eq!(apply.exit_code(), 0, "the first read-back showed the old value; the second the new one: {apply:?}");
@@ -168,7 +171,7 @@ async fn a_stale_read_back_after_apply_is_read_again_not_reported_as_drift() {
 #[tokio::test]
 async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[] };
     let first = Fake::new(&FIRST, 1, false);
     let broken = Fake::new(&BROKEN, 1, true);
     let controls: Vec<&dyn Reconciler> = vec![&first, &broken];
@@ -184,7 +187,7 @@ async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
 #[tokio::test]
 async fn what_depends_on_a_failed_control_is_not_applied() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[] };
     let broken = Fake::new(&BROKEN, 1, true);
     let dependant = Fake::new(&ON_BROKEN, 1, false);
     let controls: Vec<&dyn Reconciler> = vec![&broken, &dependant];
@@ -197,9 +200,27 @@ async fn what_depends_on_a_failed_control_is_not_applied() {
 }
 
 #[tokio::test]
+async fn a_region_the_account_has_not_enabled_is_skipped_with_the_steps_and_left_alone() {
+    let (aws, baseline, caller) = fixture().await;
+    let not_enabled = [RegionName::parse("eu-west-1").unwrap()];
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &not_enabled };
+    let regional = Fake::new(&FIRST, 1, false);
+    let account_wide = Fake::new(&ACCOUNT_WIDE, 1, false);
+    let controls: Vec<&dyn Reconciler> = vec![&regional, &account_wide];
+    let report = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    assert_eq!(*regional.applies.lock().unwrap(), ["us-east-1"], "nothing is applied in eu-west-1");
+    let skipped = report.findings.iter().find(|f| f.region == "eu-west-1").expect("a finding for eu-west-1");
+    assert_eq!(skipped.status, Status::Skipped);
+    assert!(skipped.message.contains("opt-in region that this account has not enabled"), "{}", skipped.message);
+    assert!(skipped.remediation.as_deref().is_some_and(|steps| steps.contains("enable-region --region-name eu-west-1")));
+    assert_eq!(report.finding("e.account-wide")[0].status, Status::Pass, "account-wide controls run in the home region");
+    assert_eq!(report.exit_code(), 0, "skipped is compliant");
+}
+
+#[tokio::test]
 async fn a_declined_confirmation_changes_nothing() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[] };
     let first = Fake::new(&FIRST, 1, false);
     let controls: Vec<&dyn Reconciler> = vec![&first];
     let outcome = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| false, &Silent).await;
@@ -268,7 +289,7 @@ impl Control for Skipping {
 #[tokio::test]
 async fn a_skipped_part_is_reported_with_its_reason_and_never_applied() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[] };
     let only_theirs = Skipping { applies: Mutex::default(), ours_drifts: false };
     let controls: Vec<&dyn Reconciler> = vec![&only_theirs];
     let plan = run(&ctx, Verb::Plan, &controls, &mut |_: &Report| true, &Silent).await.unwrap();

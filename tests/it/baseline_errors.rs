@@ -13,6 +13,13 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
         ("regions is not a list", "version: 1\nname: t\nregions: us-east-1\n".into(), 3, "regions"),
         ("unknown region", "version: 1\nname: t\nregions:\n  - us-east-1\n  - us-east-9\n".into(), 5, "regions[1]"),
         ("duplicate region", "version: 1\nname: t\nregions: [us-east-1, us-east-1]\n".into(), 3, "regions"),
+        ("regions of two partitions", "version: 1\nname: t\nregions:\n  - us-east-1\n  - cn-north-1\n".into(), 5, "regions[1]"),
+        (
+            "a bucket name too long in the longest region",
+            format!("{VALID_HEAD}logs:\n  bucket:\n    name: central-audit-logs-of-the-organization-{{account_id}}-{{region}}\n"),
+            6,
+            "logs.bucket.name",
+        ),
         ("length below the minimum", format!("{VALID_HEAD}iam:\n  password_policy:\n    minimum_length: 4\n"), 6, "iam.password_policy.minimum_length"),
         ("negative reuse count", format!("{VALID_HEAD}iam:\n  password_policy:\n    reuse_prevention: -1\n"), 6, "iam.password_policy.reuse_prevention"),
         ("unsupported version", "version: 2\nname: t\nregions: [us-east-1]\n".into(), 1, "version"),

@@ -135,7 +135,7 @@ fn parts_name_each_component_of_each_vpc() {
 #[tokio::test]
 async fn shared_vpcs_and_private_dns_conflicts_are_skipped_with_the_reason_and_carry_no_change() {
     let (aws, baseline, caller) = offline("version: 1\nname: t\nregions: [us-east-1]\nvpc:\n  endpoints:\n    interface_services: [ssm, kms]\n").await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[] };
     let target = Target { region: baseline.regions[0].clone(), account_wide: false };
     let mut owned = vpc();
     owned.dns_conflicts.insert(

@@ -73,6 +73,11 @@ async fn main() {
         let converge = account.root().run_with_mfa(Verb::Apply, &baseline, &["logs.bucket-mfa-delete"], mfa).await;
         assert_eq!(converge.report.exit_code(), 0, "{:#?}", converge.report);
         account.root_console(&[("access-key", "false")]);
+        // The network team's decision standard leaves to it: SSH and RDP from the internet closed in
+        // the network ACLs (strict's opt-in), AWS's default ACLs included.
+        let strict = harness::repo().join("baselines/strict.yaml");
+        let closed = account.run_in(Verb::Apply, &strict, &["vpc.nacl-admin-ports"], regions).await;
+        assert_eq!(closed.report.exit_code(), 0, "{:#?}", closed.report);
         let verify = measure(&account, &baseline, Verb::Verify, regions).await;
         let apply = measure(&account, &baseline, Verb::Apply, regions).await;
         print(Verb::Verify, regions.len(), &verify);

@@ -25,6 +25,8 @@ Usage:
   python3 localstack/emulator.py trail-delivery moto --endpoint URL --account ID --trail NAME_OR_ARN [--region R]
         [--s3-error TEXT] [--cloudwatch-logs-error TEXT] [--delivered-hours-ago N] [--logging-started-hours-ago N]
   python3 localstack/emulator.py confirm-subscription moto --endpoint URL --account ID --topic-arn ARN --subscriber ENDPOINT
+  python3 localstack/emulator.py enable-region moto --endpoint URL --account ID --region REGION
+  python3 localstack/emulator.py project-vpc moto --endpoint URL --account ID [--region REGION]
 
 `root-console` plays, on moto, what only the root user can do in the AWS console (enrol an MFA device,
 create or delete its access keys, sign in): see shims/emulator_shims/root_user.py. With
@@ -32,7 +34,11 @@ create or delete its access keys, sign in): see shims/emulator_shims/root_user.p
 secret) act as the account's root user. `trail-delivery` sets what CloudTrail reports about a trail's
 deliveries (an error, the last delivery N hours ago: shims/emulator_shims/cloudtrail_delivery_status.py);
 `confirm-subscription` plays the recipient who confirms an e-mail or HTTPS subscription
-(shims/emulator_shims/sns_subscription_confirmation.py).
+(shims/emulator_shims/sns_subscription_confirmation.py). `enable-region` sends `account:EnableRegion`,
+which the shim shims/emulator_shims/region_opt_in.py adds to moto. `project-vpc` makes what a team's
+network stack would have made before mamori runs: a VPC (10.20.0.0/16) with two private subnets in two
+availability zones, each with a route table of its own, and prints their ids (EC2 API calls, as the
+AWS CLI would send them).
 
 `propagation-delay` gives one account a propagation delay of its own (test scaffolding: a test of one
 rule then does not depend on how fast the machine is); see shims/emulator_shims/propagation_delay.py.
@@ -63,6 +69,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -76,7 +83,7 @@ ENGINES = {
 }
 
 # Services LocalStack is asked to start: those mamori's controls call.
-LOCALSTACK_SERVICES = "sts,iam,kms,ec2,s3,s3control,ssm,logs,cloudwatch,sns,cloudtrail,organizations"
+LOCALSTACK_SERVICES = "sts,iam,kms,ec2,s3,s3control,ssm,logs,cloudwatch,sns,cloudtrail,organizations,route53"
 
 
 def fail(message: str) -> None:
@@ -347,9 +354,11 @@ def reset(engine: str, endpoint: str, pid: int | None) -> tuple[str, int | None]
     return start(engine, port, None, 120)
 
 
-def emulator_action(endpoint: str, account: str, service: str, body: bytes, content_type: str,
-                    target: str | None = None, region: str = "us-east-1") -> str:
-    """Sends one of the shims' emulator-only actions (test scaffolding) to `account`'s state; returns the answer."""
+def emulator_call(endpoint: str, account: str, service: str, region: str, body: bytes, content_type: str,
+                  path: str = "/", target: str | None = None) -> bytes:
+    """Sends one API call to the emulator for `account`, signed for `service` in `region` as far as
+    moto looks (it reads the credential scope, not the signature), and returns the response body.
+    Emulator-only actions (test scaffolding) and ordinary calls alike."""
     headers = {
         "Content-Type": content_type,
         "x-moto-account-id": account,
@@ -358,51 +367,79 @@ def emulator_action(endpoint: str, account: str, service: str, body: bytes, cont
     }
     if target:
         headers["X-Amz-Target"] = target
-    request = urllib.request.Request(endpoint + "/", data=body, method="POST", headers=headers)
+    request = urllib.request.Request(endpoint + path, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            answer = response.read().decode(errors="replace")
+            return response.read()
     except urllib.error.HTTPError as e:
-        fail(f"{service}: HTTP {e.code}: {e.read().decode(errors='replace')}")
-    return answer
+        fail(f"{service} {path}: HTTP {e.code}: {e.read().decode(errors='replace')}")
 
 
-def query_action(endpoint: str, account: str, service: str, action: str, version: str, params: dict[str, str]) -> str:
-    body = urllib.parse.urlencode({"Action": action, "Version": version, **params}).encode()
-    return emulator_action(endpoint, account, service, body, "application/x-www-form-urlencoded")
+def query_call(endpoint: str, account: str, service: str, region: str, params: dict[str, str]) -> ET.Element:
+    """An AWS Query API call (IAM, EC2, SNS): form parameters in, the XML answer out."""
+    body = urllib.parse.urlencode(params).encode()
+    return ET.fromstring(emulator_call(endpoint, account, service, region, body, "application/x-www-form-urlencoded"))
+
+
+def xml_text(answer: ET.Element, name: str, required: bool = True) -> str:
+    """The text of the first element called `name` (any namespace) in an API answer."""
+    for element in answer.iter():
+        if element.tag.rsplit("}", 1)[-1] == name:
+            return element.text or ""
+    if required:
+        fail(f"no <{name}> in the emulator's answer: {ET.tostring(answer, encoding='unicode')}")
+    return ""
 
 
 def root_console(endpoint: str, account: str, settings: dict[str, str]) -> None:
     """Sends the shim's emulator-only `MamoriEmulatorRootConsole` action for `account`; prints
     `access_key_id=...` when the root user then has an access key (any secret goes with it)."""
-    answer = query_action(endpoint, account, "iam", "MamoriEmulatorRootConsole", "2010-05-08", settings)
-    key = answer.partition("<AccessKeyId>")[2].partition("</AccessKeyId>")[0]
+    answer = query_call(endpoint, account, "iam", "us-east-1", {"Action": "MamoriEmulatorRootConsole", "Version": "2010-05-08", **settings})
+    key = xml_text(answer, "AccessKeyId", required=False)
     if key:
         print(f"access_key_id={key}")
 
 
 def propagation_delay(endpoint: str, account: str, seconds: float) -> None:
     """Gives `account` a propagation delay of its own (shims/emulator_shims/propagation_delay.py)."""
-    query_action(endpoint, account, "iam", "MamoriEmulatorPropagationDelay", "2010-05-08", {"Seconds": str(seconds)})
+    query_call(endpoint, account, "iam", "us-east-1", {"Action": "MamoriEmulatorPropagationDelay", "Version": "2010-05-08", "Seconds": str(seconds)})
 
 
 def trail_delivery(endpoint: str, account: str, region: str, settings: dict[str, object]) -> None:
     """Sends the shim's emulator-only `MamoriEmulatorTrailDelivery` action (shims/emulator_shims/cloudtrail_delivery_status.py)."""
-    emulator_action(endpoint, account, "cloudtrail", json.dumps(settings).encode(), "application/x-amz-json-1.1",
-                    target="CloudTrail_20131101.MamoriEmulatorTrailDelivery", region=region)
+    emulator_call(endpoint, account, "cloudtrail", region, json.dumps(settings).encode(), "application/x-amz-json-1.1",
+                  target="CloudTrail_20131101.MamoriEmulatorTrailDelivery")
 
 
 def confirm_subscription(endpoint: str, account: str, region: str, topic_arn: str, subscriber: str) -> None:
     """Plays the recipient confirming a subscription (shims/emulator_shims/sns_subscription_confirmation.py)."""
-    body = urllib.parse.urlencode({"Action": "MamoriEmulatorConfirmSubscription", "Version": "2010-03-31",
-                                   "TopicArn": topic_arn, "Endpoint": subscriber}).encode()
-    emulator_action(endpoint, account, "sns", body, "application/x-www-form-urlencoded", region=region)
+    query_call(endpoint, account, "sns", region, {"Action": "MamoriEmulatorConfirmSubscription", "Version": "2010-03-31",
+                                                  "TopicArn": topic_arn, "Endpoint": subscriber})
+def enable_region(endpoint: str, account: str, region: str) -> None:
+    """`account:EnableRegion` for `account` (moto gets it from the region_opt_in shim)."""
+    body = json.dumps({"RegionName": region}).encode()
+    emulator_call(endpoint, account, "account", "us-east-1", body, "application/json", "/enableRegion")
+
+
+def project_vpc(endpoint: str, account: str, region: str) -> None:
+    """A project VPC: two private subnets in two zones, a route table each; prints what it made."""
+    ec2 = lambda params: query_call(endpoint, account, "ec2", region, {"Version": "2016-11-15", **params})  # noqa: E731
+    vpc = xml_text(ec2({"Action": "CreateVpc", "CidrBlock": "10.20.0.0/16", "TagSpecification.1.ResourceType": "vpc",
+                        "TagSpecification.1.Tag.1.Key": "Name", "TagSpecification.1.Tag.1.Value": "project"}), "vpcId")
+    print(f"vpc={vpc} 10.20.0.0/16")
+    for number, zone in enumerate(["a", "b"], start=1):
+        zone = region + zone
+        cidr = f"10.20.{number}.0/24"
+        subnet = xml_text(ec2({"Action": "CreateSubnet", "VpcId": vpc, "CidrBlock": cidr, "AvailabilityZone": zone}), "subnetId")
+        table = xml_text(ec2({"Action": "CreateRouteTable", "VpcId": vpc}), "routeTableId")
+        ec2({"Action": "AssociateRouteTable", "RouteTableId": table, "SubnetId": subnet})
+        print(f"subnet={subnet} {zone} {cidr} private, route table {table}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["install", "start", "health", "reset", "stop", "root-console", "propagation-delay",
-                                           "trail-delivery", "confirm-subscription"])
+                                           "trail-delivery", "confirm-subscription", "enable-region", "project-vpc"])
     parser.add_argument("engine", nargs="?", choices=sorted(ENGINES))
     parser.add_argument("--port", type=int)
     parser.add_argument("--owner-pid", type=int)
@@ -416,7 +453,7 @@ def main() -> None:
     parser.add_argument("--password", choices=["true", "false"])
     parser.add_argument("--signed-in-days-ago", type=int)
     parser.add_argument("--seconds", type=float)
-    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--region")
     parser.add_argument("--trail")
     parser.add_argument("--s3-error")
     parser.add_argument("--cloudwatch-logs-error")
@@ -467,11 +504,20 @@ def main() -> None:
             "DeliveredHoursAgo": args.delivered_hours_ago,
             "LoggingStartedHoursAgo": args.logging_started_hours_ago,
         }
-        trail_delivery(args.endpoint, args.account, args.region, {k: v for k, v in settings.items() if v is not None})
+        trail_delivery(args.endpoint, args.account, args.region or "us-east-1", {k: v for k, v in settings.items() if v is not None})
     elif args.action == "confirm-subscription":
         if args.engine != "moto" or not args.endpoint or not args.account or not args.topic_arn or not args.subscriber:
             fail("confirm-subscription needs the moto engine, --endpoint, --account, --topic-arn and --subscriber")
-        confirm_subscription(args.endpoint, args.account, args.region, args.topic_arn, args.subscriber)
+        confirm_subscription(args.endpoint, args.account, args.region or "us-east-1", args.topic_arn, args.subscriber)
+    elif args.action in ("enable-region", "project-vpc"):
+        if args.engine != "moto" or not args.endpoint or not args.account:
+            fail(f"{args.action} needs the moto engine, --endpoint and --account")
+        if args.action == "enable-region":
+            if not args.region:
+                fail("enable-region needs --region")
+            enable_region(args.endpoint, args.account, args.region)
+        else:
+            project_vpc(args.endpoint, args.account, args.region or "us-east-1")
     elif args.action == "stop":
         if not args.pid:
             fail("stop needs --pid")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and the end-to-end suite against moto server, then the control,
-# guard, audit-trail, IAM-hygiene, VPC (endpoints, endpoint-only buckets, restricted egress),
+# guard, audit-trail, IAM-hygiene, VPC (endpoints, endpoint-only buckets, restricted egress, network
+# ACLs, the VPC endpoint rules of the emulator shims),
 # CLI-contract and fresh-root tests again against LocalStack (all but those that need the moto shim:
 # the MFA Delete flow, since LocalStack never reports MFADelete, the root user's console steps and
 # root access key, and the lock's Deny, which the shim enforces on moto only; and the break-glass
@@ -13,7 +14,7 @@ python3 localstack/emulator.py install moto >/dev/null
 python3 localstack/emulator.py install localstack >/dev/null
 
 cargo test --locked
-MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: vpc:: vpc_egress:: \
+MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: vpc:: vpc_egress:: vpc_nacl:: vpc_emulator_rules:: \
     root::a_fresh_root_user_needs_mfa_and_apply_never_writes \
     --skip logs::mfa_delete_is_turned_on_in_the_root_users_step_through_the_lock \
     --skip logs::an_account_hardened_by_an_earlier_release_reaches_mfa_delete_without_losing_data \

@@ -2,9 +2,10 @@
 //!
 //! This is the single entry point the binary and the integration tests share: load and validate the
 //! baseline, resolve `--only` and `--region` (all before any AWS call), connect with the access mode
-//! the verb allows (read-only for `plan` and `verify`), learn who the caller is, and run the engine:
-//! over the caller's own account, or, when accounts are selected (`--org`, `--ou`, `--account`), over
-//! each of them (see [`crate::fleet`]).
+//! the verb allows (read-only for `plan` and `verify`), learn who the caller is and check that the
+//! baseline's regions are in the caller's partition, learn which opt-in regions of the run the account
+//! has not enabled (see [`engine::regions`]), and run the engine: over the caller's own account, or,
+//! when accounts are selected (`--org`, `--ou`, `--account`), over each of them (see [`crate::fleet`]).
 //!
 //! `apply` over several accounts is approved once: unless it was approved in advance (`--yes`), a
 //! read-only plan of every account is shown and confirmed first, and then each account is applied only
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::aws::{AccessMode, Aws, AwsError, CallLog, ConnectOptions, Mfa};
-use crate::baseline::{Baseline, BaselineError, RegionName};
+use crate::baseline::{partition, Baseline, BaselineError, RegionName};
 use crate::controls;
 use crate::engine::{self, selection, Confirm, Context, EngineError, Progress, Silent};
 use crate::fleet::{self, AccountSelection, FleetRun, SelectionError};
@@ -61,8 +62,16 @@ pub enum AppError {
     Selection(#[from] selection::UnknownControl),
     #[error("--region {0}")]
     Region(String),
-    #[error("cannot identify the caller (check credentials, --profile and --endpoint-url): {0}")]
-    Caller(AwsError),
+    #[error(
+        "cannot identify the caller (check credentials, --profile and --endpoint-url; credentials are valid in one partition only, and the home region {home_region} is in the {partition} partition{opt_in}): {error}"
+    )]
+    Caller { error: AwsError, home_region: RegionName, partition: &'static partition::Partition, opt_in: &'static str },
+    /// The credentials belong to another partition than the baseline's regions.
+    #[error("{0}")]
+    Partition(String),
+    /// The home region, where account-wide calls go, is an opt-in region the account has not enabled.
+    #[error("{}; {}", engine::regions::not_enabled_message(.0), engine::regions::enable_steps(.0))]
+    HomeRegionNotEnabled(RegionName),
     #[error(transparent)]
     Accounts(#[from] SelectionError),
     #[error(transparent)]
@@ -74,7 +83,7 @@ pub fn prepare(invocation: &Invocation) -> Result<Baseline, AppError> {
     let baseline = Baseline::load(&invocation.baseline)?;
     let regions = invocation.regions.iter().map(|r| RegionName::parse(r).map_err(AppError::Region)).collect::<Result<Vec<_>, _>>()?;
     selection::select(&controls::catalogue(), &invocation.only)?;
-    Ok(baseline.with_regions(regions))
+    baseline.with_regions(regions).map_err(AppError::Region)
 }
 
 /// Runs `invocation`. `confirm` is asked before `apply` changes anything.
@@ -84,10 +93,18 @@ pub async fn execute(invocation: &Invocation, confirm: &mut dyn Confirm, progres
     let selected = selection::select(&catalogue, &invocation.only)?;
     let mode = if invocation.verb == Verb::Apply { AccessMode::ReadWrite } else { AccessMode::ReadOnly };
     let aws = Aws::connect(&invocation.connect, mode, baseline.home_region().as_str()).await;
-    let caller = aws.caller().await.map_err(AppError::Caller)?;
+    let home = baseline.home_region();
+    let caller = aws.caller().await.map_err(|error| AppError::Caller {
+        error,
+        home_region: home.clone(),
+        partition: baseline.partition(),
+        opt_in: if home.is_opt_in() { ", an opt-in region the account must have enabled" } else { "" },
+    })?;
+    partition::check_caller(&caller.partition, baseline.partition()).map_err(AppError::Partition)?;
     tracing::info!(account = %caller.account_id, verb = invocation.verb.name(), "connected");
     if invocation.accounts.is_caller_only() {
-        let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: invocation.mfa.as_ref(), layout: None };
+        let not_enabled = engine::regions::not_enabled_outside_home(&aws, home, &baseline.regions).await.map_err(AppError::HomeRegionNotEnabled)?;
+        let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: invocation.mfa.as_ref(), regions_not_enabled: &not_enabled, layout: None };
         let report = engine::run(&ctx, invocation.verb, &selected, confirm, progress).await?;
         let calls = aws.calls();
         return Ok(Outcome { report, calls_by_account: BTreeMap::from([(caller.account_id.clone(), calls.clone())]), calls });

@@ -2,7 +2,8 @@
 //!
 //! It owns how mamori talks to AWS: the standard credential chain (or an explicit provider, which the
 //! tests and, later, the organization fan-out use), `--profile`, one region per client, `--endpoint-url`
-//! for emulators, the SDK's adaptive retry, path-style S3 and the S3 Control endpoint fix for emulators.
+//! for emulators, the SDK's adaptive retry, path-style S3 and the S3 Control endpoint fix for emulators,
+//! and the one HTTPS client they all share ([`https`]).
 //!
 //! Endpoints configured outside the command line (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, a
 //! profile's `endpoint_url` or `services` section, `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`) are left to the
@@ -18,6 +19,7 @@
 
 pub mod error;
 pub mod guard;
+mod https;
 pub mod memo;
 pub mod propagation;
 pub mod reads;
@@ -120,6 +122,7 @@ impl Aws {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::adaptive().with_max_attempts(5))
             .timeout_config(timeouts)
+            .http_client(https::client())
             .region(Region::new(home_region.to_string()));
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
@@ -194,6 +197,12 @@ impl Aws {
     pub fn organizations(&self) -> aws_sdk_organizations::Client {
         let conf = aws_sdk_organizations::config::Builder::from(&self.config).interceptor(self.guard.clone()).build();
         aws_sdk_organizations::Client::from_conf(conf)
+    }
+
+    /// Route 53 is global; its calls go to the home region's partition endpoint.
+    pub fn route53(&self) -> aws_sdk_route53::Client {
+        let conf = aws_sdk_route53::config::Builder::from(&self.config).interceptor(self.guard.clone()).build();
+        aws_sdk_route53::Client::from_conf(conf)
     }
 
     /// S3 in `region`; path-style addressing when the SDK resolves a custom endpoint for S3 (emulators

@@ -6,6 +6,7 @@
 //! baseline that loads is one mamori can act on.
 
 pub mod locate;
+pub mod partition;
 pub mod raw;
 pub mod region;
 pub mod template;
@@ -15,10 +16,11 @@ mod endpoint_services;
 
 use std::path::{Path, PathBuf};
 
+pub use partition::Partition;
 pub use region::RegionName;
 pub use template::{Templates, Vars};
 pub use values::KeyAlias;
-pub use vpc::{RestrictedEgress, Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
+pub use vpc::{NaclAdminPorts, RestrictedEgress, Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
 
 /// A validated baseline.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +61,8 @@ pub struct Baseline {
     pub vpce_only: Option<VpceOnly>,
     /// `vpc.restricted-egress`, when enabled.
     pub restricted_egress: Option<RestrictedEgress>,
+    /// `vpc.nacl-admin-ports`, when enabled.
+    pub nacl_admin_ports: Option<NaclAdminPorts>,
     /// `ec2.imdsv2` settings.
     pub imdsv2: Option<Imdsv2>,
     /// `ec2.no-open-admin-ports` settings.
@@ -138,8 +142,11 @@ pub struct SessionPreferences {
 /// `ec2.imdsv2` settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Imdsv2 {
-    /// Also require IMDSv2 on each running instance, not only as the account default.
+    /// Opt-in: `apply` also requires IMDSv2 on each running or stopped instance (they are reported
+    /// either way).
     pub running_instances: bool,
+    /// The hop limit of IMDSv2 tokens set wherever mamori requires them (1 to 64).
+    pub hop_limit: i32,
 }
 
 /// `ec2.no-open-admin-ports` settings.
@@ -298,8 +305,18 @@ impl Baseline {
         })
         .map_err(|e| yaml_error(path, text, &e))?;
         let baseline = Baseline::from_raw(path, raw);
+        baseline.check_partition(path, text)?;
         baseline.check_dependencies(path, text)?;
         Ok(baseline)
+    }
+
+    /// One run has one set of credentials, valid in one partition: every region must be in the home
+    /// region's partition.
+    fn check_partition(&self, path: &Path, text: &str) -> Result<(), BaselineError> {
+        partition::single_partition(&self.regions).map(|_| ()).map_err(|(index, message)| {
+            let key = format!("regions[{index}]");
+            BaselineError { file: path.to_path_buf(), position: locate::Positions::of(text).get(&key), key: Some(key), message }
+        })
     }
 
     /// Checks between sections that serde cannot see: endpoint-only buckets need the endpoints, the
@@ -427,7 +444,7 @@ impl Baseline {
             logs.bucket_mfa_delete.filter(|m| m.enabled).map(|m| MfaDelete { mfa_serial: m.mfa_serial.map(|s| s.0) });
         let iam = raw.iam.unwrap_or_default();
         let root = raw.root.unwrap_or_default();
-        let (vpc_endpoints, vpce_only, restricted_egress) = match raw.vpc {
+        let (vpc_endpoints, vpce_only, restricted_egress, nacl_admin_ports) = match raw.vpc {
             Some(vpc) => (
                 vpc.endpoints.filter(|e| e.enabled).map(|endpoints| {
                     if let Some(policy) = &endpoints.s3_endpoint_policy {
@@ -437,8 +454,9 @@ impl Baseline {
                 }),
                 vpc.s3_bucket_vpce_only.filter(|b| b.enabled).map(vpc::RawVpceOnly::validated),
                 vpc.restricted_egress.filter(|r| r.enabled).map(vpc::RawRestrictedEgress::validated),
+                vpc.nacl_admin_ports.filter(|n| n.enabled).map(vpc::RawNaclAdminPorts::validated),
             ),
-            None => (None, None, None),
+            None => (None, None, None, None),
         };
         Baseline {
             name: raw.name.0,
@@ -481,7 +499,10 @@ impl Baseline {
             vpc_endpoints,
             vpce_only,
             restricted_egress,
-            imdsv2: imdsv2.filter(|i| i.enabled).map(|i| Imdsv2 { running_instances: i.running_instances }),
+            nacl_admin_ports,
+            imdsv2: imdsv2
+                .filter(|i| i.enabled)
+                .map(|i| Imdsv2 { running_instances: i.running_instances, hop_limit: i.http_put_response_hop_limit.0 as i32 }),
             open_admin_ports: no_open_admin_ports.filter(|p| p.enabled).map(|p| OpenAdminPorts { revoke: p.revoke_open_admin_ports }),
             instance_roles,
             embedded_keys: embedded_keys.filter(|e| e.enabled).map(|e| EmbeddedKeys { replacement_role: e.replacement_role.map(|r| r.0) }),
@@ -517,18 +538,28 @@ impl Baseline {
             region: region.as_str(),
             home_region: self.home_region.as_str(),
             partition,
+            dns_suffix: self.partition().dns_suffix,
             bucket: "",
             trail: &self.trail_name,
             log_group: &self.trail_log_group,
         }
     }
 
-    /// Replaces the regions the regional controls cover (the `--region` flag); the home region stays.
-    pub fn with_regions(mut self, regions: Vec<RegionName>) -> Baseline {
+    /// The partition of the home region, which every region of the baseline shares.
+    pub fn partition(&self) -> &'static Partition {
+        self.home_region.partition()
+    }
+
+    /// Replaces the regions the regional controls cover (the `--region` flag); the home region stays,
+    /// and so must the partition: a region of another partition is refused with the reason.
+    pub fn with_regions(mut self, regions: Vec<RegionName>) -> Result<Baseline, String> {
+        if let Some(foreign) = regions.iter().find(|region| region.partition() != self.partition()) {
+            return Err(partition::mixed_partitions(foreign, &self.home_region));
+        }
         if !regions.is_empty() {
             self.regions = regions;
         }
-        self
+        Ok(self)
     }
 }
 
@@ -590,9 +621,20 @@ mod tests {
     fn minimal_baseline_loads_with_controls_off() {
         let baseline = parse("version: 1\nname: t\nregions: [eu-west-1]\n").unwrap();
         assert_eq!(baseline.home_region().as_str(), "eu-west-1");
-        let other = baseline.clone().with_regions(vec![RegionName::parse("us-west-2").unwrap()]);
+        let other = baseline.clone().with_regions(vec![RegionName::parse("us-west-2").unwrap()]).unwrap();
         assert_eq!((other.regions[0].as_str(), other.home_region().as_str()), ("us-west-2", "eu-west-1"), "--region keeps the home region");
+        let china = baseline.clone().with_regions(vec![RegionName::parse("cn-north-1").unwrap()]).unwrap_err();
+        assert!(china.contains("`cn-north-1` is in the AWS China (`aws-cn`) partition"), "{china}");
         assert!(baseline.baseline_key.is_none() && !baseline.ebs_default_encryption);
+    }
+
+    #[test]
+    fn regions_of_two_partitions_are_refused_at_the_first_foreign_one() {
+        let error = parse("version: 1\nname: t\nregions:\n  - us-east-1\n  - eu-west-1\n  - us-gov-west-1\n").unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("regions[2]"), "{error}");
+        assert_eq!(error.position, Some((6, 5)), "{error}");
+        assert!(error.message.contains("`us-gov-west-1` is in the AWS GovCloud (US) (`aws-us-gov`) partition"), "{error}");
+        assert_eq!(parse("version: 1\nname: t\nregions: [cn-northwest-1, cn-north-1]\n").unwrap().partition().id, "aws-cn");
     }
 
     #[test]

@@ -589,10 +589,21 @@ impl JsonSchema for InstanceRoleList {
 pub struct RawImdsv2 {
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// Also require IMDSv2 on every running instance (`ModifyInstanceMetadataOptions`). Instances
-    /// whose software still uses IMDSv1 lose metadata access: check them first.
+    /// Opt-in fix: also require IMDSv2 on every running or stopped instance
+    /// (`ModifyInstanceMetadataOptions`); they are reported either way. Instances whose software still
+    /// uses IMDSv1 lose metadata access: check them first.
     #[serde(default)]
     pub running_instances: bool,
+    /// How many network hops an IMDSv2 token may travel, set with `HttpTokens=required` on the account
+    /// default and on each instance mamori changes. 2 (the default, and AWS's recommendation where
+    /// containers run on the instance) lets a container reach the metadata service; 1 keeps tokens on
+    /// the instance itself, and breaks IMDSv2 inside containers.
+    #[serde(default = "default_imds_hop_limit")]
+    pub http_put_response_hop_limit: Bounded<1, 64>,
+}
+
+fn default_imds_hop_limit() -> Bounded<1, 64> {
+    Bounded(2)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

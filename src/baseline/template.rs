@@ -28,10 +28,13 @@ const BUILT_IN: &[(&str, &str)] = &[
 ];
 
 /// The variables a template may use. `{home_region}` is the baseline's first region, where the
-/// account-wide resources live (the audit-log bucket, say); `{trail}` and `{log_group}` are the
-/// baseline's trail name and CloudWatch Logs group; `{bucket}` is set by the controls that write bucket
-/// policies (the bucket the policy is for) and is empty elsewhere.
-pub const VARIABLES: &[&str] = &["account_id", "region", "home_region", "partition", "bucket", "trail", "log_group"];
+/// account-wide resources live (the audit-log bucket, say); `{partition}` is the partition as ARNs
+/// spell it (`aws`, `aws-cn`, `aws-us-gov`) and `{dns_suffix}` the domain of its service endpoints
+/// (`amazonaws.com`, `amazonaws.com.cn` in China), for values that are endpoint names such as
+/// `kms:ViaService` and regional service principals (see [`super::partition`]); `{trail}` and
+/// `{log_group}` are the baseline's trail name and CloudWatch Logs group; `{bucket}` is set by the
+/// controls that write bucket policies (the bucket the policy is for) and is empty elsewhere.
+pub const VARIABLES: &[&str] = &["account_id", "region", "home_region", "partition", "dns_suffix", "bucket", "trail", "log_group"];
 
 /// Values for the template variables.
 #[derive(Clone, Debug)]
@@ -40,6 +43,7 @@ pub struct Vars<'a> {
     pub region: &'a str,
     pub home_region: &'a str,
     pub partition: &'a str,
+    pub dns_suffix: &'a str,
     pub bucket: &'a str,
     pub trail: &'a str,
     pub log_group: &'a str,
@@ -52,10 +56,20 @@ impl<'a> Vars<'a> {
         region: "us-east-1",
         home_region: "us-east-1",
         partition: "aws",
+        dns_suffix: "amazonaws.com",
         bucket: "sample-bucket",
         trail: "sample-trail",
         log_group: "/sample/log-group",
     };
+
+    /// The longest values the name variables can take: the longest region name mamori knows, the
+    /// longest partition, and a 12-digit account id (always 12). A resource name with a length limit
+    /// (an S3 bucket's 63 characters) is checked against these, so it fits in every region and
+    /// partition, including one added later with `--region`.
+    pub fn longest() -> Vars<'static> {
+        let region = super::RegionName::longest();
+        Vars { region, home_region: region, partition: super::Partition::longest_id(), ..Vars::SAMPLE }
+    }
 
     /// These variables with `{bucket}` set.
     pub fn for_bucket(self, bucket: &'a str) -> Vars<'a> {
@@ -68,6 +82,7 @@ impl<'a> Vars<'a> {
             .replace("{region}", self.region)
             .replace("{home_region}", self.home_region)
             .replace("{partition}", self.partition)
+            .replace("{dns_suffix}", self.dns_suffix)
             .replace("{bucket}", self.bucket)
             .replace("{trail}", self.trail)
             .replace("{log_group}", self.log_group)
@@ -174,6 +189,43 @@ mod tests {
         assert_eq!(vars.render("arn:{partition}:iam::{account_id}:root in {region}"), "arn:aws:iam::111122223333:root in eu-west-1");
     }
 
+    /// The statement of a rendered built-in template with this `Sid`.
+    fn statement(template: &str, vars: &Vars<'_>, sid: &str) -> Value {
+        let (_, text) = BUILT_IN.iter().find(|(name, _)| *name == template).expect("a built-in template");
+        let document: Value = serde_json::from_str(&vars.render(text)).expect("renders to JSON");
+        document["Statement"].as_array().and_then(|s| s.iter().find(|s| s["Sid"] == sid)).cloned().unwrap_or_else(|| panic!("no {sid} in {template}"))
+    }
+
+    fn vars_in(region: &'static str) -> Vars<'static> {
+        let partition = super::super::RegionName::parse(region).unwrap().partition();
+        Vars { region, home_region: region, partition: partition.id, dns_suffix: partition.dns_suffix, ..Vars::SAMPLE }
+    }
+
+    #[test]
+    fn endpoint_names_take_the_partitions_dns_suffix() {
+        let key_policy = "kms-baseline-key-policy";
+        for (region, via_ec2, logs, ec2) in [
+            ("us-east-1", "ec2.us-east-1.amazonaws.com", "logs.us-east-1.amazonaws.com", "ec2.amazonaws.com"),
+            ("cn-north-1", "ec2.cn-north-1.amazonaws.com.cn", "logs.cn-north-1.amazonaws.com.cn", "ec2.amazonaws.com.cn"),
+            ("us-gov-west-1", "ec2.us-gov-west-1.amazonaws.com", "logs.us-gov-west-1.amazonaws.com", "ec2.amazonaws.com"),
+        ] {
+            let vars = vars_in(region);
+            assert_eq!(statement(key_policy, &vars, "MamoriEbsUsesKeyInAccount")["Condition"]["StringEquals"]["kms:ViaService"], via_ec2);
+            assert_eq!(statement(key_policy, &vars, "MamoriCloudWatchLogsEncrypts")["Principal"]["Service"], logs);
+            assert_eq!(statement("ec2-instance-trust", &vars, "Ec2AssumesTheRole")["Principal"]["Service"], ec2);
+            assert_eq!(statement(key_policy, &vars, "MamoriCloudTrailDescribesKey")["Principal"]["Service"], "cloudtrail.amazonaws.com", "a global principal in every partition");
+            let root = format!("arn:{}:iam::123456789012:root", vars.partition);
+            assert_eq!(statement(key_policy, &vars, "MamoriAccountRootAdministersKey")["Principal"]["AWS"], root.as_str());
+        }
+    }
+
+    #[test]
+    fn the_longest_values_are_those_of_the_longest_region_and_partition() {
+        let longest = Vars::longest();
+        assert_eq!((longest.region.len(), longest.partition), (14, "aws-us-gov"));
+        assert_eq!(longest.account_id.len(), 12);
+    }
+
     #[test]
     fn unknown_variables_and_bad_json_are_rejected() {
         assert!(check("t", r#"{"a": "{acount_id}"}"#).unwrap_err().contains("unknown variable `{acount_id}`"));
@@ -186,6 +238,7 @@ mod tests {
         assert_eq!(check_variables("logs-{account_id}-{region}-{partition}", NAME_VARIABLES), Ok(()));
         let resource_variable = check_variables("logs-{bucket}", NAME_VARIABLES).unwrap_err();
         assert_eq!(resource_variable, "unknown variable `{bucket}` (known: {account_id}, {region}, {home_region}, {partition})");
+        assert!(check_variables("{dns_suffix}", VARIABLES).is_ok() && check_variables("{dns_suffix}", NAME_VARIABLES).is_err());
         assert_eq!(check_variables("{bucket}", VARIABLES), Ok(()), "templates may name the bucket");
     }
 }

@@ -170,7 +170,12 @@ impl JsonSchema for NonEmpty {
 }
 
 /// A bucket name with template variables (`mamori-audit-{account_id}-{region}`): only the name
-/// variables ([`template::NAME_VARIABLES`]), and a valid S3 bucket name once rendered.
+/// variables ([`template::NAME_VARIABLES`]), and a valid S3 bucket name once rendered: lower-case
+/// letters, digits, dots and hyphens, starting and ending with a letter or digit, 3 to 63 characters
+/// ("General purpose bucket naming rules",
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>). The length is
+/// checked with the longest value every variable can take ([`template::Vars::longest`]), so a name
+/// that loads fits in every region and partition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct BucketNameTemplate(pub String);
@@ -181,9 +186,16 @@ impl BucketNameTemplate {
         let sample = template::Vars::SAMPLE.render(template);
         let valid_chars = sample.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
         let valid_ends = sample.starts_with(|c: char| c.is_ascii_alphanumeric()) && sample.ends_with(|c: char| c.is_ascii_alphanumeric());
-        if !(3..=63).contains(&sample.len()) || !valid_chars || !valid_ends || sample.contains("..") {
+        if sample.len() < 3 || !valid_chars || !valid_ends || sample.contains("..") {
             return Err(format!(
                 "`{template}` is not a valid S3 bucket name once rendered (`{sample}`): 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit"
+            ));
+        }
+        let longest = template::Vars::longest().render(template);
+        if longest.len() > 63 {
+            return Err(format!(
+                "`{template}` can be {} characters long once rendered (`{longest}`, with the longest region and partition names): S3 bucket names have at most 63",
+                longest.len()
             ));
         }
         Ok(BucketNameTemplate(template.to_string()))
@@ -321,6 +333,18 @@ string_value!(SessionName, SessionName::parse, { "type": "string", "pattern": "^
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_names_must_fit_with_the_longest_region_and_partition() {
+        // 63 characters with ap-northeast-1 and aws-us-gov: the longest name S3 accepts.
+        assert!(BucketNameTemplate::parse("org-audit-{account_id}-{region}-{partition}-trail-archives").is_ok());
+        // 52 characters in us-east-1 and aws, 64 with the longest names: refused, showing that rendering.
+        let error = BucketNameTemplate::parse("org-audit-{account_id}-{region}-{partition}-trail-archivess").unwrap_err();
+        assert!(error.contains("can be 64 characters long"), "{error}");
+        assert!(error.contains("`org-audit-123456789012-ap-northeast-1-aws-us-gov-trail-archivess`"), "{error}");
+        // 61 characters in us-east-1: refused, because ap-northeast-1 makes it 66.
+        assert!(BucketNameTemplate::parse("central-audit-logs-of-the-organization-{account_id}-{region}").unwrap_err().contains("can be 66"));
+    }
 
     #[test]
     fn bucket_names_are_checked_for_variables_then_rendered_validity() {

@@ -1,4 +1,5 @@
-//! The `vpc:` section of the baseline: VPC endpoints, endpoint-only data buckets and restricted egress.
+//! The `vpc:` section of the baseline: VPC endpoints, endpoint-only data buckets, restricted egress
+//! and network ACLs.
 //!
 //! Raw serde types (the file format) and the values they check while parsing, so every mistake is
 //! reported with `file:line:col` and its key before any AWS call: a VPC id that is not one, a CIDR
@@ -37,6 +38,21 @@ pub struct RawVpc {
     /// and to their own VPC, on tcp 443 and 80.
     #[serde(default)]
     pub restricted_egress: Option<RawRestrictedEgress>,
+    /// `vpc.nacl-admin-ports`: no network ACL lets the internet (0.0.0.0/0 or ::/0) in on 22 or 3389.
+    #[serde(default)]
+    pub nacl_admin_ports: Option<RawNaclAdminPorts>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNaclAdminPorts {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Opt-in fix: add inbound `deny` entries for tcp/udp 22 and 3389 from 0.0.0.0/0 (or ::/0) just
+    /// before the entry that lets the internet in, so the ACL's other entries keep working. Nothing is
+    /// deleted. Off: the finding is `manual`.
+    #[serde(default)]
+    pub deny_open_admin_ports: bool,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -57,6 +73,10 @@ pub struct RawVpcEndpoints {
     /// `vpc-s3-endpoint-own-organization` or your own). Absent: the endpoint policy is left alone.
     #[serde(default)]
     pub s3_endpoint_policy: Option<TemplateRef>,
+    /// Opt-in: revoke the endpoint security group's inbound rules other than tcp 443 from the VPC's
+    /// CIDR blocks (rules someone added for a peered VPC or an on-premises range). Off: they are kept.
+    #[serde(default)]
+    pub revoke_other_ingress: bool,
 }
 
 /// The VPCs in scope. `ids` and `tags` combine (a VPC must match both when both are given).
@@ -74,9 +94,9 @@ pub struct RawVpcScope {
     pub include_default_vpc: bool,
 }
 
-/// The field report's list: Session Manager (ssm, ssmmessages, ec2messages), KMS, CloudWatch metrics
-/// and logs.
-pub const DEFAULT_INTERFACE_SERVICES: &[&str] = &["ssm", "ssmmessages", "ec2messages", "kms", "monitoring", "logs"];
+/// The field report's list: Session Manager (ssm, ssmmessages, ec2messages), EC2 (Security Hub
+/// EC2.10), KMS, CloudWatch metrics and logs.
+pub const DEFAULT_INTERFACE_SERVICES: &[&str] = &["ssm", "ssmmessages", "ec2messages", "ec2", "kms", "monitoring", "logs"];
 
 fn default_interface_services() -> EndpointServices {
     EndpointServices(DEFAULT_INTERFACE_SERVICES.iter().map(|s| s.to_string()).collect())
@@ -403,6 +423,15 @@ pub struct VpcEndpoints {
     pub subnets: SubnetPreference,
     /// Name of the S3 gateway endpoint policy template, when the baseline sets one.
     pub s3_endpoint_policy: Option<String>,
+    /// Opt-in: the endpoint security group's inbound rules other than the VPC's tcp 443 are revoked.
+    pub revoke_other_ingress: bool,
+}
+
+/// `vpc.nacl-admin-ports` settings, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NaclAdminPorts {
+    /// Opt-in: `apply` adds deny entries ahead of the world-open ones; otherwise the finding is manual.
+    pub deny_open_admin_ports: bool,
 }
 
 /// Which VPCs `vpc.endpoints` covers in each region.
@@ -452,7 +481,14 @@ impl RawVpcEndpoints {
             interface_services: self.interface_services.0,
             subnets: self.subnets,
             s3_endpoint_policy: self.s3_endpoint_policy.map(|t| t.name),
+            revoke_other_ingress: self.revoke_other_ingress,
         }
+    }
+}
+
+impl RawNaclAdminPorts {
+    pub fn validated(self) -> NaclAdminPorts {
+        NaclAdminPorts { deny_open_admin_ports: self.deny_open_admin_ports }
     }
 }
 

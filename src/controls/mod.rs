@@ -6,8 +6,12 @@
 //!
 //! [`catalogue`] lists every control in dependency order (a control comes after those it depends on);
 //! the engine relies on that order, and a unit test checks it, and that each control sits at the path
-//! its id names. Adding a control = one file in its group and one line in the catalogue.
+//! its id names. [`benchmarks`] says, for every CIS and Security Hub id a control cites, what it asks
+//! and under which baseline settings the control checks it (a finding cites only those). Adding a
+//! control = one file in its group, one line in the catalogue, and a row in `benchmarks` per id it
+//! cites.
 
+pub mod benchmarks;
 pub mod ebs;
 pub mod ec2;
 pub mod iam;
@@ -42,6 +46,7 @@ pub fn catalogue() -> Vec<&'static dyn Reconciler> {
         &vpc::endpoints::VpcEndpointsControl,
         &vpc::s3_bucket_vpce_only::BucketVpceOnly,
         &vpc::restricted_egress::RestrictedEgressControl,
+        &vpc::nacl_admin_ports::NaclAdminPorts,
         &ec2::instance_roles::InstanceRoles,
         &ec2::embedded_keys::EmbeddedKeys,
         &ec2::imdsv2::Imdsv2,

@@ -29,7 +29,7 @@ use serde::Serialize;
 use crate::aws::{Aws, AwsError, Caller, Mfa};
 use crate::baseline::{Baseline, RegionName, Vars};
 use crate::fleet::{Layout, Placement};
-use crate::report::{Action, Change, Finding, References, Status};
+use crate::report::{Action, Change, Finding, Status};
 
 use super::diff;
 
@@ -94,13 +94,6 @@ impl ControlMeta {
     pub fn group(&self) -> &'static str {
         self.id.split('.').next().unwrap_or(self.id)
     }
-
-    pub fn references(&self) -> References {
-        References {
-            cis_v5: self.cis_v5.iter().map(|s| s.to_string()).collect(),
-            fsbp: self.fsbp.iter().map(|s| s.to_string()).collect(),
-        }
-    }
 }
 
 /// Where one unit of work runs: a region, or the account (its calls go to the home region).
@@ -125,12 +118,14 @@ impl Target {
 
 /// What every control may read: the connection, the baseline, who the caller is (the account being
 /// reconciled), the MFA device and code the operator passed for root-only changes (`apply --mfa`),
-/// and, in a multi-account run, the organization's layout.
+/// the baseline regions the account has not enabled (see [`super::regions`]), where the engine runs
+/// nothing, and, in a multi-account run, the organization's layout.
 pub struct Context<'a> {
     pub aws: &'a Aws,
     pub baseline: &'a Baseline,
     pub caller: &'a Caller,
     pub mfa: Option<&'a Mfa>,
+    pub regions_not_enabled: &'a [RegionName],
     /// The organization layout of a multi-account run; `None` for a run over the caller's account.
     pub layout: Option<&'a Layout>,
 }
@@ -279,6 +274,14 @@ pub trait Control: Send + Sync + 'static {
     fn note(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
         None
     }
+
+    /// For a part this control covers but does not evaluate, why (a VPC another account owns, a
+    /// setting the organization's policy manages): the finding is then `skipped` with this reason,
+    /// whatever the part's observed and desired states say, and it carries no change. `apply` must
+    /// leave such a resource alone even when other parts of the state drift. Default: none.
+    fn skip_reason(&self, _ctx: &Context<'_>, _target: &Target, _part: &Part) -> Option<String> {
+        None
+    }
 }
 
 /// A state observed by some control, type-erased for the engine.
@@ -336,8 +339,24 @@ impl<C: Control> Reconciler for C {
         let desired = self.desired(ctx, target, observed, facts);
         let meta = Control::meta(self);
         let fix = Control::fix(self, ctx.baseline);
+        let references = crate::controls::benchmarks::cited(meta, ctx.baseline);
         let mut assessment = Assessment::default();
         for part in self.parts(ctx, target, observed, &desired) {
+            if let Some(reason) = self.skip_reason(ctx, target, &part) {
+                assessment.findings.push(Finding {
+                    account: ctx.caller.account_id.clone(),
+                    control: meta.id.into(),
+                    region: target.label().into(),
+                    resource: part.resource,
+                    status: Status::Skipped,
+                    message: reason,
+                    expected: None,
+                    actual: Some(part.observed),
+                    remediation: None,
+                    references: references.clone(),
+                });
+                continue;
+            }
             let diffs = diff::diff_values(&part.observed, &part.desired);
             let (status, message, remediation) = match (diffs.is_empty(), part.fix.unwrap_or(fix)) {
                 (true, _) => {
@@ -377,7 +396,7 @@ impl<C: Control> Reconciler for C {
                 expected: drifted.then_some(part.desired),
                 actual: drifted.then_some(part.observed),
                 remediation,
-                references: meta.references(),
+                references: references.clone(),
             });
         }
         assessment

@@ -7,7 +7,8 @@
 //! (the baseline key's ARN, say) for the `desired` of its dependants: a run is as fast as its slowest
 //! chain of dependent reads, not the sum of the layers. Controls are grouped in layers by dependency
 //! depth only for `apply`, which writes layer by layer. A control that fails becomes an `error`
-//! finding and the others go on.
+//! finding and the others go on. A regional unit in an opt-in region the account has not enabled is
+//! not run at all: its finding is `skipped`, with the steps to enable the region (see [`regions`]).
 //!
 //! A converged `apply` costs what a `verify` costs: when the plan has no change nothing is re-read,
 //! and after changes only the changed units are observed again. AWS may answer a read right after a
@@ -19,6 +20,7 @@
 
 pub mod control;
 pub mod diff;
+pub mod regions;
 pub mod selection;
 
 use std::time::Instant;
@@ -90,10 +92,15 @@ pub async fn run(
     for (control, layer) in controls.iter().zip(&layers) {
         let elsewhere = ctx.layout.and_then(|layout| layout.skips(control.placement(), &ctx.caller.account_id));
         for target in targets(ctx, control.meta().scope) {
-            match (&elsewhere, control.enabled(ctx.baseline)) {
-                (None, true) => units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None }),
-                (Some(reason), true) => skipped.push(skipped_finding(ctx, *control, &target, reason)),
-                (_, false) => skipped.push(skipped_finding(ctx, *control, &target, "disabled or not configured in the baseline")),
+            if !control.enabled(ctx.baseline) {
+                skipped.push(skipped_finding(ctx, *control, &target, "disabled or not configured in the baseline".into(), None));
+            } else if let Some(reason) = &elsewhere {
+                skipped.push(skipped_finding(ctx, *control, &target, reason.to_string(), None));
+            } else if ctx.regions_not_enabled.contains(&target.region) {
+                let (message, steps) = (regions::not_enabled_message(&target.region), regions::enable_steps(&target.region));
+                skipped.push(skipped_finding(ctx, *control, &target, message, Some(steps)));
+            } else {
+                units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None });
             }
         }
     }
@@ -280,11 +287,11 @@ fn error_finding(ctx: &Context<'_>, unit: &Unit<'_>, message: String) -> Finding
         expected: None,
         actual: None,
         remediation: None,
-        references: meta.references(),
+        references: crate::controls::benchmarks::cited(meta, ctx.baseline),
     }
 }
 
-fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target, reason: &str) -> Finding {
+fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target, message: String, remediation: Option<String>) -> Finding {
     let meta = control.meta();
     Finding {
         account: ctx.caller.account_id.clone(),
@@ -292,13 +299,15 @@ fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target,
         region: target.label().into(),
         resource: control.resource(ctx, target),
         status: Status::Skipped,
-        message: reason.to_string(),
+        message,
         expected: None,
         actual: None,
-        remediation: None,
-        references: meta.references(),
+        remediation,
+        references: crate::controls::benchmarks::cited(meta, ctx.baseline),
     }
 }
 
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

@@ -2,15 +2,14 @@
 //! connection), so ordering, error isolation and convergence are tested on their own.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use super::*;
-use crate::aws::{AccessMode, Aws, AwsError, Caller, ConnectOptions};
-use crate::baseline::Baseline;
-use crate::report::{Action, Status, Verb};
+use crate::aws::{Aws, AwsError, Caller};
+use crate::baseline::{Baseline, RegionName};
+use crate::report::{Action, Finding, Status, Verb};
 
 /// A control over an in-memory value per region; `fails_observe` makes observation fail.
 struct Fake {
@@ -116,6 +115,9 @@ static SECOND: ControlMeta = ControlMeta {
 static BROKEN: ControlMeta =
     ControlMeta { id: "c.broken", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
 
+static ACCOUNT_WIDE: ControlMeta =
+    ControlMeta { id: "e.account-wide", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
+
 static ON_BROKEN: ControlMeta = ControlMeta {
     id: "d.on-broken",
     source: file!(),
@@ -128,17 +130,13 @@ static ON_BROKEN: ControlMeta = ControlMeta {
 };
 
 async fn fixture() -> (Aws, Baseline, Caller) {
-    let options = ConnectOptions { endpoint_url: Some("http://127.0.0.1:9".into()), ..Default::default() };
-    let aws = Aws::connect(&options, AccessMode::ReadWrite, "us-east-1").await;
-    let baseline = Baseline::parse(Path::new("t.yaml"), "version: 1\nname: t\nregions: [us-east-1, eu-west-1]\n").unwrap();
-    let caller = Caller { account_id: "123456789012".into(), partition: "aws".into(), arn: "arn:aws:iam::123456789012:root".into() };
-    (aws, baseline, caller)
+    super::testing::offline("version: 1\nname: t\nregions: [us-east-1, eu-west-1]\n").await
 }
 
 #[tokio::test]
 async fn apply_orders_dependencies_and_converges() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[], layout: None };
     let first = Fake::new(&FIRST, 7, false);
     let second = Fake::new(&SECOND, 3, false);
     let controls: Vec<&dyn Reconciler> = vec![&first, &second];
@@ -162,7 +160,7 @@ async fn apply_orders_dependencies_and_converges() {
 #[tokio::test]
 async fn a_stale_read_back_after_apply_is_read_again_not_reported_as_drift() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[], layout: None };
     let lagging = Fake { stale_reads_after_apply: 1, ..Fake::new(&BROKEN, 5, false) };
     let apply = run(&ctx, Verb::Apply, &[&lagging], &mut |_: &Report| true, &Silent).await.unwrap();
     assert_eq!(apply.exit_code(), 0, "the first read-back showed the old value; the second the new one: {apply:?}");
@@ -173,7 +171,7 @@ async fn a_stale_read_back_after_apply_is_read_again_not_reported_as_drift() {
 #[tokio::test]
 async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[], layout: None };
     let first = Fake::new(&FIRST, 1, false);
     let broken = Fake::new(&BROKEN, 1, true);
     let controls: Vec<&dyn Reconciler> = vec![&first, &broken];
@@ -189,7 +187,7 @@ async fn a_failing_control_is_an_error_finding_and_the_others_go_on() {
 #[tokio::test]
 async fn what_depends_on_a_failed_control_is_not_applied() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[], layout: None };
     let broken = Fake::new(&BROKEN, 1, true);
     let dependant = Fake::new(&ON_BROKEN, 1, false);
     let controls: Vec<&dyn Reconciler> = vec![&broken, &dependant];
@@ -202,9 +200,27 @@ async fn what_depends_on_a_failed_control_is_not_applied() {
 }
 
 #[tokio::test]
+async fn a_region_the_account_has_not_enabled_is_skipped_with_the_steps_and_left_alone() {
+    let (aws, baseline, caller) = fixture().await;
+    let not_enabled = [RegionName::parse("eu-west-1").unwrap()];
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &not_enabled, layout: None };
+    let regional = Fake::new(&FIRST, 1, false);
+    let account_wide = Fake::new(&ACCOUNT_WIDE, 1, false);
+    let controls: Vec<&dyn Reconciler> = vec![&regional, &account_wide];
+    let report = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    assert_eq!(*regional.applies.lock().unwrap(), ["us-east-1"], "nothing is applied in eu-west-1");
+    let skipped = report.findings.iter().find(|f| f.region == "eu-west-1").expect("a finding for eu-west-1");
+    assert_eq!(skipped.status, Status::Skipped);
+    assert!(skipped.message.contains("opt-in region that this account has not enabled"), "{}", skipped.message);
+    assert!(skipped.remediation.as_deref().is_some_and(|steps| steps.contains("enable-region --region-name eu-west-1")));
+    assert_eq!(report.finding("e.account-wide")[0].status, Status::Pass, "account-wide controls run in the home region");
+    assert_eq!(report.exit_code(), 0, "skipped is compliant");
+}
+
+#[tokio::test]
 async fn a_declined_confirmation_changes_nothing() {
     let (aws, baseline, caller) = fixture().await;
-    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[], layout: None };
     let first = Fake::new(&FIRST, 1, false);
     let controls: Vec<&dyn Reconciler> = vec![&first];
     let outcome = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| false, &Silent).await;
@@ -221,4 +237,73 @@ fn parts_by_key_cover_both_sides_and_mark_creates() {
     assert_eq!(summary, [("user/alice", Action::Update), ("user/bob", Action::Update), ("user/carol", Action::Create)]);
     assert_eq!(parts[0].desired, serde_json::Value::Null);
     assert_eq!(parts[2].observed, serde_json::Value::Null);
+}
+
+static SKIPPING: ControlMeta =
+    ControlMeta { id: "e.skipping", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Regional, cis_v5: &[], fsbp: &[], depends_on: &[] };
+
+/// Two resources drifted: `theirs` belongs to someone else (skipped), `ours` may be fixed.
+struct Skipping {
+    applies: Mutex<usize>,
+    ours_drifts: bool,
+}
+
+#[async_trait]
+impl Control for Skipping {
+    type State = BTreeMap<String, u32>;
+
+    fn meta(&self) -> &'static ControlMeta {
+        &SKIPPING
+    }
+
+    fn enabled(&self, _baseline: &Baseline) -> bool {
+        true
+    }
+
+    fn resource(&self, _ctx: &Context<'_>, _target: &Target) -> String {
+        "things".into()
+    }
+
+    async fn observe(&self, _ctx: &Context<'_>, _target: &Target) -> Result<Self::State, AwsError> {
+        Ok(BTreeMap::from([("ours".to_string(), u32::from(!self.ours_drifts)), ("theirs".to_string(), 0)]))
+    }
+
+    fn desired(&self, _ctx: &Context<'_>, _target: &Target, observed: &Self::State, _facts: &Facts) -> Self::State {
+        observed.keys().map(|k| (k.clone(), 1)).collect()
+    }
+
+    async fn apply(&self, _ctx: &Context<'_>, _target: &Target, _observed: &Self::State, _desired: &Self::State) -> Result<(), ControlError> {
+        *self.applies.lock().unwrap() += 1;
+        Ok(())
+    }
+
+    fn parts(&self, _ctx: &Context<'_>, _target: &Target, observed: &Self::State, desired: &Self::State) -> Vec<Part> {
+        Part::by_key("thing/", observed, desired)
+    }
+
+    fn skip_reason(&self, _ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        (part.resource == "thing/theirs").then(|| "owned by account 111122223333".to_string())
+    }
+}
+
+#[tokio::test]
+async fn a_skipped_part_is_reported_with_its_reason_and_never_applied() {
+    let (aws, baseline, caller) = fixture().await;
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[], layout: None };
+    let only_theirs = Skipping { applies: Mutex::default(), ours_drifts: false };
+    let controls: Vec<&dyn Reconciler> = vec![&only_theirs];
+    let plan = run(&ctx, Verb::Plan, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    let theirs: Vec<&Finding> = plan.findings.iter().filter(|f| f.resource == "thing/theirs").collect();
+    assert_eq!(theirs.len(), 2, "one per region");
+    assert!(theirs.iter().all(|f| f.status == Status::Skipped && f.message == "owned by account 111122223333" && f.expected.is_none()), "{theirs:?}");
+    assert_eq!(plan.changes.as_deref(), Some(&[][..]), "a skipped resource carries no change");
+    assert_eq!(plan.exit_code(), 0, "skipped is not drift");
+    run(&ctx, Verb::Apply, &controls, &mut |_: &Report| panic!("nothing to confirm"), &Silent).await.unwrap();
+    assert_eq!(*only_theirs.applies.lock().unwrap(), 0, "apply is not called for a skipped resource");
+
+    let both = Skipping { applies: Mutex::default(), ours_drifts: true };
+    let controls: Vec<&dyn Reconciler> = vec![&both];
+    let plan = run(&ctx, Verb::Plan, &controls, &mut |_: &Report| true, &Silent).await.unwrap();
+    let changed: Vec<&str> = plan.changes.iter().flatten().map(|c| c.resource.as_str()).collect();
+    assert_eq!(changed, ["thing/ours", "thing/ours"], "only the resource the control may change, in both regions");
 }

@@ -165,7 +165,17 @@ impl FleetRun<'_> {
                 return Reconciled { report, summary, calls: None };
             }
         };
-        let ctx = Context { aws: &aws, baseline: self.baseline, caller: &caller, mfa: self.mfa, layout };
+        let home = self.baseline.home_region();
+        let not_enabled = match engine::regions::not_enabled_outside_home(&aws, home, &self.baseline.regions).await {
+            Ok(not_enabled) => not_enabled,
+            Err(home) => {
+                let message = format!("{}; {}", engine::regions::not_enabled_message(&home), engine::regions::enable_steps(&home));
+                let report = self.single_finding(&account.id, ENTER_ACCOUNT, format!("account/{}", account.id), message.clone(), started);
+                let summary = line(AccountOutcome::Error, Some(message), report.summary);
+                return Reconciled { report, summary, calls: Some(aws.calls()) };
+            }
+        };
+        let ctx = Context { aws: &aws, baseline: self.baseline, caller: &caller, mfa: self.mfa, regions_not_enabled: &not_enabled, layout };
         let mut approve_account = |plan: &Report| approve(plan);
         let report = match engine::run(&ctx, self.verb, self.controls, &mut approve_account, &Silent).await {
             Ok(report) => report,

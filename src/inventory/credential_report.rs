@@ -8,6 +8,12 @@
 //! `iam:GetCredentialReport`, polled with a bounded wait while AWS builds it, instead of several calls
 //! per user. The run's [`crate::aws::Memo`] holds it, so the controls that need it share one read.
 //!
+//! The report is CSV in the format of the IAM User Guide's "Generate credential reports for your AWS
+//! account" (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html>):
+//! the `csv` crate reads it (quoted fields, CRLF from some writers), and its ISO 8601 dates, always with
+//! an offset, are read by the AWS SDK's own RFC 3339 parser (`aws_smithy_types::DateTime`), so this
+//! module parses no format by hand.
+//!
 //! The rules ([`unused_password`], [`unused_keys`], [`keys_older_than`], [`console_without_mfa`],
 //! [`root_last_use_within`]) are pure functions of a row, `now` and a number of days, unit-tested on CSV
 //! fixtures (the only way to test the root user's row on emulators that have none). This module never
@@ -17,6 +23,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use aws_smithy_types::date_time::{DateTime, Format};
 
 use crate::aws::{Aws, AwsError, NameCall};
 
@@ -105,23 +113,28 @@ async fn fetch(iam: aws_sdk_iam::Client) -> Result<Arc<CredentialReport>, AwsErr
     }
 }
 
-/// Parses the report's CSV (RFC 4180: a header row, quoted fields allowed).
+/// Parses the report's CSV with the `csv` crate (RFC 4180: a header row, quoted fields, `""` inside
+/// quotes, CRLF or LF line ends, blank lines skipped). Columns are found by name, so AWS may add or
+/// reorder columns; a row shorter than the header reads its missing fields as `N/A`.
 pub fn parse(text: &str) -> Result<CredentialReport, String> {
-    let mut lines = csv_records(text).into_iter().filter(|r| !(r.len() == 1 && r[0].is_empty()));
-    let header = lines.next().ok_or("empty credential report")?;
-    let column: HashMap<&str, usize> = header.iter().enumerate().map(|(i, name)| (name.as_str(), i)).collect();
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let header = reader.headers().map_err(|e| format!("credential report header: {e}"))?.clone();
+    if header.is_empty() {
+        return Err("empty credential report".into());
+    }
+    let column: HashMap<&str, usize> = header.iter().enumerate().map(|(i, name)| (name, i)).collect();
     for required in ["user", "arn", "password_enabled", "mfa_active", "access_key_1_active", "access_key_1_last_rotated", "access_key_2_active", "access_key_2_last_rotated"] {
         if !column.contains_key(required) {
             return Err(format!("credential report has no `{required}` column"));
         }
     }
     let mut report = CredentialReport::default();
-    for (n, record) in lines.enumerate() {
-        let field = |name: &str| column.get(name).and_then(|&i| record.get(i)).map(String::as_str).unwrap_or("N/A");
-        let flag = |name: &str| field(name) == "true";
-        let date = |name: &str| -> Result<Option<Epoch>, String> {
-            parse_date(field(name)).map_err(|e| format!("row {}: `{name}`: {e}", n + 2))
-        };
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("credential report: {e}"))?;
+        let line = record.position().map_or(0, csv::Position::line);
+        let field = |name: &str| column.get(name).and_then(|&i| record.get(i)).unwrap_or("N/A");
+        let flag = |name: &str| field(name).eq_ignore_ascii_case("true");
+        let date = |name: &str| -> Result<Option<Epoch>, String> { parse_date(field(name)).map_err(|e| format!("row {line}: `{name}`: {e}")) };
         let mut keys = Vec::new();
         for slot in 1..=2 {
             keys.push(KeySlot {
@@ -150,79 +163,14 @@ pub fn parse(text: &str) -> Result<CredentialReport, String> {
     Ok(report)
 }
 
-/// Splits CSV text into records of fields (quotes and doubled quotes handled, CRLF accepted).
-fn csv_records(text: &str) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    records
-}
-
-/// A report date (`2024-05-01T12:00:00+00:00`, `...Z`), or `None` for the report's "no date" words
-/// (`N/A`, `no_information`, `not_supported`).
+/// A report date, RFC 3339 with its offset (`2024-05-01T12:00:00+00:00`, `...Z`, `...+09:00`), parsed
+/// by the AWS SDK's own date type; `None` for the report's "no date" words (`N/A`,
+/// `no_information`, `not_supported`).
 pub fn parse_date(value: &str) -> Result<Option<Epoch>, String> {
     if matches!(value, "" | "N/A" | "no_information" | "not_supported" | "false") {
         return Ok(None);
     }
-    let bad = || format!("`{value}` is not a date");
-    let (date, time) = value.split_once('T').ok_or_else(bad)?;
-    let number = |s: &str| s.parse::<i64>().map_err(|_| bad());
-    let mut ymd = date.splitn(3, '-');
-    let (year, month, day) = (number(ymd.next().unwrap_or(""))?, number(ymd.next().unwrap_or(""))?, number(ymd.next().unwrap_or(""))?);
-    let (clock, offset) = match time.find(['+', '-', 'Z']) {
-        Some(i) => time.split_at(i),
-        None => (time, ""),
-    };
-    let mut hms = clock.splitn(3, ':');
-    let (hour, minute) = (number(hms.next().unwrap_or(""))?, number(hms.next().unwrap_or(""))?);
-    let second = number(hms.next().unwrap_or("0").split('.').next().unwrap_or("0"))?;
-    let offset_seconds = match offset {
-        "" | "Z" => 0,
-        _ => {
-            let sign = if offset.starts_with('-') { -1 } else { 1 };
-            let (h, m) = offset[1..].split_once(':').ok_or_else(bad)?;
-            sign * (number(h)? * 3600 + number(m)? * 60)
-        }
-    };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return Err(bad());
-    }
-    Ok(Some(days_from_civil(year, month, day) * DAY + hour * 3600 + minute * 60 + second - offset_seconds))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    DateTime::from_str(value, Format::DateTimeWithOffset).map(|at| Some(at.secs())).map_err(|_| format!("`{value}` is not a date"))
 }
 
 /// The current time as the rules take it.
@@ -296,18 +244,8 @@ pub enum RootUseKind {
 
 /// `2024-05-01` for an epoch (UTC), as findings show dates.
 pub fn format_date(at: Epoch) -> String {
-    let days = at.div_euclid(DAY);
-    // Inverse of days_from_civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    let rfc3339 = DateTime::from_secs(at).fmt(Format::DateTime).unwrap_or_else(|_| at.to_string());
+    rfc3339.split('T').next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! | [`trails`] | the trails the account sees, and the organization trail that records it | `logs.trail`, `logs.alarms` | one `cloudtrail:DescribeTrails` (shadow trails included) |
 //! | [`log_groups`] | a CloudWatch Logs group by exact name | `logs.trail`, `logs.alarms`, `ssm.session-preferences` | `logs:DescribeLogGroups` pages until the name shows up (one page in practice) |
 //! | [`security_groups`] | security group rules in one-peer form, and the tolerant batch writes | `vpc.endpoints`, `vpc.restricted-egress`, `ec2.no-open-admin-ports` | none: pure, and writes only when a control applies |
-//! | [`vpc_networks`] | EC2 filters and the CIDR blocks of a VPC | `vpc.endpoints`, `vpc.restricted-egress` | none: pure |
+//! | [`vpc_networks`] | EC2 filters in batches, `DescribeVpcs`, the CIDR blocks of a VPC | `vpc.endpoints`, `vpc.restricted-egress` | what its callers read with it |
 
 pub mod bucket_encryption;
 pub mod buckets;

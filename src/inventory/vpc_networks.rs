@@ -1,9 +1,14 @@
 //! What the VPC controls read the same way about a VPC's network: EC2 filters (and how many values one
-//! may hold), and the CIDR blocks a VPC owns.
+//! may hold, with the batching that follows from it), `DescribeVpcs` with filters, and the CIDR blocks
+//! a VPC owns.
 //!
-//! Pure: it builds requests' filters and reads `DescribeVpcs` answers, it sends nothing.
+//! Only [`describe_vpcs`] sends a call (a read); the rest builds filters and reads answers.
+
+use std::future::Future;
 
 use aws_sdk_ec2::types::{Filter, Vpc};
+
+use crate::aws::{AwsError, NameCall};
 
 /// EC2 accepts at most 200 values in one filter.
 pub const FILTER_VALUES: usize = 200;
@@ -11,6 +16,33 @@ pub const FILTER_VALUES: usize = 200;
 /// An EC2 filter `name` = any of `values`.
 pub fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Filter {
     Filter::builder().name(name).set_values(Some(values.into_iter().collect())).build()
+}
+
+/// The items `read` returns for each batch of `values` (at most [`FILTER_VALUES`] each), in order:
+/// `read` gets the filter `name` = one batch and sends the call.
+pub async fn in_filter_batches<T, F, Fut>(name: &str, values: &[String], read: F) -> Result<Vec<T>, AwsError>
+where
+    F: Fn(Filter) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, AwsError>>,
+{
+    let mut all = Vec::new();
+    for batch in values.chunks(FILTER_VALUES) {
+        all.extend(read(filter(name, batch.iter().cloned())).await?);
+    }
+    Ok(all)
+}
+
+/// Every VPC `DescribeVpcs` returns with `filters` (none: every VPC), all pages.
+pub async fn describe_vpcs(client: &aws_sdk_ec2::Client, filters: Vec<Filter>) -> Result<Vec<Vpc>, AwsError> {
+    client
+        .describe_vpcs()
+        .set_filters((!filters.is_empty()).then_some(filters))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .named("ec2:DescribeVpcs")
 }
 
 /// The IPv4 and IPv6 CIDR blocks associated with `vpc` (blocks being disassociated, or whose

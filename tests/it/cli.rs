@@ -193,6 +193,7 @@ fn controls_lists_the_catalogue() {
             "vpc.endpoints",
             "vpc.s3-bucket-vpce-only",
             "vpc.restricted-egress",
+            "vpc.nacl-admin-ports",
             "ec2.instance-roles",
             "ec2.embedded-keys",
             "ec2.imdsv2",

@@ -92,25 +92,111 @@ async fn imdsv2_is_required_by_default_and_on_running_instances() {
 
     assert_converges_with(&account, &baseline, "ec2.imdsv2", &[]).await;
     let defaults = ec2.get_instance_metadata_defaults().send().await.unwrap();
-    assert_eq!(defaults.account_level().and_then(|l| l.http_tokens()).map(|t| t.as_str()), Some("required"));
+    let level = defaults.account_level().unwrap();
+    assert_eq!(level.http_tokens().map(|t| t.as_str()), Some("required"));
+    assert_eq!(level.http_put_response_hop_limit(), Some(2), "the default hop limit lets containers reach IMDSv2");
     let described = ec2.describe_instances().instance_ids(&instance).send().await.unwrap();
     let options = described.reservations()[0].instances()[0].metadata_options().unwrap().clone();
     assert_eq!(options.http_tokens().map(|t| t.as_str()), Some("required"));
+    assert_eq!(options.http_put_response_hop_limit(), Some(2), "the hop limit goes with the token requirement");
 }
 
 #[tokio::test]
-async fn imdsv2_leaves_running_instances_alone_unless_the_baseline_says_so() {
+async fn the_token_hop_limit_is_a_baseline_setting() {
+    let account = Account::fresh().await;
+    let (_dir, baseline) = baseline_file(&format!("{HEAD}ec2:\n  imdsv2:\n    http_put_response_hop_limit: 1\n"));
+    assert_converges_with(&account, &baseline, "ec2.imdsv2", &[]).await;
+    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
+    let defaults = ec2.get_instance_metadata_defaults().send().await.unwrap();
+    assert_eq!(defaults.account_level().and_then(|l| l.http_put_response_hop_limit()), Some(1));
+}
+
+#[tokio::test]
+async fn imdsv2_reports_instances_and_changes_them_only_when_the_baseline_says_so() {
     let account = Account::fresh().await;
     let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
     let instance = launch(&ec2).await;
     let apply = account.run(Verb::Apply, &standard_baseline(), &["ec2.imdsv2"]).await;
-    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
-    assert_eq!(apply.report.finding("ec2.imdsv2").len(), 1, "only the account default is managed");
+    assert_eq!(apply.report.exit_code(), 2, "the instance that still allows IMDSv1 is reported: {:#?}", apply.report);
+    let findings = apply.report.finding("ec2.imdsv2");
+    let default = findings.iter().find(|f| f.resource == "account-setting/instance-metadata-defaults").unwrap();
+    assert_eq!(default.status, Status::Pass);
+    let reported = findings.iter().find(|f| f.resource == format!("instance/{instance}")).expect("the instance is a finding");
+    assert_eq!(reported.status, Status::Manual, "{reported:?}");
+    let steps = reported.remediation.as_deref().unwrap();
+    assert!(steps.contains(&format!("--instance-id {instance} --http-tokens required --http-put-response-hop-limit 2")), "{steps}");
+    assert!(steps.contains("MetadataNoToken"), "{steps}");
+    assert_eq!(reported.references.cis_v5, ["5.7"]);
     let sent: Vec<String> = apply.calls.mutating_sent().iter().map(|c| c.operation.clone()).collect();
     assert_eq!(sent, ["ModifyInstanceMetadataDefaults"]);
     let described = ec2.describe_instances().instance_ids(&instance).send().await.unwrap();
     let tokens = described.reservations()[0].instances()[0].metadata_options().and_then(|o| o.http_tokens()).map(|t| t.as_str().to_string());
     assert_eq!(tokens.as_deref(), Some("optional"), "the running instance was not touched");
+}
+
+/// An organization whose EC2 declarative policy decides the member's instance metadata defaults
+/// (optional tokens, with the platform team's message); returns the member account.
+async fn member_under_an_imds_declarative_policy() -> Account {
+    let management = Account::fresh().await;
+    let organizations = management.aws(AccessMode::ReadWrite).await.organizations();
+    organizations.create_organization().send().await.unwrap();
+    let root = organizations.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    let created = organizations.create_account().account_name("workload").email("workload@example.com").send().await.unwrap();
+    let member = created.create_account_status.unwrap().account_id.unwrap();
+    let content = r#"{"ec2_attributes": {"instance_metadata_defaults": {"http_tokens": {"@@assign": "optional"}, "http_put_response_hop_limit": {"@@assign": "3"}},
+        "exception_message": {"@@assign": "IMDS defaults are set by the platform team"}}}"#;
+    let policy = organizations
+        .create_policy()
+        .name("imds-defaults")
+        .description("instance metadata defaults")
+        .r#type(aws_sdk_organizations::types::PolicyType::DeclarativePolicyEc2)
+        .content(content)
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap()
+        .policy_summary
+        .unwrap()
+        .id
+        .unwrap();
+    organizations.enable_policy_type().root_id(&root).policy_type(aws_sdk_organizations::types::PolicyType::DeclarativePolicyEc2).send().await.unwrap();
+    organizations.attach_policy().policy_id(&policy).target_id(&member).send().await.unwrap();
+    management.member(&member).await
+}
+
+#[tokio::test]
+async fn imds_defaults_an_organizations_declarative_policy_manages_are_skipped_not_fought() {
+    let member = member_under_an_imds_declarative_policy().await;
+    for verb in [Verb::Verify, Verb::Apply, Verb::Apply] {
+        let outcome = member.run(verb, &standard_baseline(), &["ec2.imdsv2"]).await;
+        assert_eq!(outcome.report.exit_code(), 0, "{verb:?}: {:#?}", outcome.report);
+        let finding = &outcome.report.finding("ec2.imdsv2")[0];
+        assert_eq!(finding.status, Status::Skipped, "{finding:?}");
+        assert!(finding.message.contains("managed by the organization's declarative policy"), "{}", finding.message);
+        assert!(finding.message.contains("IMDS defaults are set by the platform team"), "the organization's message is passed on: {}", finding.message);
+        assert!(outcome.calls.mutating_sent().is_empty(), "no ModifyInstanceMetadataDefaults against the policy: {:?}", outcome.calls.mutating_sent());
+    }
+}
+
+/// The emulator rule on its own: the defaults the policy sets are reported as the policy's, and the
+/// account cannot change them; an account outside the organization can.
+#[tokio::test]
+async fn the_emulator_refuses_imds_defaults_changes_under_a_declarative_policy() {
+    let member = member_under_an_imds_declarative_policy().await;
+    let ec2 = member.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let level = ec2.get_instance_metadata_defaults().send().await.unwrap().account_level.unwrap();
+    assert_eq!(level.managed_by().map(|m| m.as_str()), Some("declarative-policy"));
+    assert_eq!((level.http_tokens().map(|t| t.as_str()), level.http_put_response_hop_limit()), (Some("optional"), Some(3)));
+    assert_eq!(level.managed_exception_message(), Some("IMDS defaults are set by the platform team"));
+    let refused = ec2.modify_instance_metadata_defaults().http_tokens(aws_sdk_ec2::types::MetadataDefaultHttpTokensState::Required).send().await;
+    let error = refused.expect_err("the account cannot change what the policy decides");
+    assert_eq!(aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&error), Some("OperationNotPermitted"));
+
+    let standalone = Account::fresh().await.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    standalone.modify_instance_metadata_defaults().http_tokens(aws_sdk_ec2::types::MetadataDefaultHttpTokensState::Required).send().await.unwrap();
+    let level = standalone.get_instance_metadata_defaults().send().await.unwrap().account_level.unwrap();
+    assert_eq!(level.managed_by(), None, "no policy, nothing managed elsewhere");
 }
 
 #[tokio::test]

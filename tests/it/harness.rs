@@ -188,6 +188,18 @@ impl Account {
         Account { id: self.id.clone(), credentials: Credentials::new(key, "root-secret", None, None, "mamori-tests-root") }
     }
 
+    /// moto: enables an opt-in region for this account (`account:EnableRegion`, which the emulator
+    /// shim adds; see `region_opt_in.py`).
+    pub fn enable_region(&self, region: &str) {
+        assert_eq!(emulator().engine, Engine::Moto, "opt-in regions are modelled on moto only");
+        let output = Command::new("python3")
+            .arg(repo().join("localstack/emulator.py"))
+            .args(["enable-region", "moto", "--endpoint", &emulator().endpoint, "--account", &self.id, "--region", region])
+            .output()
+            .expect("run emulator.py enable-region");
+        assert!(output.status.success(), "enable-region {region}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+
     pub fn connect_options(&self) -> ConnectOptions {
         ConnectOptions {
             profile: None,
@@ -217,8 +229,13 @@ impl Account {
     }
 
     async fn execute(&self, verb: Verb, baseline: &Path, only: &[&str], regions: &[&str], mfa: Option<Mfa>) -> Outcome {
+        self.attempt(verb, baseline, only, regions, mfa).await.unwrap_or_else(|e| panic!("{} failed: {e}", verb.name()))
+    }
+
+    /// Runs a verb in-process and returns why it produced no report, if it did not.
+    pub async fn attempt(&self, verb: Verb, baseline: &Path, only: &[&str], regions: &[&str], mfa: Option<Mfa>) -> Result<Outcome, app::AppError> {
         let invocation = self.invocation(verb, baseline, only, regions, mfa, AccountSelection::default());
-        app::execute(&invocation, &mut |_: &Report| true, &Silent).await.unwrap_or_else(|e| panic!("{} failed: {e}", verb.name()))
+        app::execute(&invocation, &mut |_: &Report| true, &Silent).await
     }
 
     /// Runs a verb in-process over the accounts `accounts` selects, with this account's credentials

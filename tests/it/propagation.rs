@@ -113,7 +113,11 @@ async fn one_apply_of_the_standard_baseline_converges_with_the_propagation_delay
     let unconverged: Vec<_> = apply.report.findings.iter().filter(|f| matches!(f.status, Status::Fail | Status::Error)).collect();
     assert!(unconverged.is_empty(), "one apply converges: {unconverged:#?}");
     let manual: Vec<&str> = apply.report.findings.iter().filter(|f| f.status == Status::Manual).map(|f| f.control.as_str()).collect();
-    assert_eq!(manual, ["logs.alarms", "logs.bucket-mfa-delete", "root.mfa"], "only the human steps are left: the root user's, and a subscriber to confirm");
+    assert_eq!(
+        manual,
+        ["logs.alarms", "logs.bucket-mfa-delete", "root.mfa", "vpc.nacl-admin-ports"],
+        "only the human steps are left: the root user's, a subscriber to confirm, and the default VPC's open network ACL (closed on opt-in)"
+    );
     let calls = apply.calls.by_operation();
     eprintln!("apply of the standard baseline with propagation delays: {} calls {calls:?}", apply.calls.sent().len());
     for retried in ["KMS:CreateAlias", "CloudTrail:CreateTrail"] {

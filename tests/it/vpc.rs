@@ -73,6 +73,19 @@ fn assert_vpc_findings_pass(outcome: &Outcome, control: &str) {
     }
 }
 
+/// The security groups named `mamori-vpc-endpoints` in `vpc`.
+async fn endpoint_groups(account: &Account, vpc: &str) -> Vec<aws_sdk_ec2::types::SecurityGroup> {
+    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
+    let groups = ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(vpc).build())
+        .filters(Filter::builder().name("group-name").values("mamori-vpc-endpoints").build())
+        .send()
+        .await
+        .unwrap();
+    groups.security_groups().to_vec()
+}
+
 /// Endpoints of `vpc`, live ones only.
 async fn endpoints(account: &Account, region: &str, vpc: &str) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
     let ec2 = account.aws(AccessMode::ReadOnly).await.ec2(region);
@@ -123,7 +136,7 @@ async fn a_two_zone_vpc_gets_gateway_interface_endpoints_and_the_security_group(
     let expected: BTreeSet<String> = ["dns", "security-group/mamori-vpc-endpoints", "gateway/s3"]
         .iter()
         .map(|r| r.to_string())
-        .chain(["ssm", "ssmmessages", "ec2messages", "kms", "monitoring", "logs"].iter().map(|s| format!("interface/{s}")))
+        .chain(["ssm", "ssmmessages", "ec2messages", "ec2", "kms", "monitoring", "logs"].iter().map(|s| format!("interface/{s}")))
         .map(|r| format!("{}/{r}", vpc.id))
         .collect();
     assert_eq!(resources, expected.iter().map(String::as_str).collect(), "one finding per VPC component");
@@ -135,16 +148,9 @@ async fn a_two_zone_vpc_gets_gateway_interface_endpoints_and_the_security_group(
     let tables: BTreeSet<String> = gateways[0].route_table_ids().iter().cloned().collect();
     assert_eq!(tables, vpc.route_tables, "on both route tables");
 
-    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
-    let groups = ec2
-        .describe_security_groups()
-        .filters(Filter::builder().name("vpc-id").values(&vpc.id).build())
-        .filters(Filter::builder().name("group-name").values("mamori-vpc-endpoints").build())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(groups.security_groups().len(), 1);
-    let group = &groups.security_groups()[0];
+    let groups = endpoint_groups(&account, &vpc.id).await;
+    assert_eq!(groups.len(), 1);
+    let group = &groups[0];
     let inbound: Vec<String> = group
         .ip_permissions()
         .iter()
@@ -156,7 +162,7 @@ async fn a_two_zone_vpc_gets_gateway_interface_endpoints_and_the_security_group(
     assert_eq!(inbound, [r#"Some("tcp") Some(443)-Some(443) from 10.0.0.0/16"#], "exactly one inbound rule per VPC CIDR");
 
     let interfaces: Vec<_> = all.iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Interface)).collect();
-    assert_eq!(interfaces.len(), 6);
+    assert_eq!(interfaces.len(), 7);
     let private: BTreeSet<String> = vpc.private.iter().cloned().collect();
     for endpoint in interfaces {
         assert_eq!(endpoint.private_dns_enabled(), Some(true), "{endpoint:?}");
@@ -165,6 +171,7 @@ async fn a_two_zone_vpc_gets_gateway_interface_endpoints_and_the_security_group(
         assert_eq!(groups, [group.group_id().unwrap()]);
     }
     assert!(vpc.public.iter().all(|s| !private.contains(s)));
+    let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
     let hostnames = ec2.describe_vpc_attribute().vpc_id(&vpc.id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames).send().await.unwrap();
     assert_eq!(hostnames.enable_dns_hostnames().and_then(|v| v.value()), Some(true), "private DNS needs DNS hostnames");
 }
@@ -186,7 +193,7 @@ async fn two_vpcs_in_two_regions_are_handled_in_one_run() {
     assert_eq!(regions_seen, BTreeSet::from(regions));
     for (region, vpc) in [("us-east-1", &east), ("eu-west-1", &west)] {
         let all = endpoints(&account, region, &vpc.id).await;
-        assert_eq!(all.len(), 7, "{region}: one gateway and six interface endpoints");
+        assert_eq!(all.len(), 8, "{region}: one gateway and seven interface endpoints");
     }
     assert!(again.calls.repeated().is_empty(), "no call repeated with identical parameters: {:?}", again.calls.repeated());
     eprintln!("two VPCs in two regions: apply (fresh) {:?}", counts(&apply));
@@ -245,7 +252,7 @@ async fn existing_endpoints_are_extended_and_corrected_not_duplicated() {
 
     let (apply, _, _) = converge(&account, &path, &["vpc.endpoints"], &[]).await;
     let creates = apply.calls.sent().iter().filter(|c| c.operation == "CreateVpcEndpoint").count();
-    assert_eq!(creates, 5, "only the five missing interface endpoints are created");
+    assert_eq!(creates, 6, "only the six missing interface endpoints are created");
 
     let all = endpoints(&account, "us-east-1", &vpc.id).await;
     let gateways: Vec<_> = all.iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway)).collect();
@@ -414,4 +421,158 @@ async fn the_s3_endpoint_policy_is_set_from_its_template_when_the_baseline_asks(
     assert!(text.contains(&format!("\"aws:ResourceAccount\":\"{}\"", account.id)), "{text}");
     assert!(text.contains("arn:aws:s3:::amazon-ssm-us-east-1/*"), "SSM Agent's buckets stay reachable: {text}");
     assert!(!text.contains("\"Action\":\"*\""), "the allow-all default is gone: {text}");
+}
+
+/// A private hosted zone named `name`, associated with `vpc` (the centralised-endpoints design: the
+/// zone answers for a service's name with a hub's endpoints). Returns its id.
+async fn private_zone(account: &Account, vpc: &str, name: &str) -> String {
+    use aws_sdk_route53::types::{HostedZoneConfig, Vpc, VpcRegion};
+    let route53 = account.aws(AccessMode::ReadWrite).await.route53();
+    let zone = route53
+        .create_hosted_zone()
+        .name(name)
+        .caller_reference(format!("{vpc}-{name}"))
+        .vpc(Vpc::builder().vpc_id(vpc).vpc_region(VpcRegion::UsEast1).build())
+        .hosted_zone_config(HostedZoneConfig::builder().private_zone(true).comment("centralised endpoints").build())
+        .send()
+        .await
+        .unwrap();
+    zone.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string()
+}
+
+#[tokio::test]
+async fn a_service_a_central_private_hosted_zone_answers_for_is_skipped_and_the_others_are_made() {
+    let account = Account::fresh().await;
+    let vpc = build_vpc(&account, "us-east-1", "central").await;
+    let zone = private_zone(&account, &vpc.id, "ssm.us-east-1.amazonaws.com").await;
+    let (_dir, path) = baseline("central", "");
+    let (apply, verify, again) = converge(&account, &path, &["vpc.endpoints"], &[]).await;
+
+    let findings = verify.report.finding("vpc.endpoints");
+    let ssm = findings.iter().find(|f| f.resource == format!("{}/interface/ssm", vpc.id)).expect("a finding for ssm");
+    assert_eq!(ssm.status, Status::Skipped, "{ssm:?}");
+    assert!(ssm.message.contains(&format!("private hosted zone {zone}")) && ssm.message.contains("ssm.us-east-1.amazonaws.com"), "{}", ssm.message);
+    assert!(findings.iter().filter(|f| f.resource != ssm.resource).all(|f| f.status == Status::Pass), "{findings:#?}");
+    let ssm_name = service_name(&account, "us-east-1", "ssm", "Interface").await;
+    let all = endpoints(&account, "us-east-1", &vpc.id).await;
+    assert!(!all.iter().any(|e| e.service_name() == Some(ssm_name.as_str())), "no endpoint where AWS refuses it");
+    let interfaces = all.iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Interface)).count();
+    assert_eq!(interfaces, 6, "every other service got its endpoint in the same apply");
+    let creates = apply.calls.sent().iter().filter(|c| c.operation == "CreateVpcEndpoint").count();
+    assert_eq!(creates, 7, "the gateway and six interface endpoints; none attempted for ssm");
+
+    let route53_reads = |outcome: &Outcome| outcome.calls.sent().iter().filter(|c| c.operation == "ListHostedZonesByVPC").count();
+    assert_eq!(route53_reads(&verify), 1, "one Route 53 read for the VPC whose ssm endpoint is missing");
+    assert_eq!(route53_reads(&again), 1);
+    assert_eq!(again.calls.sent().len(), verify.calls.sent().len(), "a converged apply costs what verify costs");
+}
+
+#[tokio::test]
+async fn inbound_rules_someone_added_to_the_endpoint_group_are_kept_unless_the_baseline_revokes_them() {
+    let account = Account::fresh().await;
+    let vpc = build_vpc(&account, "us-east-1", "peered").await;
+    let (_dir, path) = baseline("peered", "");
+    converge(&account, &path, &["vpc.endpoints"], &[]).await;
+
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let group = endpoint_groups(&account, &vpc.id).await[0].group_id().unwrap().to_string();
+    // A peered VPC and an on-premises range reach the endpoints too: the team added them by hand.
+    let https_from = |cidr: &str| {
+        aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
+            .build()
+    };
+    ec2.authorize_security_group_ingress().group_id(&group).ip_permissions(https_from("10.1.0.0/16")).ip_permissions(https_from("192.168.0.0/16")).send().await.unwrap();
+    let sources = || async {
+        let groups = ec2.describe_security_groups().group_ids(&group).send().await.unwrap();
+        let mut cidrs: Vec<String> =
+            groups.security_groups()[0].ip_permissions().iter().flat_map(|p| p.ip_ranges()).filter_map(|r| r.cidr_ip()).map(str::to_string).collect();
+        cidrs.sort();
+        cidrs
+    };
+
+    let verify = account.run(Verb::Verify, &path, &["vpc.endpoints"]).await;
+    assert_eq!(verify.report.exit_code(), 0, "rules the baseline does not own are not drift: {:#?}", verify.report);
+    let apply = account.run(Verb::Apply, &path, &["vpc.endpoints"]).await;
+    assert!(apply.calls.mutating_sent().is_empty(), "nothing revoked: {:?}", apply.calls.mutating_sent());
+    assert_eq!(sources().await, ["10.0.0.0/16", "10.1.0.0/16", "192.168.0.0/16"]);
+
+    let (_dir2, revoking) = baseline("peered", "    revoke_other_ingress: true\n");
+    let plan = account.run(Verb::Plan, &revoking, &["vpc.endpoints"]).await;
+    let change = plan.report.changes.iter().flatten().find(|c| c.resource.ends_with("/security-group/mamori-vpc-endpoints")).expect("the opt-in plans the revocation");
+    assert_eq!(change.action, mamori::report::Action::Update);
+    let apply = account.run(Verb::Apply, &revoking, &["vpc.endpoints"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let writes: Vec<String> = apply.calls.mutating_sent().iter().map(|c| c.operation.clone()).collect();
+    assert_eq!(writes, ["RevokeSecurityGroupIngress"]);
+    assert_eq!(sources().await, ["10.0.0.0/16"], "with the opt-in, only the VPC's own rule stays");
+}
+
+/// A VPC with an IPv6 block and three subnets: in zone a a private /28 with no free address and a
+/// public /24; in zone b an IPv6-only subnet. The lowest-id private subnet of each zone cannot hold an
+/// endpoint interface.
+async fn crowded_vpc(account: &Account, name: &str) -> (String, String, String) {
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let created = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .amazon_provided_ipv6_cidr_block(true)
+        .tag_specifications(tagged(ResourceType::Vpc, name))
+        .send()
+        .await
+        .unwrap();
+    let id = created.vpc().unwrap().vpc_id().unwrap().to_string();
+    let described = ec2.describe_vpcs().vpc_ids(&id).send().await.unwrap();
+    let block = described.vpcs()[0].ipv6_cidr_block_association_set()[0].ipv6_cidr_block().unwrap().to_string();
+    let igw = ec2.create_internet_gateway().send().await.unwrap().internet_gateway.unwrap().internet_gateway_id.unwrap();
+    ec2.attach_internet_gateway().internet_gateway_id(&igw).vpc_id(&id).send().await.unwrap();
+    let public_table = ec2.create_route_table().vpc_id(&id).send().await.unwrap().route_table.unwrap().route_table_id.unwrap();
+    ec2.create_route().route_table_id(&public_table).destination_cidr_block("0.0.0.0/0").gateway_id(&igw).send().await.unwrap();
+
+    let subnet = |cidr: Option<&str>, zone: &str| {
+        let request = ec2.create_subnet().vpc_id(&id).availability_zone(format!("us-east-1{zone}"));
+        match cidr {
+            Some(cidr) => request.cidr_block(cidr),
+            None => request.ipv6_cidr_block(block.replace("::/56", "::/64")).ipv6_native(true),
+        }
+    };
+    let full = subnet(Some("10.0.0.0/28"), "a").send().await.unwrap().subnet.unwrap();
+    for _ in 0..full.available_ip_address_count().unwrap() {
+        ec2.create_network_interface().subnet_id(full.subnet_id().unwrap()).send().await.unwrap();
+    }
+    let public = subnet(Some("10.0.1.0/24"), "a").send().await.unwrap().subnet.unwrap().subnet_id.unwrap();
+    ec2.associate_route_table().route_table_id(&public_table).subnet_id(&public).send().await.unwrap();
+    let ipv6_only = subnet(None, "b").send().await.unwrap().subnet.unwrap().subnet_id.unwrap();
+    (id, public, ipv6_only)
+}
+
+#[tokio::test]
+async fn endpoints_pass_over_full_and_ipv6_only_subnets_and_a_zone_without_room_is_reported() {
+    let account = Account::fresh().await;
+    let (vpc, public, ipv6_only) = crowded_vpc(&account, "crowded").await;
+    let (_dir, path) = baseline("crowded", "");
+
+    let plan = account.run(Verb::Plan, &path, &["vpc.endpoints"]).await;
+    assert_eq!(plan.report.exit_code(), 2);
+    let apply = account.run(Verb::Apply, &path, &["vpc.endpoints"]).await;
+    assert_eq!(apply.report.exit_code(), 2, "zone b stays a manual finding: {:#?}", apply.report);
+    let verify = account.run(Verb::Verify, &path, &["vpc.endpoints"]).await;
+    assert_eq!(verify.report.exit_code(), 2);
+    let findings = verify.report.finding("vpc.endpoints");
+    let zone = findings.iter().find(|f| f.resource == format!("{vpc}/zone/us-east-1b")).expect("the zone without room is reported");
+    assert_eq!(zone.status, Status::Manual);
+    assert_eq!(zone.actual.as_ref().unwrap()["subnets"][&ipv6_only], "IPv6-only: no IPv4 range for the endpoint's address", "{zone:?}");
+    assert!(zone.remediation.as_deref().is_some_and(|r| r.contains("create-subnet")), "{zone:?}");
+    assert!(findings.iter().filter(|f| f.resource != zone.resource).all(|f| f.status == Status::Pass), "{findings:#?}");
+
+    let interfaces: Vec<_> = endpoints(&account, "us-east-1", &vpc).await.into_iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Interface)).collect();
+    assert_eq!(interfaces.len(), 7);
+    for endpoint in &interfaces {
+        assert_eq!(endpoint.subnet_ids(), [public.clone()], "the full private subnet is passed over for the public one with room: {endpoint:?}");
+    }
+    let again = account.run(Verb::Apply, &path, &["vpc.endpoints"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
 }

@@ -2,7 +2,8 @@
 
 LocalStack imports some providers lazily, when the first request for the service arrives, so a patch
 cannot be applied when this package loads. `patch_after_import(name, patch)` registers `patch(module)`
-to run right after the module `name` has been executed.
+to run right after the module `name` has been executed; several shims may patch one module, and their
+patches run in the order they were registered (the shims' load order).
 """
 
 class _PatchAfterImport:
@@ -13,8 +14,8 @@ class _PatchAfterImport:
     def find_spec(self, fullname, path, target=None):
         import sys
 
-        patch = self.patches.get(fullname)
-        if patch is None:
+        patches = self.patches.get(fullname)
+        if not patches:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -25,7 +26,8 @@ class _PatchAfterImport:
 
                 def exec_module(module):
                     original(module)
-                    patch(module)
+                    for patch in patches:
+                        patch(module)
 
                 spec.loader.exec_module = exec_module
                 return spec
@@ -43,7 +45,7 @@ def patch_after_import(fullname, patch):
     if _FINDER is None:
         _FINDER = _PatchAfterImport()
         sys.meta_path.insert(0, _FINDER)
-    _FINDER.patches[fullname] = patch
+    _FINDER.patches.setdefault(fullname, []).append(patch)
 
 
 def install():

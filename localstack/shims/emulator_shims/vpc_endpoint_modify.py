@@ -14,7 +14,7 @@
       interpreter start).
 """
 
-from .import_hooks import patch_after_import
+from .localstack_ec2 import localstack_vpc_endpoint, wrap_localstack_ec2_provider
 
 
 def _modify_vpc_endpoint_with_private_dns(modify):
@@ -30,14 +30,9 @@ def _modify_vpc_endpoint_with_private_dns(modify):
 
 
 def _modify_vpc_endpoint_with_security_groups(modify):
-    import functools
-
-    @functools.wraps(modify)
     def modify_vpc_endpoint(self, context, vpc_endpoint_id, *args, **kwargs):
         result = modify(self, context, vpc_endpoint_id, *args, **kwargs)
-        from localstack.services.ec2.models import get_ec2_backend
-
-        endpoint = get_ec2_backend(context.account_id, context.region).vpc_end_points.get(vpc_endpoint_id)
+        endpoint = localstack_vpc_endpoint(context, vpc_endpoint_id)
         add = kwargs.get("add_security_group_ids") or []
         remove = kwargs.get("remove_security_group_ids") or []
         if endpoint is not None and (add or remove):
@@ -48,13 +43,8 @@ def _modify_vpc_endpoint_with_security_groups(modify):
     return modify_vpc_endpoint
 
 
-def _patch_localstack_ec2_provider(module):
-    provider = module.Ec2Provider
-    provider.modify_vpc_endpoint = _modify_vpc_endpoint_with_security_groups(provider.modify_vpc_endpoint)
-
-
 def install():
-    patch_after_import("localstack.services.ec2.provider", _patch_localstack_ec2_provider)
+    wrap_localstack_ec2_provider("modify_vpc_endpoint", _modify_vpc_endpoint_with_security_groups)
     try:
         from moto.ec2.responses.vpcs import VPCs
     except ImportError:  # not an emulator's interpreter

@@ -26,8 +26,8 @@ static META: ControlMeta = ControlMeta {
     title: "No security group opens 22, 3389 or all ports to 0.0.0.0/0 or ::/0",
     fix: Fix::Optional,
     scope: Scope::Regional,
-    cis_v5: &["5.2", "5.3"],
-    fsbp: &["EC2.13", "EC2.14"],
+    cis_v5: &["5.3", "5.4"],
+    fsbp: &["EC2.13", "EC2.14", "EC2.53", "EC2.54"],
     depends_on: &[],
 };
 

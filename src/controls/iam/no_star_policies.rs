@@ -7,6 +7,10 @@
 //! keys with them). A policy is a finding when a statement allows `*` (or `*:*`) on `*`, conditions or
 //! not ([`iam_authorization::grants_full_admin`]). Always `manual`: only the owner knows which actions the
 //! policy's users need, and mamori never rewrites or deletes a customer policy.
+//!
+//! It cites Security Hub IAM.1 (customer managed policies), not CIS 1.15: that recommendation also
+//! counts AWS managed policies such as `AdministratorAccess` attached to anyone, which this control
+//! leaves to `iam.no-admin-keys` and to the owners of those attachments.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +29,7 @@ static META: ControlMeta = ControlMeta {
     title: "No customer policy grants *:*",
     fix: Fix::Manual,
     scope: Scope::Account,
-    cis_v5: &["1.15"],
+    cis_v5: &[],
     fsbp: &["IAM.1"],
     depends_on: &[],
 };

@@ -603,7 +603,7 @@ mod tests {
         let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/standard.yaml")).unwrap();
         let baseline = Baseline::parse(&Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines/standard.yaml"), &text).unwrap();
         let caller = Caller { account_id: "111111111111".into(), partition: "aws".into(), arn: "arn:aws:iam::111111111111:role/auditor".into() };
-        let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, layout: None };
+        let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[], layout: None };
         let target = Target { region: RegionName::parse("us-east-1").unwrap(), account_wide: true };
         let observed: Observed = Arc::new(state);
         let mut facts = Facts::default();

@@ -39,7 +39,7 @@ use crate::report::Action;
 
 use crate::inventory::security_groups::writes;
 use crate::inventory::security_groups::rules::{Direction, Peer, Rule};
-use crate::inventory::vpc_networks::{cidr_blocks, filter, FILTER_VALUES};
+use crate::inventory::vpc_networks::{cidr_blocks, describe_vpcs, in_filter_batches};
 
 static META: ControlMeta = ControlMeta {
     id: "vpc.restricted-egress",
@@ -151,20 +151,11 @@ async fn named_groups(ctx: &Context<'_>, region: &RegionName) -> Result<Vec<Secu
     ctx.aws
         .memo()
         .get_or_read(&groups_key(region), move || async move {
-            let mut groups = Vec::new();
-            for batch in ids.chunks(FILTER_VALUES) {
-                let found: Vec<SecurityGroup> = client
-                    .describe_security_groups()
-                    .filters(filter("group-id", batch.iter().cloned()))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .named("ec2:DescribeSecurityGroups")?;
-                groups.extend(found);
-            }
-            Ok(groups)
+            let ec2 = &client;
+            in_filter_batches("group-id", &ids, |by_id| async move {
+                ec2.describe_security_groups().filters(by_id).into_paginator().items().send().try_collect().await.named("ec2:DescribeSecurityGroups")
+            })
+            .await
         })
         .await
 }
@@ -212,20 +203,9 @@ async fn vpc_cidrs(ctx: &Context<'_>, region: &RegionName, vpc_ids: Vec<String>)
     ctx.aws
         .memo()
         .get_or_read(&key, move || async move {
-            let mut cidrs = BTreeMap::new();
-            for batch in vpc_ids.chunks(FILTER_VALUES) {
-                let vpcs: Vec<_> = client
-                    .describe_vpcs()
-                    .filters(filter("vpc-id", batch.iter().cloned()))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .named("ec2:DescribeVpcs")?;
-                cidrs.extend(vpcs.iter().filter_map(|vpc| Some((vpc.vpc_id()?.to_string(), cidr_blocks(vpc)))));
-            }
-            Ok(cidrs)
+            let ec2 = &client;
+            let vpcs = in_filter_batches("vpc-id", &vpc_ids, |by_id| describe_vpcs(ec2, vec![by_id])).await?;
+            Ok(vpcs.iter().filter_map(|vpc| Some((vpc.vpc_id()?.to_string(), cidr_blocks(vpc)))).collect())
         })
         .await
 }

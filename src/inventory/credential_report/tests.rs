@@ -6,6 +6,10 @@ use super::*;
 const AGED: &str = include_str!("../../../tests/fixtures/credential-report/aged.csv");
 const ROOT_VIRTUAL_MFA: &str = include_str!("../../../tests/fixtures/credential-report/root-virtual-mfa.csv");
 const ROOT_NO_MFA: &str = include_str!("../../../tests/fixtures/credential-report/root-no-mfa.csv");
+const QUOTED_FIELDS: &str = include_str!("../../../tests/fixtures/credential-report/quoted-fields.csv");
+const CRLF: &str = include_str!("../../../tests/fixtures/credential-report/crlf.csv");
+const OFFSETS: &str = include_str!("../../../tests/fixtures/credential-report/offsets.csv");
+const NO_DATES: &str = include_str!("../../../tests/fixtures/credential-report/no-dates.csv");
 
 fn now() -> Epoch {
     parse_date("2026-06-01T00:00:00Z").unwrap().unwrap()
@@ -26,6 +30,73 @@ fn dates_parse_with_offsets_and_words() {
     assert!(parse_date("yesterday").is_err());
     assert_eq!(format_date(now()), "2026-06-01");
     assert_eq!(format_date(parse_date("2024-02-29T23:59:59Z").unwrap().unwrap()), "2024-02-29");
+}
+
+#[test]
+fn dates_that_are_not_on_the_calendar_are_rejected() {
+    for impossible in ["2026-02-29T00:00:00Z", "2024-04-31T00:00:00+00:00", "2026-06-01T24:00:00Z"] {
+        assert!(parse_date(impossible).is_err(), "{impossible}");
+    }
+    assert!(parse_date("2026-06-01T00:00:00").is_err(), "RFC 3339 needs the offset, which AWS always writes");
+    assert_eq!(parse_date("2024-02-29T00:00:00Z").unwrap(), Some(1_709_164_800), "a leap day");
+}
+
+#[test]
+fn quoted_fields_keep_their_commas_and_quotes() {
+    let report = parse(QUOTED_FIELDS).unwrap();
+    let users: Vec<&str> = report.users.iter().map(|r| r.user.as_str()).collect();
+    assert_eq!(users, ["ops,admin", "quoted-path", "unquoted-last"], "the blank line is no row; the last row has no line end");
+    assert!(report.root.as_ref().is_some_and(|root| root.mfa_active), "a quoted root row");
+    let comma = row(&report, "ops,admin");
+    assert_eq!(comma.arn, "arn:aws:iam::111122223333:user/ops,admin");
+    assert!(unused_password(comma, now(), 45) && console_without_mfa(comma));
+    assert_eq!(row(&report, "quoted-path").arn, r#"arn:aws:iam::111122223333:user/team "blue"/quoted-path"#);
+    assert_eq!(unused_keys(row(&report, "quoted-path"), now(), 45), Vec::<usize>::new(), "used yesterday");
+    assert_eq!(keys_older_than(row(&report, "unquoted-last"), now(), 90), [0]);
+}
+
+#[test]
+fn crlf_line_ends_read_as_lf_ones() {
+    let report = parse(CRLF).unwrap();
+    assert_eq!(report, parse(&CRLF.replace("\r\n", "\n")).unwrap());
+    assert_eq!(report.root.as_ref().map(|root| root.arn.as_str()), Some("arn:aws:iam::000000000000:root"));
+    let console = row(&report, "crlf-console");
+    assert!(unused_password(console, now(), 45), "set 151 days ago, never used");
+    let key = row(&report, "crlf-key");
+    assert_eq!(keys_older_than(key, now(), 105), [0], "created 105.5 days ago");
+    assert_eq!(keys_older_than(key, now(), 106), Vec::<usize>::new());
+}
+
+#[test]
+fn offsets_are_applied_before_days_are_counted() {
+    let report = parse(OFFSETS).unwrap();
+    let east = row(&report, "east-of-utc");
+    assert_eq!(east.created, parse_date("2025-01-01T00:00:00Z").unwrap(), "09:00 at +09:00 is midnight UTC");
+    assert!(unused_password(east, now(), 45), "08:59:59 at +09:00 is 45 days and a second before now");
+    assert!(!unused_password(east, now(), 46));
+    assert_eq!(unused_keys(east, now(), 45), [0], "fractional seconds are dropped, not misread");
+    let west = row(&report, "west-of-utc");
+    assert_eq!(west.created, east.created, "18:30 at -05:30 is midnight UTC too");
+    let last_used = west.keys[0].last_used.expect("a date");
+    assert_eq!(format_date(last_used), "2026-06-01", "18:30 on 2026-05-31 at -05:30 is 2026-06-01 in UTC");
+    assert_eq!(unused_keys(west, now(), 0), Vec::<usize>::new());
+}
+
+#[test]
+fn report_words_mean_no_date_and_booleans_ignore_case() {
+    let report = parse(NO_DATES).unwrap();
+    let root = report.root.as_ref().expect("root row");
+    assert!(root.mfa_active, "TRUE, as the IAM User Guide spells it");
+    assert_eq!((root.password_last_used, root.keys[0].last_rotated), (None, None), "no_information, N/A");
+    let user = row(&report, "never-signed-in");
+    assert!(user.password_enabled && console_without_mfa(user));
+    assert_eq!((user.password_last_used, user.password_last_changed), (None, None));
+    assert!(!unused_password(user, now(), 31), "never used: counted from the user's creation, 31 days ago");
+    assert!(unused_password(user, now(), 30));
+    assert_eq!(active_keys(user), [0]);
+    assert_eq!((unused_keys(user, now(), 0), keys_older_than(user, now(), 0)), (vec![], vec![]), "an active key without dates is never aged");
+    let short = row(&report, "no-columns-left");
+    assert!(!short.password_enabled && short.keys.iter().all(|k| *k == KeySlot::default()), "a short row reads its missing fields as N/A");
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn baseline(name: &str, edit: impl Fn(String) -> String) -> Baseline {
     let path = root().join(format!("baselines/{name}.yaml"));
     let text = edit(std::fs::read_to_string(&path).unwrap());
     let baseline = Baseline::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
-    baseline.with_regions(["us-east-1", "eu-west-1"].iter().map(|r| RegionName::parse(r).unwrap()).collect())
+    baseline.with_regions(["us-east-1", "eu-west-1"].iter().map(|r| RegionName::parse(r).unwrap()).collect()).unwrap()
 }
 
 fn core() -> Value {

@@ -47,7 +47,6 @@ pub const READ_OPERATIONS: &[(&str, &str)] = &[
     ("Route 53", "ListHostedZonesByVPC"),
     ("S3", "GetBucketEncryption"),
     ("S3", "GetBucketLifecycleConfiguration"),
-    ("S3", "GetBucketLocation"),
     ("S3", "GetBucketLogging"),
     ("S3", "GetBucketPolicy"),
     ("S3", "GetBucketVersioning"),

@@ -87,6 +87,8 @@ pub struct ControlMeta {
     pub fsbp: &'static [&'static str],
     /// Controls whose results this one needs (applied first, their facts published first).
     pub depends_on: &'static [&'static str],
+    /// The IAM actions it may call, observing and applying (see [`crate::least_privilege`]).
+    pub access: &'static crate::least_privilege::Access,
 }
 
 impl ControlMeta {

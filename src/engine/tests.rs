@@ -101,7 +101,7 @@ impl Control for Fake {
 }
 
 static FIRST: ControlMeta =
-    ControlMeta { id: "a.first", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Regional, cis_v5: &[], fsbp: &[], depends_on: &[] };
+    ControlMeta { id: "a.first", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Regional, cis_v5: &[], fsbp: &[], depends_on: &[], access: &crate::least_privilege::Access::NONE };
 static SECOND: ControlMeta = ControlMeta {
     id: "b.second",
     source: file!(),
@@ -110,13 +110,13 @@ static SECOND: ControlMeta = ControlMeta {
     scope: Scope::Regional,
     cis_v5: &[],
     fsbp: &[],
-    depends_on: &["a.first"],
+    depends_on: &["a.first"], access: &crate::least_privilege::Access::NONE,
 };
 static BROKEN: ControlMeta =
-    ControlMeta { id: "c.broken", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
+    ControlMeta { id: "c.broken", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[], access: &crate::least_privilege::Access::NONE };
 
 static ACCOUNT_WIDE: ControlMeta =
-    ControlMeta { id: "e.account-wide", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[] };
+    ControlMeta { id: "e.account-wide", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[], access: &crate::least_privilege::Access::NONE };
 
 static ON_BROKEN: ControlMeta = ControlMeta {
     id: "d.on-broken",
@@ -126,7 +126,7 @@ static ON_BROKEN: ControlMeta = ControlMeta {
     scope: Scope::Regional,
     cis_v5: &[],
     fsbp: &[],
-    depends_on: &["c.broken"],
+    depends_on: &["c.broken"], access: &crate::least_privilege::Access::NONE,
 };
 
 async fn fixture() -> (Aws, Baseline, Caller) {
@@ -240,7 +240,7 @@ fn parts_by_key_cover_both_sides_and_mark_creates() {
 }
 
 static SKIPPING: ControlMeta =
-    ControlMeta { id: "e.skipping", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Regional, cis_v5: &[], fsbp: &[], depends_on: &[] };
+    ControlMeta { id: "e.skipping", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Regional, cis_v5: &[], fsbp: &[], depends_on: &[], access: &crate::least_privilege::Access::NONE };
 
 /// Two resources drifted: `theirs` belongs to someone else (skipped), `ours` may be fixed.
 struct Skipping {

@@ -10,6 +10,12 @@ use crate::aws::{AwsError, NameCall};
 use crate::engine::Context;
 
 use super::buckets::{self, Located};
+use crate::least_privilege::{arn, Grant};
+
+/// The IAM actions of this read (a bucket's default encryption), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::on(&["s3:GetEncryptionConfiguration"], &[arn::LOG_BUCKET, arn::SESSION_BUCKET]),
+];
 
 /// What a bucket's default encryption is, as far as the controls need it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -21,6 +21,13 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use crate::aws::{AwsError, NameCall};
 use crate::engine::Context;
+use crate::least_privilege::{arn, Grant};
+
+/// The IAM actions of this read (where a bucket is and whose: `HeadBucket`, and `ListBuckets` when S3 refuses the expected owner), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::on(&["s3:ListBucket"], &[arn::LOG_BUCKET, arn::ACCESS_LOG_BUCKET, arn::SESSION_BUCKET, arn::VPCE_BUCKET]),
+    Grant::any(&["s3:ListAllMyBuckets"]),
+];
 
 /// What S3 says about a bucket name.
 #[derive(Clone, Debug, PartialEq, Eq)]

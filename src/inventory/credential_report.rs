@@ -27,6 +27,12 @@ use std::time::Duration;
 use aws_smithy_types::date_time::{DateTime, Format};
 
 use crate::aws::{Aws, AwsError, NameCall};
+use crate::least_privilege::Grant;
+
+/// The IAM actions of this read (the credential report), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::any(&["iam:GenerateCredentialReport", "iam:GetCredentialReport"]),
+];
 
 /// The user name the report gives the root user.
 pub const ROOT_USER: &str = "<root_account>";

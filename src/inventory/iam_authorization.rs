@@ -26,6 +26,14 @@ use crate::aws::{Aws, AwsError, NameCall};
 use crate::engine::Part;
 
 use crate::inventory::credential_report::{CredentialRow, KeySlot};
+use crate::least_privilege::{arn, Grant};
+
+/// The IAM actions of this read (the authorization details, the live per-user confirmations and the AWS managed policies attached), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::any(&["iam:GetAccountAuthorizationDetails"]),
+    Grant::on(&["iam:GetUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetLoginProfile", "iam:ListMFADevices"], &[arn::IAM_USER]),
+    Grant::on(&["iam:GetPolicy", "iam:GetPolicyVersion"], &[arn::AWS_MANAGED_POLICY]),
+];
 
 /// One access key as `iam:ListAccessKeys` returns it (never the secret: the API has none).
 #[derive(Clone, Debug, PartialEq, Eq)]

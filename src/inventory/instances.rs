@@ -11,6 +11,12 @@ use aws_sdk_ec2::types::{Filter, Instance};
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::RegionName;
 use crate::engine::Context;
+use crate::least_privilege::Grant;
+
+/// The IAM actions of this read (the instances of a region), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::any(&["ec2:DescribeInstances"]),
+];
 
 /// The states listed: every instance that exists and is not shutting down or terminated.
 const LISTED_STATES: &[&str] = &["pending", "running", "stopping", "stopped"];

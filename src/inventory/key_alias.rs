@@ -8,6 +8,12 @@
 use aws_sdk_kms::types::KeyMetadata;
 
 use crate::aws::{Aws, AwsError};
+use crate::least_privilege::{arn, Grant};
+
+/// The IAM actions of this read (the key behind an alias), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::on(&["kms:DescribeKey"], &[arn::KMS_KEY]),
+];
 
 fn key(region: &str, alias: &str) -> String {
     format!("kms:DescribeKey/{region}/{alias}")

@@ -10,6 +10,12 @@ use aws_sdk_cloudwatchlogs::types::LogGroup;
 
 use crate::aws::{AwsError, NameCall};
 use crate::engine::{Context, Target};
+use crate::least_privilege::Grant;
+
+/// The IAM actions of this read (a log group by name), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::any(&["logs:DescribeLogGroups"]),
+];
 
 /// The group named `name`, if it exists.
 pub async fn find(logs: &aws_sdk_cloudwatchlogs::Client, name: &str) -> Result<Option<LogGroup>, AwsError> {

@@ -15,6 +15,12 @@
 
 use crate::aws::{AwsError, NameCall};
 use crate::engine::Context;
+use crate::least_privilege::Grant;
+
+/// The IAM actions of this read (where the account stands in the organization, and which services it trusts), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::any(&["organizations:DescribeOrganization", "organizations:ListAWSServiceAccessForOrganization"]),
+];
 
 /// Where the caller stands in AWS Organizations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -14,6 +14,12 @@ use aws_sdk_iam::types::{AssignmentStatusType, SummaryKeyType};
 use serde::Serialize;
 
 use crate::aws::{Aws, AwsError, NameCall};
+use crate::least_privilege::Grant;
+
+/// The IAM actions of this read (the root user's MFA, keys and password), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::any(&["iam:GetAccountSummary", "iam:ListVirtualMFADevices"]),
+];
 
 /// What `iam:GetAccountSummary` says about the root user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

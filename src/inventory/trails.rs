@@ -12,6 +12,12 @@ use aws_sdk_cloudtrail::types::Trail;
 use super::organization::{OrgPosition, Organization};
 use crate::aws::{AwsError, NameCall};
 use crate::engine::{Context, Target};
+use crate::least_privilege::Grant;
+
+/// The IAM actions of this read (the trails the account sees), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::any(&["cloudtrail:DescribeTrails"]),
+];
 
 fn key(target: &Target) -> String {
     format!("cloudtrail:DescribeTrails/{}", target.region)

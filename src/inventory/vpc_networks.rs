@@ -9,6 +9,12 @@ use std::future::Future;
 use aws_sdk_ec2::types::{Filter, Vpc};
 
 use crate::aws::{AwsError, NameCall};
+use crate::least_privilege::Grant;
+
+/// The IAM actions of this read (the VPCs of a region), scoped where the baseline names the resource.
+pub static READS: &[Grant] = &[
+    Grant::any(&["ec2:DescribeVpcs"]),
+];
 
 /// EC2 accepts at most 200 values in one filter.
 pub const FILTER_VALUES: usize = 200;

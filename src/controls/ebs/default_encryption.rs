@@ -13,6 +13,7 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::controls::kms::baseline_key;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
+use crate::least_privilege::{Access, Grant};
 
 
 static META: ControlMeta = ControlMeta {
@@ -24,6 +25,18 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["5.1.1"],
     fsbp: &["EC2.7"],
     depends_on: &["kms.baseline-key"],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::any(&["ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId"]),
+    ],
+    shared: &[],
+    apply: &[
+        Grant::any(&["ec2:EnableEbsEncryptionByDefault", "ec2:ModifyEbsDefaultKmsKeyId"]),
+    ],
 };
 
 pub struct EbsDefaultEncryption;

@@ -25,6 +25,7 @@ use crate::inventory::credential_report;
 use crate::controls::ec2::instance_roles::SESSION_MANAGER_TEMPLATE;
 use crate::inventory::instances;
 use crate::inventory::iam_authorization::{self, Confirm};
+use crate::least_privilege::{arn, Access, Grant};
 
 
 static META: ControlMeta = ControlMeta {
@@ -36,6 +37,16 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &[],
     fsbp: &[],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::on(&["ec2:DescribeInstanceAttribute"], &[arn::INSTANCE]),
+    ],
+    shared: &[crate::inventory::instances::READS, crate::inventory::credential_report::READS, crate::inventory::iam_authorization::READS],
+    apply: &[],
 };
 
 const INSTANCE_STATES: &[&str] = &["pending", "running", "stopping", "stopped"];

@@ -35,6 +35,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 use crate::report::Action;
 
 use crate::inventory::instances;
+use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "ec2.imdsv2",
@@ -45,6 +46,19 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["5.7"],
     fsbp: &["EC2.8"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::any(&["ec2:GetInstanceMetadataDefaults"]),
+    ],
+    shared: &[crate::inventory::instances::READS],
+    apply: &[
+        Grant::any(&["ec2:ModifyInstanceMetadataDefaults"]),
+        Grant::on(&["ec2:ModifyInstanceMetadataOptions"], &[arn::INSTANCE]).when(|baseline| baseline.imdsv2.as_ref().is_some_and(|i| i.running_instances)),
+    ],
 };
 
 /// The value AWS reports when a setting has no account default.

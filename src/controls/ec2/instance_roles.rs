@@ -58,6 +58,7 @@ use crate::inventory::instances;
 pub mod session_manager;
 
 use session_manager::{baseline_role, Profiled, SessionManagerGap};
+use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "ec2.instance-roles",
@@ -68,6 +69,21 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["1.17"],
     fsbp: &[],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::on(&["iam:GetRole", "iam:GetRolePolicy"], &[arn::INSTANCE_ROLE]),
+        Grant::on(&["iam:GetInstanceProfile"], &[arn::INSTANCE_PROFILE]),
+    ],
+    shared: &[crate::inventory::iam_authorization::READS, crate::inventory::instances::READS, crate::inventory::key_alias::READS, crate::inventory::buckets::READS, crate::inventory::bucket_encryption::READS],
+    apply: &[
+        Grant::on(&["iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:PassRole"], &[arn::INSTANCE_ROLE]),
+        Grant::on(&["iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile"], &[arn::INSTANCE_PROFILE]),
+        Grant::on(&["ec2:AssociateIamInstanceProfile"], &[arn::INSTANCE]).when(|baseline| baseline.instance_roles.as_ref().is_some_and(|r| r.attach_to_unprofiled_instances)),
+    ],
 };
 
 /// Instance states whose profile can be associated.

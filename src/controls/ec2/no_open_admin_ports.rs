@@ -19,6 +19,7 @@ use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
 use crate::inventory::security_groups::writes;
+use crate::least_privilege::{Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "ec2.no-open-admin-ports",
@@ -29,6 +30,18 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["5.3", "5.4"],
     fsbp: &["EC2.13", "EC2.14", "EC2.53", "EC2.54"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::any(&["ec2:DescribeSecurityGroups"]),
+    ],
+    shared: &[],
+    apply: &[
+        writes::REVOKE_INGRESS.when(|baseline| baseline.open_admin_ports.as_ref().is_some_and(|o| o.revoke)),
+    ],
 };
 
 /// The remote administration ports (SSH, RDP).

@@ -17,6 +17,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 
 use crate::inventory::credential_report::{self, format_date, keys_older_than, CredentialRow, Epoch};
 use crate::inventory::iam_authorization::{self, Confirm};
+use crate::least_privilege::Access;
 
 static META: ControlMeta = ControlMeta {
     id: "iam.access-key-rotation",
@@ -27,6 +28,14 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["1.13"],
     fsbp: &["IAM.3"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[],
+    shared: &[crate::inventory::credential_report::READS, crate::inventory::iam_authorization::READS],
+    apply: &[],
 };
 
 pub struct AccessKeyRotation;

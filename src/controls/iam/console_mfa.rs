@@ -17,6 +17,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 
 use crate::inventory::credential_report::{self, console_without_mfa};
 use crate::inventory::iam_authorization::{self, Confirm};
+use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "iam.console-mfa",
@@ -27,6 +28,16 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["1.9"],
     fsbp: &["IAM.5"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[],
+    shared: &[crate::inventory::credential_report::READS, crate::inventory::iam_authorization::READS],
+    apply: &[
+        Grant::on(&["iam:DeleteLoginProfile"], &[arn::IAM_USER]).when(|baseline| baseline.console_mfa.as_ref().is_some_and(|c| c.remove_login_without_mfa)),
+    ],
 };
 
 pub struct ConsoleMfa;

@@ -20,6 +20,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 
 use crate::inventory::credential_report::{self, active_keys};
 use crate::inventory::iam_authorization::{self, Confirm};
+use crate::least_privilege::Access;
 
 static META: ControlMeta = ControlMeta {
     id: "iam.no-admin-keys",
@@ -30,6 +31,14 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &[],
     fsbp: &[],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[],
+    shared: &[crate::inventory::credential_report::READS, crate::inventory::iam_authorization::READS],
+    apply: &[],
 };
 
 pub struct NoAdminKeys;

@@ -22,6 +22,7 @@ use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
 use crate::inventory::iam_authorization::{self, grants_full_admin};
+use crate::least_privilege::Access;
 
 static META: ControlMeta = ControlMeta {
     id: "iam.no-star-policies",
@@ -32,6 +33,14 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &[],
     fsbp: &["IAM.1"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[],
+    shared: &[crate::inventory::iam_authorization::READS],
+    apply: &[],
 };
 
 pub struct NoStarPolicies;

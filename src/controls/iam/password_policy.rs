@@ -12,6 +12,7 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
 use crate::report::Action;
+use crate::least_privilege::{Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "iam.password-policy",
@@ -22,6 +23,18 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["1.7", "1.8"],
     fsbp: &["IAM.7", "IAM.15", "IAM.16"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::any(&["iam:GetAccountPasswordPolicy"]),
+    ],
+    shared: &[],
+    apply: &[
+        Grant::any(&["iam:UpdateAccountPasswordPolicy"]),
+    ],
 };
 
 pub struct PasswordPolicy;

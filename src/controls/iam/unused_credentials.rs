@@ -25,6 +25,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 
 use crate::inventory::credential_report::{self, unused_keys, unused_password, CredentialRow, Epoch};
 use crate::inventory::iam_authorization::{self, Confirm};
+use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "iam.unused-credentials",
@@ -35,6 +36,16 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["1.11"],
     fsbp: &["IAM.8", "IAM.22"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[],
+    shared: &[crate::inventory::credential_report::READS, crate::inventory::iam_authorization::READS],
+    apply: &[
+        Grant::on(&["iam:UpdateAccessKey", "iam:DeleteLoginProfile"], &[arn::IAM_USER]).when(|baseline| baseline.unused_credentials.as_ref().is_some_and(|u| u.disable_unused)),
+    ],
 };
 
 pub struct UnusedCredentials;

@@ -31,6 +31,7 @@ use crate::policy;
 use crate::policy::evaluate::{evaluate, Decision, Policies};
 use crate::report::Action;
 use crate::service_access::{self, Names};
+use crate::least_privilege::{arn, Access, Grant};
 
 /// Tag set on the key at creation; its value is the alias name.
 pub const TAG_KEY: &str = "mamori:baseline-key";
@@ -44,6 +45,21 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["3.6"],
     fsbp: &["KMS.4"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::any(&["kms:ListKeys"]),
+        Grant::on(&["kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:GetKeyPolicy", "kms:ListResourceTags"], &[arn::KMS_KEY]),
+    ],
+    shared: &[crate::inventory::key_alias::READS],
+    apply: &[
+        Grant::any(&["kms:CreateKey"]),
+        Grant::on(&["kms:TagResource", "kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:EnableKey", "kms:CancelKeyDeletion"], &[arn::KMS_KEY]),
+        Grant::on(&["kms:CreateAlias"], &[arn::KMS_KEY, arn::KMS_ALIAS]),
+    ],
 };
 
 pub struct BaselineKey;

@@ -40,6 +40,7 @@ use crate::report::Action;
 use cis_filters::{CisFilter, FILTERS};
 use home::Home;
 use subscribers::{Subscribers, Subscription};
+use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "logs.alarms",
@@ -50,6 +51,22 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8", "4.9", "4.10", "4.11", "4.12", "4.13", "4.14", "4.15"],
     fsbp: &["CloudWatch.1", "CloudWatch.2", "CloudWatch.3", "CloudWatch.4", "CloudWatch.5", "CloudWatch.6", "CloudWatch.7", "CloudWatch.8", "CloudWatch.9", "CloudWatch.10", "CloudWatch.11", "CloudWatch.12", "CloudWatch.13", "CloudWatch.14"],
     depends_on: &["kms.baseline-key", "logs.trail"],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::on(&["logs:DescribeMetricFilters"], &[arn::LOG_GROUP, arn::LOG_GROUP_STREAMS]),
+        Grant::on(&["cloudwatch:DescribeAlarms"], &[arn::ALARMS]),
+        Grant::on(&["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"], &[arn::TOPIC]),
+    ],
+    shared: &[crate::inventory::trails::READS, crate::inventory::organization::READS, crate::inventory::log_groups::READS],
+    apply: &[
+        Grant::on(&["logs:PutMetricFilter"], &[arn::LOG_GROUP, arn::LOG_GROUP_STREAMS]),
+        Grant::on(&["cloudwatch:PutMetricAlarm", "cloudwatch:EnableAlarmActions"], &[arn::MAMORI_ALARMS]),
+        Grant::on(&["sns:CreateTopic", "sns:SetTopicAttributes", "sns:Subscribe"], &[arn::TOPIC]),
+    ],
 };
 
 /// Filters and alarms are named `NAME_PREFIX` + slug; the baseline key lets CloudWatch use it only for

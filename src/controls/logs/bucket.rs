@@ -48,6 +48,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 use crate::inventory::buckets::{self, Located};
 use crate::policy;
 use crate::report::Action;
+use crate::least_privilege::{arn, Access, Grant};
 
 pub mod lock;
 
@@ -62,6 +63,28 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["2.1.1", "3.4"],
     fsbp: &["S3.5", "S3.14", "S3.15", "CloudTrail.7"],
     depends_on: &["kms.baseline-key"],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::on(
+            &["s3:GetBucketVersioning", "s3:GetBucketPublicAccessBlock", "s3:GetBucketPolicy", "s3:GetBucketLogging", "s3:GetLifecycleConfiguration", "s3:GetBucketObjectLockConfiguration"],
+            &[arn::LOG_BUCKET, arn::ACCESS_LOG_BUCKET],
+        ),
+    ],
+    shared: &[crate::inventory::buckets::READS, crate::inventory::bucket_encryption::READS],
+    apply: &[
+        Grant::on(
+            &[
+                "s3:CreateBucket", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy",
+                "s3:PutBucketLogging", "s3:PutLifecycleConfiguration", "s3:GetEncryptionConfiguration",
+            ],
+            &[arn::LOG_BUCKET, arn::ACCESS_LOG_BUCKET],
+        ),
+        Grant::on(&["s3:PutBucketObjectLockConfiguration"], &[arn::LOG_BUCKET]).when(|baseline| baseline.log_bucket.as_ref().is_some_and(|b| b.object_lock.is_some())),
+    ],
 };
 
 /// ID of the lifecycle rule mamori owns; other rules on the bucket are kept as they are.

@@ -21,6 +21,7 @@ use super::bucket::{self, lock};
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "logs.bucket-mfa-delete",
@@ -31,6 +32,18 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["2.1.2"],
     fsbp: &["S3.20"],
     depends_on: &["logs.bucket"],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::on(&["s3:GetBucketVersioning"], &[arn::LOG_BUCKET]),
+    ],
+    shared: &[crate::inventory::buckets::READS],
+    apply: &[
+        Grant::on(&["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:PutBucketVersioning"], &[arn::LOG_BUCKET]),
+    ],
 };
 
 pub struct BucketMfaDelete;

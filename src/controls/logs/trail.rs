@@ -43,6 +43,7 @@ use crate::policy;
 use crate::report::Action;
 use delivery::{Channel, Health};
 use event_selectors::{ManagementEvents, Selectors};
+use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "logs.trail",
@@ -53,6 +54,23 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["3.1", "3.2", "3.5"],
     fsbp: &["CloudTrail.1", "CloudTrail.2", "CloudTrail.4", "CloudTrail.5"],
     depends_on: &["kms.baseline-key", "logs.bucket"],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::on(&["cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"], &[arn::ANY_TRAIL]),
+        Grant::on(&["iam:GetRole", "iam:GetRolePolicy"], &[arn::DELIVERY_ROLE]),
+    ],
+    shared: &[crate::inventory::trails::READS, crate::inventory::organization::READS, crate::inventory::log_groups::READS],
+    apply: &[
+        Grant::on(&["cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors", "cloudtrail:StartLogging"], &[arn::TRAIL]),
+        Grant::on(&["iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:PassRole"], &[arn::DELIVERY_ROLE]),
+        Grant::on(&["iam:CreateServiceLinkedRole"], &[arn::CLOUDTRAIL_SERVICE_ROLE]),
+        Grant::any(&["organizations:EnableAWSServiceAccess"]),
+        Grant::on(&["logs:CreateLogGroup", "logs:AssociateKmsKey", "logs:PutRetentionPolicy"], &[arn::LOG_GROUP, arn::LOG_GROUP_STREAMS]),
+    ],
 };
 
 const CLOUDTRAIL_PRINCIPAL: &str = "cloudtrail.amazonaws.com";

@@ -13,6 +13,7 @@ use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
 use crate::inventory::root_user;
+use crate::least_privilege::Access;
 
 static META: ControlMeta = ControlMeta {
     id: "root.access-keys",
@@ -23,6 +24,14 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["1.3"],
     fsbp: &["IAM.4"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[],
+    shared: &[crate::inventory::root_user::READS],
+    apply: &[],
 };
 
 pub struct RootAccessKeys;

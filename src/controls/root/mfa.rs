@@ -24,6 +24,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 
 use crate::inventory::organization::{self, OrgPosition};
 use crate::inventory::root_user::{self, RootMfa};
+use crate::least_privilege::Access;
 
 static META: ControlMeta = ControlMeta {
     id: "root.mfa",
@@ -34,6 +35,14 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["1.4", "1.5"],
     fsbp: &["IAM.9", "IAM.6"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[],
+    shared: &[crate::inventory::root_user::READS, crate::inventory::organization::READS],
+    apply: &[],
 };
 
 pub struct RootMfaControl;

@@ -15,6 +15,7 @@ use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 
 use crate::inventory::credential_report::{self, format_date, root_last_use_within, RootUseKind, ROOT_USER};
+use crate::least_privilege::Access;
 
 static META: ControlMeta = ControlMeta {
     id: "root.recent-use",
@@ -25,6 +26,14 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["1.6"],
     fsbp: &[],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[],
+    shared: &[crate::inventory::credential_report::READS],
+    apply: &[],
 };
 
 pub struct RootRecentUse;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Scope, Target};
+use crate::least_privilege::{Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "s3.account-public-access-block",
@@ -20,6 +21,18 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["2.1.4"],
     fsbp: &["S3.1"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::any(&["s3:GetAccountPublicAccessBlock"]),
+    ],
+    shared: &[],
+    apply: &[
+        Grant::any(&["s3:PutAccountPublicAccessBlock"]),
+    ],
 };
 
 pub struct AccountPublicAccessBlock;

@@ -40,6 +40,7 @@ use crate::report::Action;
 use crate::controls::kms::baseline_key;
 use crate::controls::logs::bucket;
 use crate::inventory::{bucket_encryption, log_groups};
+use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "ssm.session-preferences",
@@ -50,6 +51,18 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &[],
     fsbp: &[],
     depends_on: &["kms.baseline-key", "logs.bucket"],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::on(&["ssm:GetDocument", "ssm:DescribeDocument"], &[arn::SESSION_DOCUMENT]),
+    ],
+    shared: &[crate::inventory::buckets::READS, crate::inventory::bucket_encryption::READS, crate::inventory::log_groups::READS],
+    apply: &[
+        Grant::on(&["ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion"], &[arn::SESSION_DOCUMENT]),
+    ],
 };
 
 /// The document Session Manager reads its preferences from.

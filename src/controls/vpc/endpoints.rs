@@ -66,6 +66,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 use crate::report::Action;
 
 use crate::inventory::security_groups::rules::{Direction, Peer, Rule};
+use crate::least_privilege::{arn, Access, Grant};
 
 /// Name of the endpoint security group mamori creates (one per VPC).
 pub const SECURITY_GROUP: &str = "mamori-vpc-endpoints";
@@ -79,6 +80,28 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &[],
     fsbp: &["EC2.10", "EC2.57"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::any(&[
+            "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcEndpointServices", "ec2:DescribeVpcEndpoints",
+            "route53:ListHostedZonesByVPC",
+        ]),
+        Grant::on(&["ec2:DescribeVpcAttribute"], &[arn::VPC]),
+    ],
+    shared: &[crate::inventory::vpc_networks::READS],
+    apply: &[
+        Grant::on(&["ec2:CreateSecurityGroup"], &[arn::SECURITY_GROUP, arn::VPC]),
+        Grant::on(&["ec2:CreateVpcEndpoint"], &[arn::VPC, arn::VPC_ENDPOINT, arn::ROUTE_TABLE, arn::SECURITY_GROUP, arn::SUBNET]),
+        Grant::on(&["ec2:ModifyVpcEndpoint"], &[arn::VPC_ENDPOINT, arn::ROUTE_TABLE, arn::SECURITY_GROUP, arn::SUBNET]),
+        Grant::on(&["ec2:ModifyVpcAttribute"], &[arn::VPC]),
+        Grant::on(&["route53:AssociateVPCWithHostedZone"], &[arn::HOSTED_ZONE]),
+        crate::inventory::security_groups::writes::AUTHORIZE_INGRESS,
+        crate::inventory::security_groups::writes::REVOKE_INGRESS.when(|baseline| baseline.vpc_endpoints.as_ref().is_some_and(|v| v.revoke_other_ingress)),
+    ],
 };
 
 pub struct VpcEndpointsControl;

@@ -31,6 +31,7 @@ use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Par
 use crate::report::Action;
 
 use rules::{Deny, Entry, Family, OpenPort};
+use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "vpc.nacl-admin-ports",
@@ -41,6 +42,18 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &["5.2"],
     fsbp: &["EC2.21"],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::any(&["ec2:DescribeNetworkAcls"]),
+    ],
+    shared: &[],
+    apply: &[
+        Grant::on(&["ec2:CreateNetworkAclEntry"], &[arn::NETWORK_ACL]).when(|baseline| baseline.nacl_admin_ports.as_ref().is_some_and(|n| n.deny_open_admin_ports)),
+    ],
 };
 
 const RESOURCE_PREFIX: &str = "network-acl/";

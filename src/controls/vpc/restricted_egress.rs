@@ -40,6 +40,7 @@ use crate::report::Action;
 use crate::inventory::security_groups::writes;
 use crate::inventory::security_groups::rules::{Direction, Peer, Rule};
 use crate::inventory::vpc_networks::{cidr_blocks, describe_vpcs, in_filter_batches};
+use crate::least_privilege::{Access, Grant};
 
 static META: ControlMeta = ControlMeta {
     id: "vpc.restricted-egress",
@@ -50,6 +51,19 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &[],
     fsbp: &[],
     depends_on: &[],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::any(&["ec2:DescribeSecurityGroups", "ec2:DescribePrefixLists"]),
+    ],
+    shared: &[crate::inventory::vpc_networks::READS],
+    apply: &[
+        writes::AUTHORIZE_EGRESS,
+        writes::REVOKE_EGRESS.when(|baseline| baseline.restricted_egress.as_ref().is_some_and(|r| r.revoke_other_egress)),
+    ],
 };
 
 /// The ports allowed out: HTTPS, and HTTP, which SSM Agent uses to look up S3's region.

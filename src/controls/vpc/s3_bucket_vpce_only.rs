@@ -59,6 +59,7 @@ use crate::policy::arn;
 use crate::policy::evaluate::{evaluate, Decision, Policies};
 use crate::policy::request::{Principal, Request};
 use crate::report::Action;
+use crate::least_privilege::{self as privilege, Access, Grant};
 
 pub mod principal_arn;
 
@@ -74,6 +75,19 @@ static META: ControlMeta = ControlMeta {
     cis_v5: &[],
     fsbp: &[],
     depends_on: &["vpc.endpoints"],
+    access: &ACCESS,
+};
+
+/// The IAM actions it calls (see [`crate::least_privilege`]).
+static ACCESS: Access = Access {
+    observe: &[
+        Grant::on(&["s3:GetBucketPolicy"], &[privilege::arn::VPCE_BUCKET]),
+    ],
+    shared: &[crate::inventory::buckets::READS],
+    apply: &[
+        Grant::on(&["s3:PutBucketPolicy"], &[privilege::arn::VPCE_BUCKET]),
+        Grant::on(&["iam:GetRole"], &[privilege::arn::ANY_ROLE]),
+    ],
 };
 
 pub struct BucketVpceOnly;

@@ -13,6 +13,14 @@ use std::future::Future;
 use aws_sdk_ec2::types::IpPermission;
 
 use crate::aws::{AwsError, NameCall};
+use crate::least_privilege::{arn, Grant};
+
+/// The IAM actions of these writes, on the region's security groups (and their rules, which EC2
+/// authorizes as a resource of their own).
+pub const AUTHORIZE_INGRESS: Grant = Grant::on(&["ec2:AuthorizeSecurityGroupIngress"], &[arn::SECURITY_GROUP, arn::SECURITY_GROUP_RULE]);
+pub const REVOKE_INGRESS: Grant = Grant::on(&["ec2:RevokeSecurityGroupIngress"], &[arn::SECURITY_GROUP]);
+pub const AUTHORIZE_EGRESS: Grant = Grant::on(&["ec2:AuthorizeSecurityGroupEgress"], &[arn::SECURITY_GROUP, arn::SECURITY_GROUP_RULE]);
+pub const REVOKE_EGRESS: Grant = Grant::on(&["ec2:RevokeSecurityGroupEgress"], &[arn::SECURITY_GROUP]);
 
 /// The error code that says an authorized permission is already there.
 const ALREADY_THERE: &str = "InvalidPermission.Duplicate";

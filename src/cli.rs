@@ -19,6 +19,7 @@ use crate::baseline::{self, values::AccountId};
 use crate::controls;
 use crate::engine::{Progress, Silent};
 use crate::fleet::{AccountSelection, Shard};
+use crate::least_privilege;
 use crate::report::{json, text, Report, Verb};
 
 #[derive(Debug, Parser)]
@@ -48,6 +49,50 @@ pub enum Command {
         #[arg(long, value_enum)]
         output: Option<OutputFormat>,
     },
+    /// Print the IAM policy a run needs (or a member-account role carrying it). No AWS call.
+    Policy(PolicyArgs),
+}
+
+/// `mamori policy`: see [`crate::least_privilege`].
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The verb the policy is for (`plan` and `verify` need the same reads).
+    #[arg(long, value_enum)]
+    pub verb: PolicyVerb,
+    /// Baseline file.
+    #[arg(long, default_value = "mamori.yaml")]
+    pub baseline: PathBuf,
+    /// Restrict to a control id or group, as the run would; repeatable.
+    #[arg(long = "only", value_name = "CONTROL")]
+    pub only: Vec<String>,
+    /// `json`: the policy document; `cloudformation` / `terraform`: a member-account role carrying it.
+    #[arg(long, value_enum, default_value_t = PolicyFormat::Json)]
+    pub format: PolicyFormat,
+    /// Add what a run over an organization reads from the management account (`--org`, `--ou`,
+    /// `--account`): the Organizations reads and `sts:AssumeRole` into `organization.role_name`.
+    #[arg(long)]
+    pub org: bool,
+    /// The principal the member role trusts (the management account's runner role ARN); needed by
+    /// `cloudformation` and `terraform`.
+    #[arg(long, value_name = "ARN")]
+    pub trust: Option<String>,
+    /// The member role's name (default: `mamori-verify`, or `mamori-apply` for `--verb apply`).
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyVerb {
+    Plan,
+    Apply,
+    Verify,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFormat {
+    Json,
+    Cloudformation,
+    Terraform,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -200,6 +245,10 @@ fn run(cli: Cli) -> Result<u8, Box<dyn std::error::Error>> {
             print!("{}", render_controls(output.unwrap_or_else(default_output)));
             Ok(0)
         }
+        Command::Policy(args) => {
+            print!("{}", render_policy(&args)?);
+            Ok(0)
+        }
         Command::Plan(args) => run_verb(Verb::Plan, args, true, None),
         Command::Verify(args) => run_verb(Verb::Verify, args, true, None),
         Command::Apply(args) => {
@@ -333,6 +382,36 @@ impl Progress for Bar {
             bar.finish_and_clear();
         }
     }
+}
+
+/// `mamori policy`: the policy document, or the member role carrying it. Bad input (the baseline,
+/// `--only`, a role template without `--trust`) fails before anything is printed.
+pub fn render_policy(args: &PolicyArgs) -> Result<String, Box<dyn std::error::Error>> {
+    let baseline = baseline::Baseline::load(&args.baseline)?;
+    let catalogue = controls::catalogue();
+    let selected = crate::engine::selection::select(&catalogue, &args.only)?;
+    let verb = match args.verb {
+        PolicyVerb::Plan => Verb::Plan,
+        PolicyVerb::Apply => Verb::Apply,
+        PolicyVerb::Verify => Verb::Verify,
+    };
+    let needed = least_privilege::declared(&selected, &baseline, least_privilege::RunShape { verb, organization: args.org });
+    let policy = least_privilege::document::policy(&needed);
+    if args.format == PolicyFormat::Json {
+        return Ok(serde_json::to_string_pretty(&policy)? + "\n");
+    }
+    let trusted = args.trust.as_deref().ok_or("--format cloudformation and terraform need --trust ARN: the principal the member role trusts (the management account's runner role)")?;
+    let default_name = if verb == Verb::Apply { "mamori-apply" } else { "mamori-verify" };
+    let role = least_privilege::role_template::MemberRole {
+        name: args.role_name.as_deref().unwrap_or(default_name),
+        trusted,
+        external_id: baseline.organization.external_id.as_deref(),
+        policy: &policy,
+    };
+    Ok(match args.format {
+        PolicyFormat::Cloudformation => role.cloudformation(),
+        _ => role.terraform(),
+    })
 }
 
 /// `mamori controls`: the catalogue as a table or JSON.

@@ -11,6 +11,7 @@ mod guard;
 mod harness;
 mod https;
 mod iam_hygiene;
+mod least_privilege;
 mod logs;
 mod logs_alarms;
 mod logs_shims;

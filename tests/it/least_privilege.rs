@@ -1,0 +1,113 @@
+//! mamori's own least privilege, proved by recording: every call a run makes (the call log, not the
+//! declarations) is an action the policy `mamori policy` prints for that verb allows. An uncovered
+//! call fails the test naming the action and the control that sent it (found by running each
+//! control of the run alone on the same account).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use aws_sdk_ec2::types::{InstanceType, IpPermission, IpRange};
+use mamori::app::Outcome;
+use mamori::aws::AccessMode;
+use mamori::baseline::Baseline;
+use mamori::controls::catalogue;
+use mamori::engine::selection;
+use mamori::least_privilege::{self, document, operations, RunShape};
+use mamori::report::Verb;
+
+use crate::harness::{baseline_file, standard_baseline, standard_baseline_with_subscriber, Account};
+
+/// The policy `mamori policy --verb VERB --baseline FILE --only ...` prints, as action → resources.
+pub fn printed_policy(baseline: &Path, verb: Verb, only: &[&str]) -> serde_json::Value {
+    let baseline = Baseline::load(baseline).expect("the baseline loads");
+    let catalogue = catalogue();
+    let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+    let selected = selection::select(&catalogue, &only).expect("known controls");
+    document::policy(&least_privilege::declared(&selected, &baseline, RunShape { verb, organization: false }))
+}
+
+/// The actions of the sent calls of `outcome` that `policy` does not allow.
+fn uncovered(outcome: &Outcome, policy: &serde_json::Value) -> BTreeSet<String> {
+    let allowed = document::allowed(policy);
+    outcome.calls.sent().iter().flat_map(|call| operations::iam_actions(&call.service, &call.operation)).filter(|action| !allowed.contains_key(action)).collect()
+}
+
+/// Runs `verb` on `account` and checks every call it made against the printed policy; on a miss,
+/// runs each selected control alone to name the one that sent the undeclared action.
+async fn run_covered(account: &Account, verb: Verb, baseline: &Path, only: &[&str]) -> Outcome {
+    let policy = printed_policy(baseline, verb, only);
+    let outcome = account.run(verb, baseline, only).await;
+    let missing = uncovered(&outcome, &policy);
+    if missing.is_empty() {
+        return outcome;
+    }
+    let only_names: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+    let catalogue = catalogue();
+    let mut by_control: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for control in selection::select(&catalogue, &only_names).unwrap() {
+        let id = control.meta().id;
+        let alone = account.run(verb, baseline, &[id]).await;
+        let sent: BTreeSet<String> = alone.calls.sent().iter().flat_map(|c| operations::iam_actions(&c.service, &c.operation)).collect();
+        for action in missing.iter().filter(|a| sent.contains(*a)) {
+            by_control.entry(id).or_default().insert(action.clone());
+        }
+    }
+    panic!("{} called actions its printed policy lacks: {missing:?}; by control (run alone): {by_control:?}", verb.name());
+}
+
+#[tokio::test]
+async fn every_call_of_the_standard_baseline_is_covered_by_the_policy_printed_for_its_verb() {
+    let account = Account::fresh().await;
+    let (_dir, baseline) = standard_baseline_with_subscriber();
+    run_covered(&account, Verb::Verify, &baseline, &[]).await;
+    run_covered(&account, Verb::Plan, &baseline, &[]).await;
+    run_covered(&account, Verb::Apply, &baseline, &[]).await;
+    let converged = run_covered(&account, Verb::Verify, &baseline, &[]).await;
+    assert!(converged.calls.mutating_sent().is_empty());
+    let again = run_covered(&account, Verb::Apply, &baseline, &[]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "a converged apply writes nothing: {:?}", again.calls.mutating_sent());
+}
+
+#[tokio::test]
+async fn every_call_on_a_legacy_account_with_the_opt_in_fixes_is_covered() {
+    let account = Account::fresh().await;
+    let aws = account.aws(AccessMode::ReadWrite).await;
+    let (iam, ec2) = (aws.iam(), aws.ec2("us-east-1"));
+    // Users: an administrator with an access key, a console user without MFA.
+    let star = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+    let policy = iam.create_policy().policy_name("legacy-full-access").policy_document(star).send().await.unwrap().policy.unwrap();
+    iam.create_user().user_name("legacy-admin").send().await.unwrap();
+    iam.attach_user_policy().user_name("legacy-admin").policy_arn(policy.arn().unwrap()).send().await.unwrap();
+    iam.create_access_key().user_name("legacy-admin").send().await.unwrap();
+    iam.create_user().user_name("legacy-console").send().await.unwrap();
+    iam.create_login_profile().user_name("legacy-console").password("Legacy-Passw0rd!").send().await.unwrap();
+    // An instance without a profile, and a security group with SSH open to the world.
+    let image = ec2.describe_images().send().await.unwrap().images()[0].image_id().unwrap().to_string();
+    ec2.run_instances().image_id(image).instance_type(InstanceType::T3Micro).min_count(1).max_count(1).send().await.unwrap();
+    let group = ec2.create_security_group().group_name("legacy-ssh").description("legacy").send().await.unwrap().group_id().unwrap().to_string();
+    let ssh = IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build();
+    ec2.authorize_security_group_ingress().group_id(&group).ip_permissions(ssh).send().await.unwrap();
+
+    let standard = std::fs::read_to_string(standard_baseline()).unwrap();
+    let opted_in = [
+        ("attach_to_unprofiled_instances: false", "attach_to_unprofiled_instances: true"),
+        ("revoke_open_admin_ports: false", "revoke_open_admin_ports: true"),
+        ("running_instances: false", "running_instances: true"),
+        ("remove_login_without_mfa: false", "remove_login_without_mfa: true"),
+        ("deny_open_admin_ports: false", "deny_open_admin_ports: true"),
+    ]
+    .iter()
+    .fold(standard, |text, (from, to)| {
+        assert!(text.contains(from), "{from}");
+        text.replace(from, to)
+    });
+    let (_dir, baseline) = baseline_file(&opted_in);
+    let only = ["root", "iam", "ec2", "ssm", "vpc"];
+    run_covered(&account, Verb::Verify, &baseline, &only).await;
+    let applied = run_covered(&account, Verb::Apply, &baseline, &only).await;
+    let wrote: BTreeSet<String> = applied.calls.mutating_sent().iter().map(|c| c.name()).collect();
+    for write in ["EC2:AssociateIamInstanceProfile", "EC2:RevokeSecurityGroupIngress", "EC2:ModifyInstanceMetadataOptions", "IAM:DeleteLoginProfile"] {
+        assert!(wrote.contains(write), "the opt-in fixes ran ({write}): {wrote:?}");
+    }
+    run_covered(&account, Verb::Verify, &baseline, &only).await;
+}

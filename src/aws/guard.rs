@@ -68,6 +68,12 @@ impl CallLog {
         self.records.lock().expect("call log poisoned").push(record);
     }
 
+    /// Appends `other`'s records after this log's (an account reconciled in two passes of one run).
+    pub fn append(&self, other: &CallLog) {
+        let more = other.records();
+        self.records.lock().expect("call log poisoned").extend(more);
+    }
+
     pub fn records(&self) -> Vec<CallRecord> {
         self.records.lock().expect("call log poisoned").clone()
     }

@@ -16,6 +16,7 @@ mod logs_alarms;
 mod logs_shims;
 mod logs_trail;
 mod organization;
+mod organization_layout;
 mod propagation;
 mod regions;
 mod root;

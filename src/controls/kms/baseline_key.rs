@@ -86,8 +86,12 @@ fn settings<'a>(ctx: &Context<'a>) -> &'a crate::baseline::BaselineKey {
     ctx.baseline.baseline_key.as_ref().expect("the engine only runs enabled controls")
 }
 
+/// The key policy: in the organization layout's log-archive account, the organization template (the
+/// audit bucket's key also encrypts the organization's session logs through S3).
 fn wanted_policy(ctx: &Context<'_>, target: &Target) -> Value {
-    ctx.baseline.templates.render(&settings(ctx).policy_template, &ctx.vars(&target.region))
+    let settings = settings(ctx);
+    let template = if ctx.is_organization_log_archive() { &settings.organization_policy_template } else { &settings.policy_template };
+    ctx.baseline.templates.render(template, &ctx.vars(&target.region))
 }
 
 /// The service requests on the key `key_arn` that `policy` denies, each with the statement that denies

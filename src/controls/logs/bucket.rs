@@ -45,6 +45,7 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, LogBucket as Settings, NoncurrentTransition};
 use crate::controls::kms::baseline_key;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::fleet::Placement;
 use crate::inventory::buckets::{self, Located};
 use crate::policy;
 use crate::report::Action;
@@ -151,6 +152,7 @@ pub fn audit_bucket_name(ctx: &Context<'_>, region: &crate::baseline::RegionName
 fn policy_template(ctx: &Context<'_>, target: &Target, bucket: &str, role: Role) -> Value {
     let settings = settings(ctx);
     let name = match role {
+        Role::Audit if ctx.is_organization_log_archive() => &settings.organization_policy_template,
         Role::Audit => &settings.policy_template,
         Role::AccessLogs => &settings.access_log_policy_template,
     };
@@ -353,6 +355,11 @@ impl Control for LogBucket {
 
     fn meta(&self) -> &'static ControlMeta {
         &META
+    }
+
+    /// The audit bucket lives in the log-archive account of the organization layout.
+    fn placement(&self) -> Placement {
+        Placement::LogArchiveAccount
     }
 
     fn enabled(&self, baseline: &Baseline) -> bool {

@@ -205,6 +205,13 @@ fn contains_all(current: Option<&Value>, wanted: &Value) -> bool {
     current.is_some_and(|current| policy::statements(wanted).iter().all(|s| policy::contains_statement(current, s)))
 }
 
+/// The management account, when this account is another account of the organization layout: its
+/// trail is the management account's organization trail, never one of its own.
+fn organization_trail_owner<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
+    let (layout, _) = ctx.organization_layout()?;
+    (layout.management_account != ctx.caller.account_id).then_some(layout.management_account.as_str())
+}
+
 /// `GetTrailStatus` and `GetEventSelectors` of the trail `arn` (a member reads its organization's
 /// trail by ARN; in a run over an organization it reuses the management account's read).
 async fn read_status(ctx: &Context<'_>, target: &Target, arn: &str) -> Result<(GetTrailStatusOutput, Selectors), AwsError> {
@@ -403,7 +410,12 @@ impl Control for Trail {
 
     fn parts(&self, ctx: &Context<'_>, _target: &Target, observed: &TrailState, desired: &TrailState) -> Vec<Part> {
         let (trail_resource, action, fix) = match &observed.recorder {
-            Recorder::Own(trail) => (format!("trail/{}", settings(ctx).name), if trail.exists { Action::Update } else { Action::Create }, None),
+            // In the organization layout, only the management account runs a trail: a member without
+            // the organization trail cannot fix that itself.
+            Recorder::Own(trail) => {
+                let fix = organization_trail_owner(ctx).map(|_| Fix::Manual);
+                (format!("trail/{}", settings(ctx).name), if trail.exists { Action::Update } else { Action::Create }, fix)
+            }
             // Reported, never changed: it is managed elsewhere.
             Recorder::Organization(trail) => (format!("organization-trail/{}", trail.arn), Action::Update, Some(Fix::Manual)),
         };
@@ -449,6 +461,14 @@ impl Control for Trail {
     }
 
     fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        if let Some(management) = organization_trail_owner(ctx).filter(|_| part.resource.starts_with("trail/")) {
+            return Some(format!(
+                "In the organization layout (organization.log_archive_account) the management account {management} runs the \
+                 organization trail that records this account, and no account trail is made here; that trail was not found. \
+                 Run `mamori apply --account {management}` (or `apply --org`, which runs the management account before the \
+                 members), then verify this account again."
+            ));
+        }
         if part.resource.starts_with("organization/") {
             return Some(
                 "An organization trail needs all features enabled in AWS Organizations (not only consolidated billing). From \

@@ -371,11 +371,10 @@ impl Control for LogBucket {
     }
 
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Self::State, AwsError> {
-        let mut state = BTreeMap::new();
-        for (bucket, role) in bucket_names(ctx, target) {
-            state.insert(bucket.clone(), observe_bucket(ctx, target, &bucket, role).await?);
-        }
-        Ok(state)
+        // The two buckets are read at once: neither read depends on the other.
+        let names = bucket_names(ctx, target);
+        let states = futures::future::try_join_all(names.iter().map(|(bucket, role)| observe_bucket(ctx, target, bucket, *role))).await?;
+        Ok(names.into_iter().map(|(bucket, _)| bucket).zip(states).collect())
     }
 
     fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, facts: &Facts) -> Self::State {

@@ -220,8 +220,8 @@ async fn read_status(ctx: &Context<'_>, target: &Target, arn: &str) -> Result<(G
         return Ok((read.status.clone(), Selectors::from_response(selectors.event_selectors(), selectors.advanced_event_selectors())));
     }
     let cloudtrail = ctx.aws.cloudtrail(target.region.as_str());
-    let status = cloudtrail.get_trail_status().name(arn).send().await.named("cloudtrail:GetTrailStatus")?;
-    let selectors = cloudtrail.get_event_selectors().trail_name(arn).send().await.named("cloudtrail:GetEventSelectors")?;
+    let (status, selectors) = futures::join!(cloudtrail.get_trail_status().name(arn).send(), cloudtrail.get_event_selectors().trail_name(arn).send());
+    let (status, selectors) = (status.named("cloudtrail:GetTrailStatus")?, selectors.named("cloudtrail:GetEventSelectors")?);
     Ok((status, Selectors::from_response(selectors.event_selectors(), selectors.advanced_event_selectors())))
 }
 
@@ -282,21 +282,29 @@ async fn observe_organization_trail(ctx: &Context<'_>, target: &Target, recorder
 /// mamori's own trail (`trail`, when it exists), its log group and its delivery role.
 async fn observe_own_trail(ctx: &Context<'_>, target: &Target, trail: Option<&CloudTrail>, mut read: Observations) -> Result<TrailState, AwsError> {
     let settings = settings(ctx);
-    let (management_events, logging, delivery) = match trail {
-        Some(trail) => {
-            let (status, selectors) = read_status(ctx, target, &trails::own_arn(ctx, target)).await?;
+    // The trail's status, its log group and its delivery role are read at once: none depends on another.
+    let own_arn = trails::own_arn(ctx, target);
+    let status = async {
+        match trail {
+            Some(_) => read_status(ctx, target, &own_arn).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (status, group, role) = futures::join!(status, log_groups::read(ctx, target, &settings.log_group), read_delivery_role(ctx));
+    let (management_events, logging, delivery) = match (trail, status?) {
+        (Some(trail), Some((status, selectors))) => {
             let events = event_selectors::management_events(&selectors);
             read.selectors = Some(selectors);
             (events, status.is_logging() == Some(true), delivery_of(trail, &status, &DateTime::from(std::time::SystemTime::now())))
         }
-        None => {
+        _ => {
             let none = Health::NotApplicable("no trail yet");
             (event_selectors::management_events(&Selectors::Basic(Vec::new())), false, Delivery { s3: none.clone(), cloudwatch_logs: none })
         }
     };
-    let group = log_groups::read(ctx, target, &settings.log_group).await?;
+    let group = group?;
     read.retention_days = group.as_ref().and_then(|g| g.retention_in_days());
-    let (role_exists, role_trust, role_policy) = read_delivery_role(ctx).await?;
+    let (role_exists, role_trust, role_policy) = role?;
     let delivery_role = contains_all(role_trust.as_ref(), &template(ctx, target, &settings.delivery_role_trust_template))
         && contains_all(role_policy.as_ref(), &template(ctx, target, &settings.delivery_role_policy_template));
     (read.role_exists, read.role_trust, read.role_policy) = (role_exists, role_trust, role_policy);

@@ -158,6 +158,7 @@ mod tests {
             account: "1".into(),
             regions: vec!["us-east-1".into()],
             duration_ms: 0,
+            generated_at: String::new(),
             summary: Summary::of(&findings),
             findings,
             changes: None,

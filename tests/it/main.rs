@@ -18,6 +18,7 @@ mod logs_trail;
 mod organization;
 mod propagation;
 mod regions;
+mod reports;
 mod root;
 mod s3_rules;
 mod vpc;

@@ -55,7 +55,7 @@ impl Format {
     /// `report` in this format.
     pub fn render(self, report: &Report, options: &RenderOptions) -> String {
         match self {
-            Format::Text => text::render(report),
+            Format::Text => text::render_with(report, options.verbose),
             Format::Json => json::render(report),
             Format::Html => html::render(report),
             Format::Sarif => sarif::render(report, options.baseline_path.as_deref()),

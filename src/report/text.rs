@@ -195,12 +195,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_pass_shows_its_message_only_when_it_explains_something() {
-        let findings = vec![pass("bucket/plain", PLAIN_PASS), pass("bucket/access-logs", "matches the baseline\nSSE-S3, not SSE-KMS, by design")];
-        let report = Report {
+    fn report(verb: Verb, findings: Vec<Finding>, changes: Option<Vec<Change>>) -> Report {
+        Report {
             mamori_version: "0".into(),
-            verb: Verb::Verify,
+            verb,
             baseline: "t".into(),
             account: "1".into(),
             regions: vec!["us-east-1".into()],
@@ -208,10 +206,15 @@ mod tests {
             generated_at: String::new(),
             summary: Summary::of(&findings),
             findings,
-            changes: None,
+            changes,
             accounts: None,
-        };
-        let text = render_with(&report, true);
+        }
+    }
+
+    #[test]
+    fn a_pass_shows_its_message_only_when_it_explains_something() {
+        let findings = vec![pass("bucket/plain", PLAIN_PASS), pass("bucket/access-logs", "matches the baseline\nSSE-S3, not SSE-KMS, by design")];
+        let text = render_with(&report(Verb::Verify, findings, None), true);
         assert!(text.contains("          SSE-S3, not SSE-KMS, by design\n"), "{text}");
         assert_eq!(text.matches(PLAIN_PASS).count(), 1, "the plain pass adds no line: {text}");
     }
@@ -235,19 +238,7 @@ mod tests {
             after: serde_json::json!({ "encryption_by_default": true, "policy": "x".repeat(300) }),
         };
         let create = Change { control: "kms.baseline-key".into(), resource: "alias/mamori-baseline".into(), action: Action::Create, before: Value::Null, after: serde_json::json!({ "alias": "mamori-baseline" }), ..update.clone() };
-        Report {
-            mamori_version: "0".into(),
-            verb: Verb::Plan,
-            baseline: "t".into(),
-            account: "1".into(),
-            regions: vec!["us-east-1".into()],
-            duration_ms: 0,
-            generated_at: String::new(),
-            summary: Summary::of(&findings),
-            findings,
-            changes: Some(vec![create, update]),
-            accounts: None,
-        }
+        report(Verb::Plan, findings, Some(vec![create, update]))
     }
 
     #[test]

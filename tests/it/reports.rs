@@ -10,16 +10,12 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::harness::{baseline_file, mamori, stderr, stdout, Organization, Tripwire};
+use crate::organization::EBS_ONLY;
 
-const BASELINE: &str = r#"
-version: 1
-name: fleet
-regions: [us-east-1]
-kms: {baseline_key: {}}
-ebs: {default_encryption: {}}
-s3: {account_public_access_block: {}}
-iam: {password_policy: {}}
-"#;
+/// The organization tests' baseline, with the password policy (a control whose findings are global).
+fn baseline() -> String {
+    format!("{EBS_ONLY}iam: {{password_policy: {{}}}}\n")
+}
 
 const FORMATS: [&str; 6] = ["html", "sarif", "junit", "ocsf", "asff", "csv"];
 
@@ -81,7 +77,7 @@ fn summary_on_page(dom: &str, status: &str) -> u64 {
 #[tokio::test]
 async fn one_fleet_run_writes_every_format_and_independent_readers_agree_with_the_json() {
     let org = Organization::create(&[("one", "workloads"), ("two", "prod")], None).await;
-    let (_dir, baseline) = baseline_file(BASELINE);
+    let (_dir, baseline) = baseline_file(&baseline());
     let out = tempfile::tempdir().unwrap();
     // One account's public access block set, so the page has passes beside failures.
     let one = org.id("one");
@@ -164,7 +160,7 @@ async fn one_fleet_run_writes_every_format_and_independent_readers_agree_with_th
 #[tokio::test]
 async fn the_reports_of_two_shards_merge_into_the_report_of_the_whole_run_without_aws() {
     let org = Organization::create(&[("one", "workloads"), ("two", "prod"), ("three", "root")], None).await;
-    let (_dir, baseline) = baseline_file(BASELINE);
+    let (_dir, baseline) = baseline_file(&baseline());
     let out = tempfile::tempdir().unwrap();
     let (_, whole) = verify_everything(&org, &baseline, out.path(), &[]);
     let mut shards = Vec::new();

@@ -40,8 +40,8 @@ fn finding(report: &Report, f: &Finding) -> Value {
         Status::Excepted => ("SUPPRESSED", "ACTIVE"),
         _ => ("NEW", "ACTIVE"),
     };
-    let mut related: Vec<Value> = f.references.cis_v5.iter().map(|id| json!({ "StandardsId": "cis-aws-foundations-benchmark/v/5.0.0", "Id": id })).collect();
-    related.extend(f.references.fsbp.iter().map(|id| json!({ "StandardsId": "aws-foundational-security-best-practices/v/1.0.0", "Id": id })));
+    let mut related: Vec<Value> = f.references.cis_v5.iter().map(|id| json!({ "StandardsId": "standards/cis-aws-foundations-benchmark/v/5.0.0", "Id": id })).collect();
+    related.extend(f.references.fsbp.iter().map(|id| json!({ "StandardsId": "standards/aws-foundational-security-best-practices/v/1.0.0", "Id": id })));
     let mut document = json!({
         "SchemaVersion": "2018-10-08",
         "Id": format!("mamori/{}", rules::finding_key(f)),

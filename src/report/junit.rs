@@ -71,7 +71,8 @@ fn counts(name: &str, s: &Summary) -> Vec<(&'static str, String)> {
 
 fn testcase(writer: &mut Writer<Vec<u8>>, suite: &str, finding: &Finding) -> io::Result<()> {
     let name = format!("{} {} {}", finding.control, finding.region, finding.resource);
-    let classname = format!("{suite}.{}", finding.control);
+    // Grouped by account, the class names the account too; grouped by control group, the control says it.
+    let classname = if suite == finding.account { format!("{suite}.{}", finding.control) } else { finding.control.clone() };
     let case = writer.create_element("testcase").with_attribute(("classname", classname.as_str())).with_attribute(("name", name.as_str())).with_attribute(("time", "0"));
     let body = details(finding);
     match finding.status {

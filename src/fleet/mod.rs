@@ -255,6 +255,7 @@ impl FleetRun<'_> {
             account: self.caller.account_id.clone(),
             regions,
             duration_ms: started.elapsed().as_millis() as u64,
+            generated_at: crate::report::now(),
             summary: Summary::default(),
             findings: Vec::new(),
             changes: (self.verb != Verb::Verify).then(Vec::new),

@@ -19,6 +19,7 @@ mod organization;
 mod organization_layout;
 mod propagation;
 mod regions;
+mod reports;
 mod root;
 mod s3_rules;
 mod vpc;

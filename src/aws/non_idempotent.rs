@@ -18,6 +18,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 
 use super::AwsError;
 
@@ -27,26 +28,6 @@ pub const ATTEMPTS: u32 = 4;
 /// The pause before the first look for the resource of a failed attempt; doubled before each next one.
 pub const FIRST_PAUSE: Duration = Duration::from_secs(1);
 
-/// The throttling and transient codes the SDK's own retry treats as retryable
-/// (`aws_runtime::retries::classifiers`), kept here because the SDK retry is off for these calls.
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-];
 
 /// The retry configuration of a non-idempotent create: one attempt, the caller decides what follows.
 pub fn without_sdk_retry() -> RetryConfig {
@@ -54,9 +35,10 @@ pub fn without_sdk_retry() -> RetryConfig {
 }
 
 /// True when a failed create may be worth another attempt: no answer at all (the connection dropped,
-/// a timeout: the request may have reached AWS), a 5xx, or a throttling or transient error code.
+/// a timeout: the request may have reached AWS), a 5xx, or one of the throttling or transient error
+/// codes the SDK's own retry classifies as retryable.
 pub fn may_have_taken_effect(error: &AwsError) -> bool {
-    error.status.is_none_or(|status| status >= 500 || status == 429) || error.code.as_deref().is_some_and(|code| RETRYABLE_CODES.contains(&code))
+    error.status.is_none_or(|status| status >= 500 || status == 429) || error.code.as_deref().is_some_and(|code| THROTTLING_ERRORS.contains(&code) || TRANSIENT_ERRORS.contains(&code))
 }
 
 /// Sends `send` (one attempt, SDK retry off) until it succeeds, fails for good, or [`ATTEMPTS`] are

@@ -16,8 +16,8 @@ use crate::harness::{baseline_file, Account};
 const TAG: &str = "mamori-test";
 
 /// A VPC as the tests build it.
-struct TestVpc {
-    id: String,
+pub(crate) struct TestVpc {
+    pub(crate) id: String,
     public: Vec<String>,
     private: Vec<String>,
     route_tables: BTreeSet<String>,
@@ -29,7 +29,7 @@ fn tagged(kind: ResourceType, value: &str) -> TagSpecification {
 
 /// A VPC with two zones, a public and a private subnet in each; the public subnets use a route table
 /// with a route to an internet gateway, the private ones the main route table.
-async fn build_vpc(account: &Account, region: &str, name: &str) -> TestVpc {
+pub(crate) async fn build_vpc(account: &Account, region: &str, name: &str) -> TestVpc {
     let ec2 = account.aws(AccessMode::ReadWrite).await.ec2(region);
     let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").tag_specifications(tagged(ResourceType::Vpc, name)).send().await.unwrap();
     let id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
@@ -59,7 +59,7 @@ async fn build_vpc(account: &Account, region: &str, name: &str) -> TestVpc {
 
 /// A baseline with `vpc.endpoints` over the VPCs tagged `mamori-test: <selector>`, plus `extra` lines
 /// under `vpc:`.
-fn baseline(selector: &str, extra: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn baseline(selector: &str, extra: &str) -> (tempfile::TempDir, PathBuf) {
     baseline_file(&format!(
         "version: 1\nname: vpc-test\nregions: [us-east-1]\nvpc:\n  endpoints:\n    vpcs:\n      tags: {{{TAG}: {selector}}}\n{extra}"
     ))
@@ -74,7 +74,7 @@ fn assert_vpc_findings_pass(outcome: &Outcome, control: &str) {
 }
 
 /// The security groups named `mamori-vpc-endpoints` in `vpc`.
-async fn endpoint_groups(account: &Account, vpc: &str) -> Vec<aws_sdk_ec2::types::SecurityGroup> {
+pub(crate) async fn endpoint_groups(account: &Account, vpc: &str) -> Vec<aws_sdk_ec2::types::SecurityGroup> {
     let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
     let groups = ec2
         .describe_security_groups()
@@ -87,7 +87,7 @@ async fn endpoint_groups(account: &Account, vpc: &str) -> Vec<aws_sdk_ec2::types
 }
 
 /// Endpoints of `vpc`, live ones only.
-async fn endpoints(account: &Account, region: &str, vpc: &str) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
+pub(crate) async fn endpoints(account: &Account, region: &str, vpc: &str) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
     let ec2 = account.aws(AccessMode::ReadOnly).await.ec2(region);
     let all = ec2.describe_vpc_endpoints().send().await.unwrap();
     all.vpc_endpoints().iter().filter(|e| e.vpc_id() == Some(vpc)).cloned().collect()

@@ -370,7 +370,8 @@ impl Control for VpcEndpointsControl {
         let mut failures = Vec::new();
         for (id, vpc) in &observed.vpcs {
             if desired.vpcs.get(id) != Some(vpc) {
-                failures.extend(converge::vpc(&client, id, vpc, &desired.vpcs[id]).await);
+                let token = |service: &str| ctx.aws.client_token(&["ec2:CreateVpcEndpoint", target.region.as_str(), id, service]);
+                failures.extend(converge::vpc(&client, &token, id, vpc, &desired.vpcs[id]).await);
             }
         }
         // One component that fails does not stop the others; every failure is reported.

@@ -19,6 +19,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("access-log-bucket-policy", include_str!("../../templates/access-log-bucket-policy.json")),
     ("cloudtrail-logs-role-trust", include_str!("../../templates/cloudtrail-logs-role-trust.json")),
     ("cloudtrail-logs-role-policy", include_str!("../../templates/cloudtrail-logs-role-policy.json")),
+    ("vpc-endpoint-own-account", include_str!("../../templates/vpc-endpoint-own-account.json")),
+    ("vpc-endpoint-own-organization", include_str!("../../templates/vpc-endpoint-own-organization.json")),
     ("vpc-s3-endpoint-own-account", include_str!("../../templates/vpc-s3-endpoint-own-account.json")),
     ("vpc-s3-endpoint-own-organization", include_str!("../../templates/vpc-s3-endpoint-own-organization.json")),
     ("ec2-instance-trust", include_str!("../../templates/ec2-instance-trust.json")),
@@ -33,8 +35,10 @@ const BUILT_IN: &[(&str, &str)] = &[
 /// (`amazonaws.com`, `amazonaws.com.cn` in China), for values that are endpoint names such as
 /// `kms:ViaService` and regional service principals (see [`super::partition`]); `{trail}` and
 /// `{log_group}` are the baseline's trail name and CloudWatch Logs group; `{bucket}` is set by the
-/// controls that write bucket policies (the bucket the policy is for) and is empty elsewhere.
-pub const VARIABLES: &[&str] = &["account_id", "region", "home_region", "partition", "dns_suffix", "bucket", "trail", "log_group"];
+/// controls that write bucket policies (the bucket the policy is for) and is empty elsewhere;
+/// `{organization_id}` (`o-…`) is set by `vpc.endpoints` for the `own-organization` endpoint policies
+/// and is empty elsewhere.
+pub const VARIABLES: &[&str] = &["account_id", "region", "home_region", "partition", "dns_suffix", "bucket", "organization_id", "trail", "log_group"];
 
 /// Values for the template variables.
 #[derive(Clone, Debug)]
@@ -45,6 +49,7 @@ pub struct Vars<'a> {
     pub partition: &'a str,
     pub dns_suffix: &'a str,
     pub bucket: &'a str,
+    pub organization_id: &'a str,
     pub trail: &'a str,
     pub log_group: &'a str,
 }
@@ -58,6 +63,7 @@ impl<'a> Vars<'a> {
         partition: "aws",
         dns_suffix: "amazonaws.com",
         bucket: "sample-bucket",
+        organization_id: "o-exampleorgid",
         trail: "sample-trail",
         log_group: "/sample/log-group",
     };
@@ -76,6 +82,11 @@ impl<'a> Vars<'a> {
         Vars { bucket, ..self }
     }
 
+    /// These variables with `{organization_id}` set.
+    pub fn for_organization(self, organization_id: &'a str) -> Vars<'a> {
+        Vars { organization_id, ..self }
+    }
+
     /// Replaces every variable in `text`.
     pub fn render(&self, text: &str) -> String {
         text.replace("{account_id}", self.account_id)
@@ -84,6 +95,7 @@ impl<'a> Vars<'a> {
             .replace("{partition}", self.partition)
             .replace("{dns_suffix}", self.dns_suffix)
             .replace("{bucket}", self.bucket)
+            .replace("{organization_id}", self.organization_id)
             .replace("{trail}", self.trail)
             .replace("{log_group}", self.log_group)
     }

@@ -6,6 +6,8 @@
 //! endpoints. Every failure is returned, naming its component. Only what differs is written; nothing
 //! is deleted: no endpoint, no route, no gateway's route table association, and no inbound rule of the
 //! endpoint security group unless the desired state drops it (the baseline's `revoke_other_ingress`).
+//! An endpoint policy is written whole (with `ModifyVpcEndpoint`'s `PolicyDocument`), and only where
+//! the desired state holds one that differs.
 
 use std::collections::BTreeSet;
 
@@ -15,7 +17,7 @@ use crate::aws::{AwsError, NameCall};
 use crate::inventory::security_groups::rules::Rule;
 use crate::inventory::security_groups::writes;
 
-use super::{Interface, VpcState, SECURITY_GROUP};
+use super::{policy_document, Interface, VpcState, SECURITY_GROUP};
 
 /// Writes what differs between `observed` and `desired` in `vpc_id`; returns each component's failure.
 pub async fn vpc(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcState, desired: &VpcState) -> Vec<String> {
@@ -98,7 +100,7 @@ async fn security_group(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &V
 async fn s3_gateway(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcState, desired: &VpcState) -> Result<(), AwsError> {
     let s3 = &observed.services["s3"].name;
     let tables_to_add: Vec<String> = desired.s3_gateway.route_tables.difference(&observed.s3_gateway.route_tables).cloned().collect();
-    let policy = desired.s3_gateway.policy_text.clone().filter(|_| observed.s3_gateway.policy != desired.s3_gateway.policy);
+    let policy = desired.s3_gateway.policy.as_ref().filter(|_| observed.s3_gateway.policy != desired.s3_gateway.policy).map(policy_document);
     match &observed.s3_gateway.endpoint_id {
         None => {
             client
@@ -138,6 +140,7 @@ async fn interface(client: &aws_sdk_ec2::Client, vpc_id: &str, service: &str, cu
             .set_subnet_ids(Some(wanted.subnets.iter().cloned().collect()))
             .set_security_group_ids(Some(groups.into_iter().collect()))
             .private_dns_enabled(wanted.private_dns)
+            .set_policy_document(wanted.policy.as_ref().map(policy_document))
             .send()
             .await
             .named("ec2:CreateVpcEndpoint")?;
@@ -148,7 +151,8 @@ async fn interface(client: &aws_sdk_ec2::Client, vpc_id: &str, service: &str, cu
     let add_groups: Vec<String> = groups.difference(&current.security_groups).cloned().collect();
     let remove_groups: Vec<String> = current.security_groups.difference(&groups).cloned().collect();
     let dns = current.private_dns != wanted.private_dns;
-    if add_subnets.is_empty() && remove_subnets.is_empty() && add_groups.is_empty() && remove_groups.is_empty() && !dns {
+    let policy = wanted.policy.as_ref().filter(|_| current.policy != wanted.policy).map(policy_document);
+    if add_subnets.is_empty() && remove_subnets.is_empty() && add_groups.is_empty() && remove_groups.is_empty() && !dns && policy.is_none() {
         return Ok(());
     }
     let non_empty = |v: Vec<String>| (!v.is_empty()).then_some(v);
@@ -160,6 +164,7 @@ async fn interface(client: &aws_sdk_ec2::Client, vpc_id: &str, service: &str, cu
         .set_add_security_group_ids(non_empty(add_groups))
         .set_remove_security_group_ids(non_empty(remove_groups))
         .set_private_dns_enabled(dns.then_some(wanted.private_dns))
+        .set_policy_document(policy)
         .send()
         .await
         .named("ec2:ModifyVpcEndpoint")?;

@@ -260,7 +260,8 @@ async fn session_preferences_converge_with_the_baseline_key() {
     assert_eq!(inputs["s3KeyPrefix"], "session-logs/us-east-1");
     assert_eq!(inputs["s3EncryptionEnabled"], true);
     assert_eq!(inputs["idleSessionTimeout"], "20");
-    let described = aws.ssm("us-east-1").describe_document().name(DOCUMENT_NAME).send().await.unwrap();
+    // ssm:DescribeDocument is no read mamori sends, so the read-only guard refuses it: a plain client.
+    let described = account.aws(AccessMode::ReadWrite).await.ssm("us-east-1").describe_document().name(DOCUMENT_NAME).send().await.unwrap();
     assert_eq!(described.document().and_then(|d| d.document_type()).map(|t| t.as_str()), Some("Session"));
 }
 

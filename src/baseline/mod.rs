@@ -20,7 +20,7 @@ pub use partition::Partition;
 pub use region::RegionName;
 pub use template::{Templates, Vars};
 pub use values::KeyAlias;
-pub use vpc::{NaclAdminPorts, RestrictedEgress, Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
+pub use vpc::{EndpointPolicy, NaclAdminPorts, RestrictedEgress, Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
 
 /// A validated baseline.
 #[derive(Clone, Debug, PartialEq)]
@@ -455,8 +455,9 @@ impl Baseline {
         let (vpc_endpoints, vpce_only, restricted_egress, nacl_admin_ports) = match raw.vpc {
             Some(vpc) => (
                 vpc.endpoints.filter(|e| e.enabled).map(|endpoints| {
-                    if let Some(policy) = &endpoints.s3_endpoint_policy {
-                        templates.insert(&policy.name, policy.text.clone());
+                    if let vpc::RawEndpointPolicy::Perimeter { interface, s3, .. } = &endpoints.endpoint_policy {
+                        templates.insert(&interface.name, interface.text.clone());
+                        templates.insert(&s3.name, s3.text.clone());
                     }
                     endpoints.validated()
                 }),

@@ -21,6 +21,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("access-log-bucket-policy", include_str!("../../templates/access-log-bucket-policy.json")),
     ("cloudtrail-logs-role-trust", include_str!("../../templates/cloudtrail-logs-role-trust.json")),
     ("cloudtrail-logs-role-policy", include_str!("../../templates/cloudtrail-logs-role-policy.json")),
+    ("vpc-endpoint-own-account", include_str!("../../templates/vpc-endpoint-own-account.json")),
+    ("vpc-endpoint-own-organization", include_str!("../../templates/vpc-endpoint-own-organization.json")),
     ("vpc-s3-endpoint-own-account", include_str!("../../templates/vpc-s3-endpoint-own-account.json")),
     ("vpc-s3-endpoint-own-organization", include_str!("../../templates/vpc-s3-endpoint-own-organization.json")),
     ("ec2-instance-trust", include_str!("../../templates/ec2-instance-trust.json")),
@@ -42,7 +44,8 @@ const BUILT_IN: &[(&str, &str)] = &[
 /// log-archive account), `{trail_account_id}` the account that runs the trail (the management
 /// account), `{organization_id}` the organization (`o-...`). In a run over one account, and in an
 /// organization without the layout, the first two are `{account_id}` and `{organization_id}` is empty
-/// (the organization templates, the only ones that use it, are used only in the layout).
+/// (the organization templates of the layout use it), except where `vpc.endpoints` sets it for the
+/// `own-organization` endpoint policies.
 pub const VARIABLES: &[&str] = &[
     "account_id",
     "audit_account_id",
@@ -79,12 +82,12 @@ impl<'a> Vars<'a> {
         account_id: "123456789012",
         audit_account_id: "123456789012",
         trail_account_id: "123456789012",
-        organization_id: "o-sample",
         region: "us-east-1",
         home_region: "us-east-1",
         partition: "aws",
         dns_suffix: "amazonaws.com",
         bucket: "sample-bucket",
+        organization_id: "o-exampleorgid",
         trail: "sample-trail",
         log_group: "/sample/log-group",
     };
@@ -101,6 +104,11 @@ impl<'a> Vars<'a> {
     /// These variables with `{bucket}` set.
     pub fn for_bucket(self, bucket: &'a str) -> Vars<'a> {
         Vars { bucket, ..self }
+    }
+
+    /// These variables with `{organization_id}` set.
+    pub fn for_organization(self, organization_id: &'a str) -> Vars<'a> {
+        Vars { organization_id, ..self }
     }
 
     /// Replaces every variable in `text`.

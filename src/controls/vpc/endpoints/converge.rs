@@ -11,6 +11,9 @@
 //! [`crate::aws::client_token`]), so that the SDK's retry of a create whose answer was lost returns
 //! the endpoint the first attempt made instead of making a second one
 //! (<https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html>).
+//!
+//! An endpoint policy is written whole (with `ModifyVpcEndpoint`'s `PolicyDocument`), and only where
+//! the desired state holds one that differs.
 
 use std::collections::BTreeSet;
 
@@ -20,7 +23,7 @@ use crate::aws::{AwsError, NameCall};
 use crate::inventory::security_groups::rules::Rule;
 use crate::inventory::security_groups::writes;
 
-use super::{Interface, VpcState, SECURITY_GROUP};
+use super::{policy_document, Interface, VpcState, SECURITY_GROUP};
 
 /// The client token of the endpoint for a service (by its full name) in the VPC being written.
 pub type ClientToken<'a> = dyn Fn(&str) -> String + Sync + 'a;
@@ -106,7 +109,7 @@ async fn security_group(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &V
 async fn s3_gateway(client: &aws_sdk_ec2::Client, token: &ClientToken<'_>, vpc_id: &str, observed: &VpcState, desired: &VpcState) -> Result<(), AwsError> {
     let s3 = &observed.services["s3"].name;
     let tables_to_add: Vec<String> = desired.s3_gateway.route_tables.difference(&observed.s3_gateway.route_tables).cloned().collect();
-    let policy = desired.s3_gateway.policy_text.clone().filter(|_| observed.s3_gateway.policy != desired.s3_gateway.policy);
+    let policy = desired.s3_gateway.policy.as_ref().filter(|_| observed.s3_gateway.policy != desired.s3_gateway.policy).map(policy_document);
     match &observed.s3_gateway.endpoint_id {
         None => {
             client
@@ -148,6 +151,7 @@ async fn interface(client: &aws_sdk_ec2::Client, client_token: &str, vpc_id: &st
             .set_subnet_ids(Some(wanted.subnets.iter().cloned().collect()))
             .set_security_group_ids(Some(groups.into_iter().collect()))
             .private_dns_enabled(wanted.private_dns)
+            .set_policy_document(wanted.policy.as_ref().map(policy_document))
             .send()
             .await
             .named("ec2:CreateVpcEndpoint")?;
@@ -158,7 +162,8 @@ async fn interface(client: &aws_sdk_ec2::Client, client_token: &str, vpc_id: &st
     let add_groups: Vec<String> = groups.difference(&current.security_groups).cloned().collect();
     let remove_groups: Vec<String> = current.security_groups.difference(&groups).cloned().collect();
     let dns = current.private_dns != wanted.private_dns;
-    if add_subnets.is_empty() && remove_subnets.is_empty() && add_groups.is_empty() && remove_groups.is_empty() && !dns {
+    let policy = wanted.policy.as_ref().filter(|_| current.policy != wanted.policy).map(policy_document);
+    if add_subnets.is_empty() && remove_subnets.is_empty() && add_groups.is_empty() && remove_groups.is_empty() && !dns && policy.is_none() {
         return Ok(());
     }
     let non_empty = |v: Vec<String>| (!v.is_empty()).then_some(v);
@@ -170,6 +175,7 @@ async fn interface(client: &aws_sdk_ec2::Client, client_token: &str, vpc_id: &st
         .set_add_security_group_ids(non_empty(add_groups))
         .set_remove_security_group_ids(non_empty(remove_groups))
         .set_private_dns_enabled(dns.then_some(wanted.private_dns))
+        .set_policy_document(policy)
         .send()
         .await
         .named("ec2:ModifyVpcEndpoint")?;

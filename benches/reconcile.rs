@@ -6,6 +6,10 @@
 //! parameters (region included) within one run. Wall time depends on the machine and on moto; the call
 //! counts do not, and they are what the targets are about: no repeated call, and a converged `apply`
 //! costing no more than 1.3 × a `verify`.
+//!
+//! It also measures how close a `verify` comes to its critical path: the longest chain of calls in
+//! which each started only after the one before had answered (from the call log's timestamps), times
+//! the median call latency of the same run; the target is a median wall time within 2× of it.
 
 #[allow(dead_code)]
 #[path = "../tests/it/harness.rs"]
@@ -45,6 +49,17 @@ fn print(verb: Verb, regions: usize, measured: &Measured) {
     println!("{:<7} {} region(s): median {:>7.1} ms over {RUNS} runs, {} calls", verb.name(), regions, measured.median.as_secs_f64() * 1e3, calls.len());
     for (operation, count) in measured.last.calls.by_operation() {
         println!("          {count:>3} × {operation}");
+    }
+    let chain = measured.last.calls.longest_chain();
+    if let Some(latency) = measured.last.calls.median_latency() {
+        let path = latency * chain.len() as u32;
+        println!(
+            "          critical path: {} calls in a chain × median latency {:.1} ms = {:.1} ms; wall / critical path = {:.2}× (target ≤ 2×)",
+            chain.len(),
+            latency.as_secs_f64() * 1e3,
+            path.as_secs_f64() * 1e3,
+            measured.median.as_secs_f64() / path.as_secs_f64()
+        );
     }
     let repeated = measured.last.calls.repeated();
     if repeated.is_empty() {

@@ -344,7 +344,7 @@ def reset(engine: str, endpoint: str, pid: int | None) -> tuple[str, int | None]
     """moto: its reset endpoint. LocalStack has none: restart it on the same port."""
     if engine == "moto":
         request = urllib.request.Request(endpoint + "/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
+        with urllib.request.urlopen(request, timeout=60):
             pass
         return endpoint, pid
     if pid is None:
@@ -369,7 +369,7 @@ def emulator_call(endpoint: str, account: str, service: str, region: str, body: 
         headers["X-Amz-Target"] = target
     request = urllib.request.Request(endpoint + path, data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.read()
     except urllib.error.HTTPError as e:
         fail(f"{service} {path}: HTTP {e.code}: {e.read().decode(errors='replace')}")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests and the end-to-end suite against moto server, then the control,
+# Runs every test: unit tests and the end-to-end suite against moto server (the HTML report in
+# headless Chromium, installed from Debian's packages on first use), then the control,
 # guard, audit-trail, IAM-hygiene, VPC (endpoints, endpoint-only buckets, restricted egress, network
 # ACLs, the VPC endpoint rules of the emulator shims),
 # CLI-contract and fresh-root tests again against LocalStack (all but those that need the moto shim:
@@ -12,6 +13,11 @@ cd "$(dirname "$0")/.."
 
 python3 localstack/emulator.py install moto >/dev/null
 python3 localstack/emulator.py install localstack >/dev/null
+# Headless Chromium renders the HTML report in its test (Debian's package; nothing else is fetched).
+if ! command -v chromium >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 ||
+        { echo "scripts/test.sh: could not install chromium (apt-get install -y chromium), which the HTML report test needs" >&2; exit 1; }
+fi
 
 cargo test --locked
 MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: vpc:: vpc_egress:: vpc_nacl:: vpc_emulator_rules:: \

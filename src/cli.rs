@@ -20,7 +20,7 @@ use crate::controls;
 use crate::engine::{Progress, Silent};
 use crate::fleet::{AccountSelection, Shard};
 use crate::least_privilege;
-use crate::report::{json, text, Report, Verb};
+use crate::report::{merge, text, Format, RenderOptions, Report, ReportFile, Verb};
 
 #[derive(Debug, Parser)]
 #[command(name = "mamori", version, about = "Reconcile an AWS account to a secure baseline: plan, apply, verify.")]
@@ -49,8 +49,27 @@ pub enum Command {
         #[arg(long, value_enum)]
         output: Option<OutputFormat>,
     },
+    /// Render saved JSON reports (one, or several merged: shards or separate runs) in a format, to
+    /// stdout, without calling AWS.
+    Report(ReportArgs),
     /// Print the IAM policy a run needs (or a member-account role carrying it). No AWS call.
     Policy(PolicyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The format to render.
+    #[arg(value_enum)]
+    pub format: Format,
+    /// JSON reports written by `--output json` or `--report json=PATH`.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+    /// The baseline file of the runs (SARIF points at the line of each control in it).
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Also write the rendered report in FORMAT to PATH; repeatable (`--report junit=results.xml`).
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = ReportFile::parse)]
+    pub files: Vec<ReportFile>,
 }
 
 /// `mamori policy`: see [`crate::least_privilege`].
@@ -195,9 +214,13 @@ pub struct Common {
     /// `endpoint_url` apply as the AWS SDKs document.
     #[arg(long)]
     pub endpoint_url: Option<String>,
-    /// Output format (default: text on a terminal, json otherwise).
+    /// Output format on stdout (default: text on a terminal, json otherwise).
     #[arg(long, value_enum)]
-    pub output: Option<OutputFormat>,
+    pub output: Option<Format>,
+    /// Also write the report in FORMAT to PATH; repeatable (`--report html=report.html --report
+    /// junit=results.xml`). stdout keeps `--output`.
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = ReportFile::parse)]
+    pub report_files: Vec<ReportFile>,
     /// Only errors on stderr.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -249,6 +272,7 @@ fn run(cli: Cli) -> Result<u8, Box<dyn std::error::Error>> {
             print!("{}", render_policy(&args)?);
             Ok(0)
         }
+        Command::Report(args) => render_saved(args),
         Command::Plan(args) => run_verb(Verb::Plan, args, true, None),
         Command::Verify(args) => run_verb(Verb::Verify, args, true, None),
         Command::Apply(args) => {
@@ -321,7 +345,12 @@ impl Write for RedactedStderr {
 
 fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Result<u8, Box<dyn std::error::Error>> {
     init_logging(&args.common);
-    let output = args.common.output.unwrap_or_else(default_output);
+    let output = args.common.output.unwrap_or_else(|| match default_output() {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+    });
+    let options = RenderOptions { baseline_path: Some(args.baseline.clone()), verbose: args.common.verbose > 0 };
+    let report_files = args.common.report_files;
     let invocation = Invocation {
         verb,
         baseline: args.baseline,
@@ -340,12 +369,26 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Re
     let mut confirm = |plan: &Report| assume_yes || ask(plan);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(app::execute(&invocation, &mut confirm, progress.as_ref()))?;
-    let rendered = match output {
-        OutputFormat::Text => text::render(&outcome.report),
-        OutputFormat::Json => json::render(&outcome.report),
-    };
-    std::io::stdout().write_all(rendered.as_bytes())?;
+    write_reports(&outcome.report, output, &report_files, &options)?;
     Ok(outcome.report.exit_code())
+}
+
+/// Writes `report` to stdout in `output` and to each `--report` file.
+fn write_reports(report: &Report, output: Format, files: &[ReportFile], options: &RenderOptions) -> Result<(), Box<dyn std::error::Error>> {
+    for file in files {
+        file.write(report, options).map_err(|e| format!("--report {}={}: {e}", file.format.name(), file.path.display()))?;
+    }
+    std::io::stdout().write_all(output.render(report, options).as_bytes())?;
+    Ok(())
+}
+
+/// `mamori report`: saved JSON reports, merged, in another format. Exit 0 once rendered, whatever the
+/// findings (the runs that wrote the reports had the exit codes that gate).
+fn render_saved(args: ReportArgs) -> Result<u8, Box<dyn std::error::Error>> {
+    let report = merge::merge_files(&args.reports)?;
+    let options = RenderOptions { baseline_path: args.baseline, verbose: false };
+    write_reports(&report, args.format, &args.files, &options)?;
+    Ok(0)
 }
 
 /// Shows the plan on stderr and asks for `yes` on the terminal.

@@ -6,6 +6,9 @@
 //! the benchmark read to count calls; the log keeps the operation name and a fingerprint of its input
 //! (a hash of the SDK's redacting `Debug` output), never the input itself.
 //!
+//! The log also keeps when each call started and when its answer (or its last error) came back, so
+//! that the benchmark can measure the run's critical path ([`CallLog::longest_chain`]).
+//!
 //! Classification is by an exact allow-list ([`super::reads`]), so an operation nobody listed is
 //! treated as mutating, whatever its name suggests.
 
@@ -13,13 +16,14 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 /// Whether a connection may change the account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +52,9 @@ pub struct CallRecord {
     pub refused: bool,
     /// Hash of the region and the operation's (redacted) input, to spot identical repeated calls.
     pub fingerprint: u64,
+    pub started: Instant,
+    /// When the answer (after the SDK's retries) or the refusal came back; `None` while in flight.
+    pub finished: Option<Instant>,
 }
 
 impl CallRecord {
@@ -64,8 +71,52 @@ pub struct CallLog {
 }
 
 impl CallLog {
-    fn push(&self, record: CallRecord) {
-        self.records.lock().expect("call log poisoned").push(record);
+    /// Appends `record` and returns its index in the log.
+    fn push(&self, record: CallRecord) -> usize {
+        let mut records = self.records.lock().expect("call log poisoned");
+        records.push(record);
+        records.len() - 1
+    }
+
+    fn finish(&self, index: usize) {
+        if let Some(record) = self.records.lock().expect("call log poisoned").get_mut(index) {
+            record.finished = Some(Instant::now());
+        }
+    }
+
+    /// The longest chain of sent calls in which each call started only after the one before it had
+    /// answered: the run's critical path as it ran (an upper bound on the chain of reads that depend
+    /// on each other), with the durations of its calls.
+    pub fn longest_chain(&self) -> Vec<Duration> {
+        let mut calls: Vec<(Instant, Instant)> = self.sent().iter().filter_map(|r| Some((r.started, r.finished?))).collect();
+        calls.sort();
+        // chain[i]: the longest chain ending with call i, as (length, index of the call before).
+        let mut chain: Vec<(usize, Option<usize>)> = Vec::with_capacity(calls.len());
+        for (i, (started, _)) in calls.iter().enumerate() {
+            let before = (0..i).filter(|&j| calls[j].1 <= *started).max_by_key(|&j| chain[j].0);
+            chain.push((before.map_or(1, |j| chain[j].0 + 1), before));
+        }
+        let mut at = (0..calls.len()).max_by_key(|&i| chain[i].0);
+        let mut durations = Vec::new();
+        while let Some(i) = at {
+            durations.push(calls[i].1 - calls[i].0);
+            at = chain[i].1;
+        }
+        durations.reverse();
+        durations
+    }
+
+    /// The median duration of the sent calls.
+    pub fn median_latency(&self) -> Option<Duration> {
+        let mut durations: Vec<Duration> = self.sent().iter().filter_map(|r| Some(r.finished? - r.started)).collect();
+        durations.sort();
+        durations.get(durations.len() / 2).copied()
+    }
+
+    /// Appends `other`'s records after this log's (an account reconciled in two passes of one run).
+    pub fn append(&self, other: &CallLog) {
+        let more = other.records();
+        self.records.lock().expect("call log poisoned").extend(more);
     }
 
     pub fn records(&self) -> Vec<CallRecord> {
@@ -144,19 +195,22 @@ impl Intercept for CallGuard {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let metadata = cfg.load::<Metadata>().ok_or("operation metadata missing: cannot classify the call")?;
+        let metadata = cfg.load::<Metadata>().ok_or("operation metadata missing: cannot classify the call")?.clone();
         let mutating = is_mutating(metadata.service(), metadata.name());
         let refused = mutating && self.mode == AccessMode::ReadOnly;
         let mut hasher = DefaultHasher::new();
         cfg.load::<aws_types::region::Region>().map(|r| r.to_string()).hash(&mut hasher);
         format!("{:?}", context.input()).hash(&mut hasher);
-        self.log.push(CallRecord {
+        let index = self.log.push(CallRecord {
             service: metadata.service().to_string(),
             operation: metadata.name().to_string(),
             mutating,
             refused,
             fingerprint: hasher.finish(),
+            started: Instant::now(),
+            finished: None,
         });
+        cfg.interceptor_state().store_put(LoggedCall(index));
         if refused {
             tracing::error!(service = metadata.service(), operation = metadata.name(), "read-only guard refused a call");
             return Err(Box::new(ReadOnlyViolation {
@@ -167,11 +221,51 @@ impl Intercept for CallGuard {
         tracing::debug!(service = metadata.service(), operation = metadata.name(), "call");
         Ok(())
     }
+
+    fn read_after_execution(&self, _context: &FinalizerInterceptorContextRef<'_>, _components: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        if let Some(LoggedCall(index)) = cfg.load::<LoggedCall>() {
+            self.log.finish(*index);
+        }
+        Ok(())
+    }
+}
+
+/// The index in the [`CallLog`] of the operation being executed, kept in its config bag.
+#[derive(Clone, Debug)]
+struct LoggedCall(usize);
+
+impl Storable for LoggedCall {
+    type Storer = StoreReplace<Self>;
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_mutating;
+    use std::time::{Duration, Instant};
+
+    use super::{is_mutating, CallLog, CallRecord};
+
+    #[test]
+    fn the_longest_chain_follows_calls_that_waited_for_each_other() {
+        let log = CallLog::default();
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        // a [0,10] → c [10,30] → d [35,40]; b [0,50] overlaps them all; e [12,36] runs beside c and d.
+        for (start, end) in [(0, 10), (0, 50), (10, 30), (35, 40), (12, 36)] {
+            let index = log.push(CallRecord {
+                service: "EC2".into(),
+                operation: "DescribeVpcs".into(),
+                mutating: false,
+                refused: false,
+                fingerprint: start,
+                started: ms(start),
+                finished: None,
+            });
+            log.records.lock().unwrap()[index].finished = Some(ms(end));
+        }
+        let chain = log.longest_chain();
+        assert_eq!(chain, [Duration::from_millis(10), Duration::from_millis(20), Duration::from_millis(5)]);
+        assert_eq!(log.median_latency(), Some(Duration::from_millis(20)), "of 5, 10, 20, 24 and 50 ms");
+    }
 
     #[test]
     fn listed_reads_pass_and_everything_else_is_mutating() {

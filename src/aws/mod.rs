@@ -17,10 +17,12 @@
 //!
 //! It must never log credentials: only operation names and their parameters' fingerprints are recorded.
 
+pub mod client_token;
 pub mod error;
 pub mod guard;
 mod https;
 pub mod memo;
+pub mod non_idempotent;
 pub mod propagation;
 pub mod reads;
 mod s3control_endpoint;
@@ -33,6 +35,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::region::Region;
 use aws_types::service_config::ServiceConfigKey;
 
+pub use client_token::ClientTokens;
 pub use error::{AwsError, NameCall};
 pub use guard::{AccessMode, CallLog, CallRecord};
 pub use memo::Memo;
@@ -108,6 +111,8 @@ pub struct Aws {
     guard: CallGuard,
     /// Reads shared by the controls of this run (see [`memo`]).
     memo: Arc<Memo>,
+    /// The run's client tokens (see [`client_token`]).
+    tokens: ClientTokens,
 }
 
 impl Aws {
@@ -133,7 +138,7 @@ impl Aws {
         if let Some(credentials) = &options.credentials {
             loader = loader.credentials_provider(credentials.clone());
         }
-        Aws { config: loader.load().await, guard: CallGuard::new(mode), memo: Arc::default() }
+        Aws { config: loader.load().await, guard: CallGuard::new(mode), memo: Arc::default(), tokens: ClientTokens::new() }
     }
 
     /// A connection to another account: the same configuration (HTTP client, retry, endpoint, region),
@@ -142,7 +147,7 @@ impl Aws {
     /// connection.
     pub fn for_account(&self, credentials: SharedCredentialsProvider) -> Aws {
         let config = self.config.to_builder().credentials_provider(credentials).build();
-        Aws { config, guard: CallGuard::new(self.guard.mode()), memo: Arc::default() }
+        Aws { config, guard: CallGuard::new(self.guard.mode()), memo: Arc::default(), tokens: self.tokens }
     }
 
     /// Every call made (or refused) through this connection so far.
@@ -153,6 +158,12 @@ impl Aws {
     /// Reads shared by every control of this run: sent once, answered to every asker.
     pub fn memo(&self) -> &Memo {
         &self.memo
+    }
+
+    /// The client token of one create (see [`client_token`]): the same for every attempt at the same
+    /// intent in this run.
+    pub fn client_token(&self, intent: &[&str]) -> String {
+        self.tokens.for_intent(intent)
     }
 
     pub fn mode(&self) -> AccessMode {

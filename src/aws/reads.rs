@@ -68,7 +68,6 @@ pub const READ_OPERATIONS: &[(&str, &str)] = &[
     ("CloudWatch", "DescribeAlarms"),
     ("SNS", "GetTopicAttributes"),
     ("SNS", "ListSubscriptionsByTopic"),
-    ("SSM", "DescribeDocument"),
     ("SSM", "GetDocument"),
     ("IAM", "GenerateCredentialReport"),
     ("IAM", "GetAccessKeyLastUsed"),

@@ -4,6 +4,18 @@
 //! before any call; the real service name is always read from `ec2:DescribeVpcEndpointServices` in each
 //! region, never built from this name. `s3` is left out on purpose: `vpc.endpoints` covers S3 with a
 //! gateway endpoint. New services are added here.
+//!
+//! # Endpoint policies
+//! Not every service takes an endpoint policy; one that does not allows full access through its
+//! endpoints and takes none ("Control access to VPC endpoints using endpoint policies", AWS
+//! PrivateLink Guide, <https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html>,
+//! "View endpoint policy support"). The answer is per region, in `VpcEndpointPolicySupported` of
+//! `ec2:DescribeVpcEndpointServices`, and `vpc.endpoints` reads it there rather than from a list. For
+//! the default services of the baseline, as of this writing: `s3` (the gateway endpoint), `ssm`,
+//! `ec2`, `kms`, `monitoring` and `logs` document endpoint policies in their service guides (each has
+//! a "Create an endpoint policy" section); `ssmmessages` and `ec2messages`, the channels of Session
+//! Manager and Run Command, document none, so where AWS answers `false` for them they keep AWS's open
+//! policy and their endpoint security group is their only guard.
 
 /// Short names of the AWS services that offer an interface endpoint.
 pub const KNOWN: &[&str] = &[

@@ -20,7 +20,7 @@ pub use partition::Partition;
 pub use region::RegionName;
 pub use template::{Templates, Vars};
 pub use values::KeyAlias;
-pub use vpc::{NaclAdminPorts, RestrictedEgress, Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
+pub use vpc::{EndpointPolicy, NaclAdminPorts, RestrictedEgress, Stage, SubnetPreference, VpcEndpoints, VpcScope, VpceBucket, VpceOnly};
 
 /// A validated baseline.
 #[derive(Clone, Debug, PartialEq)]
@@ -162,6 +162,8 @@ pub struct LogBucket {
     pub name: values::BucketNameTemplate,
     pub access_log_bucket: values::BucketNameTemplate,
     pub policy_template: String,
+    /// The audit bucket policy template in the organization layout.
+    pub organization_policy_template: String,
     pub access_log_policy_template: String,
     /// The opt-in lifecycle rule for noncurrent versions; `None`: mamori keeps no lifecycle rule.
     pub noncurrent_versions: Option<NoncurrentTransition>,
@@ -252,6 +254,8 @@ pub struct BaselineKey {
     pub description: String,
     /// Name of the key policy template.
     pub policy_template: String,
+    /// Name of the key policy template of the log-archive account's key in the organization layout.
+    pub organization_policy_template: String,
 }
 
 /// `iam.password-policy` minimums.
@@ -363,10 +367,12 @@ impl Baseline {
         let mut templates = Templates::default();
         let baseline_key = raw.kms.and_then(|kms| kms.baseline_key).filter(|key| key.enabled).map(|key| {
             templates.insert(&key.policy.name, key.policy.text.clone());
+            templates.insert(&key.organization_policy.name, key.organization_policy.text.clone());
             BaselineKey {
                 alias: key.alias,
                 description: key.description.map(|d| d.0).unwrap_or_else(|| "mamori baseline key".to_string()),
                 policy_template: key.policy.name,
+                organization_policy_template: key.organization_policy.name,
             }
         });
         let enabled = |toggle: Option<raw::Toggle>| toggle.is_some_and(|t| t.enabled);
@@ -404,11 +410,13 @@ impl Baseline {
         });
         let log_bucket = logs.bucket.filter(|b| b.enabled).map(|b| {
             templates.insert(&b.policy.name, b.policy.text.clone());
+            templates.insert(&b.organization_policy.name, b.organization_policy.text.clone());
             templates.insert(&b.access_log_policy.name, b.access_log_policy.text.clone());
             LogBucket {
                 name: b.name,
                 access_log_bucket: b.access_log_bucket,
                 policy_template: b.policy.name,
+                organization_policy_template: b.organization_policy.name,
                 access_log_policy_template: b.access_log_policy.name,
                 noncurrent_versions: match (b.noncurrent_version_transition_days, b.noncurrent_version_storage_class) {
                     (None, None) => None,
@@ -447,8 +455,9 @@ impl Baseline {
         let (vpc_endpoints, vpce_only, restricted_egress, nacl_admin_ports) = match raw.vpc {
             Some(vpc) => (
                 vpc.endpoints.filter(|e| e.enabled).map(|endpoints| {
-                    if let Some(policy) = &endpoints.s3_endpoint_policy {
-                        templates.insert(&policy.name, policy.text.clone());
+                    if let vpc::RawEndpointPolicy::Perimeter { interface, s3, .. } = &endpoints.endpoint_policy {
+                        templates.insert(&interface.name, interface.text.clone());
+                        templates.insert(&s3.name, s3.text.clone());
                     }
                     endpoints.validated()
                 }),
@@ -531,10 +540,14 @@ impl Baseline {
         &self.home_region
     }
 
-    /// Template variables for `region` of the account `account_id` in `partition` (`{bucket}` empty).
+    /// Template variables for `region` of the account `account_id` in `partition` (`{bucket}` empty),
+    /// outside the organization layout: the account holds its own audit bucket and runs its own trail.
     pub fn vars<'a>(&'a self, account_id: &'a str, partition: &'a str, region: &'a RegionName) -> Vars<'a> {
         Vars {
             account_id,
+            audit_account_id: account_id,
+            trail_account_id: account_id,
+            organization_id: "",
             region: region.as_str(),
             home_region: self.home_region.as_str(),
             partition,

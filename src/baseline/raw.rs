@@ -145,10 +145,19 @@ pub struct RawBaselineKey {
     /// Key policy template; its statements are merged into the key policy (foreign ones are kept).
     #[serde(default = "default_key_policy")]
     pub policy: TemplateRef,
+    /// The key policy template of the log-archive account's key in the organization layout
+    /// (`organization.log_archive_account`): the audit bucket's default encryption, so it also lets the
+    /// organization's accounts encrypt their session logs through S3.
+    #[serde(default = "default_organization_key_policy")]
+    pub organization_policy: TemplateRef,
 }
 
 fn default_alias() -> KeyAlias {
     KeyAlias::parse("mamori-baseline").expect("valid default alias")
+}
+
+fn default_organization_key_policy() -> TemplateRef {
+    TemplateRef::resolve("kms-baseline-key-organization-policy").expect("the built-in organization key policy template exists")
 }
 
 fn default_key_policy() -> TemplateRef {
@@ -374,6 +383,11 @@ pub struct RawLogBucket {
     /// statement with that `Sid` on the bucket is taken for the lock).
     #[serde(default = "default_log_bucket_policy")]
     pub policy: TemplateRef,
+    /// The audit bucket policy template in the organization layout (`organization.log_archive_account`):
+    /// CloudTrail writes for the management account's organization trail, and session logs from the
+    /// organization's accounts; the same `MamoriLogBucketLock`.
+    #[serde(default = "default_log_bucket_organization_policy")]
+    pub organization_policy: TemplateRef,
     #[serde(default = "default_access_log_bucket_policy")]
     pub access_log_policy: TemplateRef,
     /// Opt-in: a lifecycle rule (`mamori-noncurrent-versions`) moves noncurrent versions to cheaper
@@ -473,11 +487,15 @@ fn default_delivery_role_policy() -> TemplateRef {
 }
 
 fn default_log_bucket_name() -> BucketNameTemplate {
-    BucketNameTemplate::parse("mamori-audit-{account_id}-{region}").expect("valid default")
+    BucketNameTemplate::parse("mamori-audit-{audit_account_id}-{region}").expect("valid default")
 }
 
 fn default_access_log_bucket_name() -> BucketNameTemplate {
     BucketNameTemplate::parse("mamori-access-logs-{account_id}-{region}").expect("valid default")
+}
+
+fn default_log_bucket_organization_policy() -> TemplateRef {
+    TemplateRef::resolve("log-bucket-organization-policy").expect("the built-in template exists")
 }
 
 fn default_log_bucket_policy() -> TemplateRef {

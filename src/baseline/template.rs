@@ -15,10 +15,14 @@ use serde_json::Value;
 /// The templates shipped with mamori, built into the binary.
 const BUILT_IN: &[(&str, &str)] = &[
     ("kms-baseline-key-policy", include_str!("../../templates/kms-baseline-key-policy.json")),
+    ("kms-baseline-key-organization-policy", include_str!("../../templates/kms-baseline-key-organization-policy.json")),
     ("log-bucket-policy", include_str!("../../templates/log-bucket-policy.json")),
+    ("log-bucket-organization-policy", include_str!("../../templates/log-bucket-organization-policy.json")),
     ("access-log-bucket-policy", include_str!("../../templates/access-log-bucket-policy.json")),
     ("cloudtrail-logs-role-trust", include_str!("../../templates/cloudtrail-logs-role-trust.json")),
     ("cloudtrail-logs-role-policy", include_str!("../../templates/cloudtrail-logs-role-policy.json")),
+    ("vpc-endpoint-own-account", include_str!("../../templates/vpc-endpoint-own-account.json")),
+    ("vpc-endpoint-own-organization", include_str!("../../templates/vpc-endpoint-own-organization.json")),
     ("vpc-s3-endpoint-own-account", include_str!("../../templates/vpc-s3-endpoint-own-account.json")),
     ("vpc-s3-endpoint-own-organization", include_str!("../../templates/vpc-s3-endpoint-own-organization.json")),
     ("ec2-instance-trust", include_str!("../../templates/ec2-instance-trust.json")),
@@ -34,12 +38,35 @@ const BUILT_IN: &[(&str, &str)] = &[
 /// `kms:ViaService` and regional service principals (see [`super::partition`]); `{trail}` and
 /// `{log_group}` are the baseline's trail name and CloudWatch Logs group; `{bucket}` is set by the
 /// controls that write bucket policies (the bucket the policy is for) and is empty elsewhere.
-pub const VARIABLES: &[&str] = &["account_id", "region", "home_region", "partition", "dns_suffix", "bucket", "trail", "log_group"];
+///
+/// Three variables name the organization layout (`organization.log_archive_account`) of a
+/// multi-account run: `{audit_account_id}` is the account that holds the audit-log bucket (the
+/// log-archive account), `{trail_account_id}` the account that runs the trail (the management
+/// account), `{organization_id}` the organization (`o-...`). In a run over one account, and in an
+/// organization without the layout, the first two are `{account_id}` and `{organization_id}` is empty
+/// (the organization templates of the layout use it), except where `vpc.endpoints` sets it for the
+/// `own-organization` endpoint policies.
+pub const VARIABLES: &[&str] = &[
+    "account_id",
+    "audit_account_id",
+    "trail_account_id",
+    "organization_id",
+    "region",
+    "home_region",
+    "partition",
+    "dns_suffix",
+    "bucket",
+    "trail",
+    "log_group",
+];
 
 /// Values for the template variables.
 #[derive(Clone, Debug)]
 pub struct Vars<'a> {
     pub account_id: &'a str,
+    pub audit_account_id: &'a str,
+    pub trail_account_id: &'a str,
+    pub organization_id: &'a str,
     pub region: &'a str,
     pub home_region: &'a str,
     pub partition: &'a str,
@@ -53,11 +80,14 @@ impl<'a> Vars<'a> {
     /// Placeholder values used to check a template when the baseline is loaded.
     pub const SAMPLE: Vars<'static> = Vars {
         account_id: "123456789012",
+        audit_account_id: "123456789012",
+        trail_account_id: "123456789012",
         region: "us-east-1",
         home_region: "us-east-1",
         partition: "aws",
         dns_suffix: "amazonaws.com",
         bucket: "sample-bucket",
+        organization_id: "o-exampleorgid",
         trail: "sample-trail",
         log_group: "/sample/log-group",
     };
@@ -76,9 +106,17 @@ impl<'a> Vars<'a> {
         Vars { bucket, ..self }
     }
 
+    /// These variables with `{organization_id}` set.
+    pub fn for_organization(self, organization_id: &'a str) -> Vars<'a> {
+        Vars { organization_id, ..self }
+    }
+
     /// Replaces every variable in `text`.
     pub fn render(&self, text: &str) -> String {
         text.replace("{account_id}", self.account_id)
+            .replace("{audit_account_id}", self.audit_account_id)
+            .replace("{trail_account_id}", self.trail_account_id)
+            .replace("{organization_id}", self.organization_id)
             .replace("{region}", self.region)
             .replace("{home_region}", self.home_region)
             .replace("{partition}", self.partition)
@@ -135,8 +173,9 @@ fn describe(dirs: &[PathBuf]) -> String {
 }
 
 /// The variables a resource name may use (a name is rendered before any resource exists, so the
-/// resource variables `{bucket}`, `{trail}`, `{log_group}` are not among them).
-pub const NAME_VARIABLES: &[&str] = &["account_id", "region", "home_region", "partition"];
+/// resource variables `{bucket}`, `{trail}`, `{log_group}` are not among them). `{audit_account_id}`
+/// names the audit-log bucket and the session-log bucket after the account that holds them.
+pub const NAME_VARIABLES: &[&str] = &["account_id", "audit_account_id", "region", "home_region", "partition"];
 
 /// Rejects a `{variable}` of `text` that is not one of `known`, naming it and the known ones.
 pub fn check_variables(text: &str, known: &[&str]) -> Result<(), String> {
@@ -237,7 +276,7 @@ mod tests {
     fn names_may_use_only_the_account_variables() {
         assert_eq!(check_variables("logs-{account_id}-{region}-{partition}", NAME_VARIABLES), Ok(()));
         let resource_variable = check_variables("logs-{bucket}", NAME_VARIABLES).unwrap_err();
-        assert_eq!(resource_variable, "unknown variable `{bucket}` (known: {account_id}, {region}, {home_region}, {partition})");
+        assert_eq!(resource_variable, "unknown variable `{bucket}` (known: {account_id}, {audit_account_id}, {region}, {home_region}, {partition})");
         assert!(check_variables("{dns_suffix}", VARIABLES).is_ok() && check_variables("{dns_suffix}", NAME_VARIABLES).is_err());
         assert_eq!(check_variables("{bucket}", VARIABLES), Ok(()), "templates may name the bucket");
     }

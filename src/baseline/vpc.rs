@@ -69,14 +69,61 @@ pub struct RawVpcEndpoints {
     /// Where interface endpoints go: one subnet per availability zone, chosen by this rule.
     #[serde(default)]
     pub subnets: SubnetPreference,
-    /// Endpoint policy for the S3 gateway endpoint (a template: `vpc-s3-endpoint-own-account`,
-    /// `vpc-s3-endpoint-own-organization` or your own). Absent: the endpoint policy is left alone.
+    /// Who may use the endpoints (the data perimeter): `own-account` (principals of this account,
+    /// and through S3 only this account's buckets), `own-organization` (the same for the account's
+    /// organization) or `keep` (every endpoint policy left as it is). Absent: `keep`.
     #[serde(default)]
-    pub s3_endpoint_policy: Option<TemplateRef>,
+    pub endpoint_policy: RawEndpointPolicy,
+    /// Replaced by `endpoint_policy`: rejected with the migration when present.
+    #[serde(default)]
+    #[schemars(skip)]
+    pub s3_endpoint_policy: Option<RetiredS3EndpointPolicy>,
     /// Opt-in: revoke the endpoint security group's inbound rules other than tcp 443 from the VPC's
     /// CIDR blocks (rules someone added for a peered VPC or an on-premises range). Off: they are kept.
     #[serde(default)]
     pub revoke_other_ingress: bool,
+}
+
+/// `endpoint_policy` as written: `keep`, or the data perimeter with the two templates it writes,
+/// found and checked while parsing (a team's own `templates/NAME.json` beside the baseline wins over
+/// the built-in copy).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum RawEndpointPolicy {
+    #[default]
+    Keep,
+    Perimeter { organization: bool, interface: TemplateRef, s3: TemplateRef },
+}
+
+impl RawEndpointPolicy {
+    pub fn parse(text: &str) -> Result<RawEndpointPolicy, String> {
+        let (organization, interface, s3) = match text {
+            "keep" => return Ok(RawEndpointPolicy::Keep),
+            "own-account" => (false, "vpc-endpoint-own-account", "vpc-s3-endpoint-own-account"),
+            "own-organization" => (true, "vpc-endpoint-own-organization", "vpc-s3-endpoint-own-organization"),
+            other => return Err(format!("unknown endpoint_policy `{other}`: use own-account, own-organization or keep")),
+        };
+        Ok(RawEndpointPolicy::Perimeter { organization, interface: TemplateRef::resolve(interface)?, s3: TemplateRef::resolve(s3)? })
+    }
+}
+
+string_value!(RawEndpointPolicy, RawEndpointPolicy::parse, { "type": "string", "enum": ["own-account", "own-organization", "keep"], "description": "Who may use the VPC endpoints: principals of this account, of its organization, or keep the policies as they are." });
+
+/// `s3_endpoint_policy`, which `endpoint_policy` replaced: never accepted, so a baseline written for it
+/// fails at load time with the migration instead of silently losing its S3 endpoint policy.
+#[derive(Debug)]
+pub struct RetiredS3EndpointPolicy;
+
+impl<'de> Deserialize<'de> for RetiredS3EndpointPolicy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let old = String::deserialize(deserializer)?;
+        let new = match old.as_str() {
+            "vpc-s3-endpoint-own-organization" => "own-organization",
+            _ => "own-account",
+        };
+        Err(serde::de::Error::custom(format!(
+            "`s3_endpoint_policy` was replaced by `endpoint_policy: own-account | own-organization | keep`, which sets the interface endpoints' policies too: write `endpoint_policy: {new}` instead of `s3_endpoint_policy: {old}` (a team's own policy goes in templates/vpc-s3-endpoint-{new}.json beside the baseline)"
+        )))
+    }
 }
 
 /// The VPCs in scope. `ids` and `tags` combine (a VPC must match both when both are given).
@@ -421,10 +468,19 @@ pub struct VpcEndpoints {
     /// Interface endpoint services by short name, in the baseline's order.
     pub interface_services: Vec<String>,
     pub subnets: SubnetPreference,
-    /// Name of the S3 gateway endpoint policy template, when the baseline sets one.
-    pub s3_endpoint_policy: Option<String>,
+    /// The data perimeter the endpoint policies draw; `None`: `keep`, no endpoint policy is read or written.
+    pub endpoint_policy: Option<EndpointPolicy>,
     /// Opt-in: the endpoint security group's inbound rules other than the VPC's tcp 443 are revoked.
     pub revoke_other_ingress: bool,
+}
+
+/// The endpoint policies of `endpoint_policy`: the templates for interface endpoints and for the S3
+/// gateway endpoint, by name, and whether they name the organization (`{organization_id}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointPolicy {
+    pub organization: bool,
+    pub interface_template: String,
+    pub s3_template: String,
 }
 
 /// `vpc.nacl-admin-ports` settings, validated.
@@ -480,7 +536,12 @@ impl RawVpcEndpoints {
             },
             interface_services: self.interface_services.0,
             subnets: self.subnets,
-            s3_endpoint_policy: self.s3_endpoint_policy.map(|t| t.name),
+            endpoint_policy: match self.endpoint_policy {
+                RawEndpointPolicy::Keep => None,
+                RawEndpointPolicy::Perimeter { organization, interface, s3 } => {
+                    Some(EndpointPolicy { organization, interface_template: interface.name, s3_template: s3.name })
+                }
+            },
             revoke_other_ingress: self.revoke_other_ingress,
         }
     }
@@ -532,6 +593,18 @@ mod tests {
         for service in DEFAULT_INTERFACE_SERVICES {
             assert!(EndpointService::parse(service).is_ok(), "{service}");
         }
+    }
+
+    #[test]
+    fn endpoint_policy_names_a_perimeter_or_keep_and_the_old_setting_says_how_to_migrate() {
+        let parse = |yaml: &str| serde_yaml_ng::from_str::<RawVpcEndpoints>(yaml).map(RawVpcEndpoints::validated);
+        assert_eq!(parse("{}").unwrap().endpoint_policy, None, "absent: keep");
+        assert_eq!(parse("{endpoint_policy: keep}").unwrap().endpoint_policy, None);
+        let own = parse("{endpoint_policy: own-organization}").unwrap().endpoint_policy.unwrap();
+        assert_eq!(own, EndpointPolicy { organization: true, interface_template: "vpc-endpoint-own-organization".into(), s3_template: "vpc-s3-endpoint-own-organization".into() });
+        assert!(parse("{endpoint_policy: own-acount}").unwrap_err().to_string().contains("use own-account, own-organization or keep"));
+        let old = parse("{s3_endpoint_policy: vpc-s3-endpoint-own-account}").unwrap_err().to_string();
+        assert!(old.contains("write `endpoint_policy: own-account`"), "{old}");
     }
 
     #[test]

@@ -133,9 +133,31 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Template variables for `region`.
+    /// Template variables for `region`: in the organization layout, the audit bucket is the
+    /// log-archive account's and the trail the management account's.
     pub fn vars<'b>(&'b self, region: &'b RegionName) -> Vars<'b> {
-        self.baseline.vars(&self.caller.account_id, &self.caller.partition, region)
+        let vars = self.baseline.vars(&self.caller.account_id, &self.caller.partition, region);
+        match self.organization_layout() {
+            Some((layout, archive)) => Vars {
+                audit_account_id: archive,
+                trail_account_id: &layout.management_account,
+                organization_id: &layout.organization_id,
+                ..vars
+            },
+            None => vars,
+        }
+    }
+
+    /// Whether this account is the log-archive account of the organization layout: its audit bucket
+    /// and key serve the whole organization (the `organization_policy` templates).
+    pub fn is_organization_log_archive(&self) -> bool {
+        self.organization_layout().is_some_and(|(_, archive)| archive == self.caller.account_id)
+    }
+
+    /// The organization layout and its log-archive account, when this run uses that layout.
+    pub fn organization_layout(&self) -> Option<(&Layout, &str)> {
+        let layout = self.layout?;
+        Some((layout, layout.log_archive_account.as_deref()?))
     }
 }
 

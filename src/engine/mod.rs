@@ -268,6 +268,7 @@ fn report(ctx: &Context<'_>, verb: Verb, units: &[Unit<'_>], facts: &Facts, skip
         account: ctx.caller.account_id.clone(),
         regions,
         duration_ms: started.elapsed().as_millis() as u64,
+        generated_at: crate::report::now(),
         summary: Summary::of(&findings),
         findings,
         changes: (verb != Verb::Verify).then_some(changes),

@@ -76,11 +76,17 @@ impl AssumedRole {
 
     async fn credentials(&self) -> provider::Result {
         let entered = self.entered.lock().expect("credentials lock").take();
-        if let Some(credentials) = entered.filter(|c| c.expiry().is_none_or(|at| at > SystemTime::now() + RENEW_BEFORE)) {
+        if let Some(credentials) = entered.filter(|c| still_fresh(c.expiry(), SystemTime::now())) {
             return Ok(credentials);
         }
         self.assume().await.map(|(credentials, _)| credentials).map_err(CredentialsError::provider_error)
     }
+}
+
+/// Whether credentials expiring at `expiry` may still be handed out at `now`: not within
+/// [`RENEW_BEFORE`] of their expiry (a session without an expiry never expires).
+fn still_fresh(expiry: Option<SystemTime>, now: SystemTime) -> bool {
+    expiry.is_none_or(|at| at > now + RENEW_BEFORE)
 }
 
 impl ProvideCredentials for AssumedRole {
@@ -89,5 +95,21 @@ impl ProvideCredentials for AssumedRole {
         Self: 'a,
     {
         provider::future::ProvideCredentials::new(self.credentials())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn credentials_are_renewed_before_they_expire_not_after() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert!(still_fresh(None, now), "a session without an expiry");
+        assert!(still_fresh(Some(now + RENEW_BEFORE + Duration::from_secs(60)), now));
+        assert!(!still_fresh(Some(now + RENEW_BEFORE - Duration::from_secs(1)), now), "about to expire: assumed again");
+        assert!(!still_fresh(Some(now - Duration::from_secs(1)), now), "expired: assumed again");
     }
 }

@@ -13,10 +13,14 @@
 //!
 //! # Order across accounts
 //! `apply` in the organization layout (`organization.log_archive_account`) runs in three waves: the
-//! log-archive account (the audit bucket must exist before a trail delivers to it), then the
-//! management account (the organization trail), then every other account; the layout's organization
-//! trail is read again between the second and the third. `plan` and `verify` run every account in one
-//! wave. Without the organization layout, every account runs in one wave.
+//! log-archive account's audit bucket (the controls placed there and what they depend on: the bucket
+//! must exist before a trail delivers to it), then the management account (the organization trail),
+//! then every other account, the log-archive account included, with every control (the audit bucket
+//! is then converged, so it is only read again; the account's two passes are reported as one). The
+//! layout's organization trail is read again before each wave after the first, so the members and
+//! the log-archive account are judged against the trail the management account just made. `plan` and
+//! `verify` run every account in one wave. Without the organization layout, every account runs in one
+//! wave.
 
 pub mod accounts;
 pub mod assume;
@@ -75,14 +79,35 @@ struct Reconciled {
     calls: Option<Arc<CallLog>>,
 }
 
+impl Reconciled {
+    /// One result for an account reconciled in two passes (the log-archive account: its audit bucket
+    /// first, then everything): the second pass's findings, which cover every control; the changes
+    /// and calls of both.
+    fn followed_by(self, second: Reconciled) -> Reconciled {
+        let mut report = second.report;
+        if let (Some(first), Some(then)) = (self.report.changes, report.changes.as_mut()) {
+            then.splice(0..0, first);
+        }
+        let calls = match (self.calls, second.calls) {
+            (Some(first), Some(then)) => {
+                first.append(&then);
+                Some(first)
+            }
+            (first, then) => then.or(first),
+        };
+        Reconciled { summary: AccountSummary { summary: report.summary, ..second.summary }, report, calls }
+    }
+}
+
 impl FleetRun<'_> {
     /// Reconciles `accounts` (already resolved) and combines their reports.
     pub async fn run(&self, accounts: Vec<OrgAccount>, approve: &ApproveAccount<'_>, progress: &dyn Progress) -> FleetOutcome {
         let started = Instant::now();
         let mut layout = self.read_layout().await;
         progress.start("accounts", accounts.len());
-        let waves = self.waves(&accounts, layout.as_ref().ok());
-        let mut results = Vec::new();
+        let audit_bucket_controls = self.audit_bucket_controls();
+        let waves = self.waves(&accounts, layout.as_ref().ok(), &audit_bucket_controls);
+        let mut results: Vec<Reconciled> = Vec::new();
         for (i, wave) in waves.into_iter().enumerate() {
             if i > 0 && self.verb == Verb::Apply {
                 if let Ok(layout) = layout.as_mut() {
@@ -92,16 +117,27 @@ impl FleetRun<'_> {
                 }
             }
             let layout = layout.as_ref().ok();
-            let done: Vec<Reconciled> = stream::iter(wave)
-                .map(|account| async move {
-                    let result = self.reconcile(account, layout, approve).await;
-                    progress.advance();
-                    result
+            let done: Vec<(bool, Reconciled)> = stream::iter(wave)
+                .map(|(account, controls)| async move {
+                    let result = self.reconcile(account, controls, layout, approve).await;
+                    let complete = controls.len() == self.controls.len();
+                    if complete {
+                        progress.advance();
+                    }
+                    (complete, result)
                 })
                 .buffer_unordered(self.max_in_flight.max(1))
                 .collect()
                 .await;
-            results.extend(done);
+            for (_, result) in done {
+                match results.iter().position(|earlier| earlier.summary.id == result.summary.id) {
+                    Some(at) => {
+                        let first_pass = results.remove(at);
+                        results.push(first_pass.followed_by(result));
+                    }
+                    None => results.push(result),
+                }
+            }
         }
         progress.finish();
         if let Err(e) = &layout {
@@ -122,21 +158,45 @@ impl FleetRun<'_> {
         Layout::read(self.aws, self.baseline).await
     }
 
-    /// The accounts in the order they must run: see the module documentation.
-    fn waves<'x>(&self, accounts: &'x [OrgAccount], layout: Option<&Layout>) -> Vec<Vec<&'x OrgAccount>> {
+    /// The accounts in the order they must run, each with the controls it runs in that wave: see the
+    /// module documentation.
+    fn waves<'x>(
+        &'x self,
+        accounts: &'x [OrgAccount],
+        layout: Option<&Layout>,
+        audit_bucket_controls: &'x [&'x dyn Reconciler],
+    ) -> Vec<Vec<(&'x OrgAccount, &'x [&'x dyn Reconciler])>> {
+        let every: &[&dyn Reconciler] = self.controls;
         let archive = layout.and_then(|l| l.log_archive_account.as_deref());
         let management = layout.map(|l| l.management_account.as_str());
         if self.verb != Verb::Apply || archive.is_none() {
-            return vec![accounts.iter().collect()];
+            return vec![accounts.iter().map(|a| (a, every)).collect()];
         }
-        let first: Vec<&OrgAccount> = accounts.iter().filter(|a| Some(a.id.as_str()) == archive).collect();
-        let second: Vec<&OrgAccount> = accounts.iter().filter(|a| Some(a.id.as_str()) == management && Some(a.id.as_str()) != archive).collect();
-        let rest: Vec<&OrgAccount> = accounts.iter().filter(|a| Some(a.id.as_str()) != archive && Some(a.id.as_str()) != management).collect();
-        [first, second, rest].into_iter().filter(|wave| !wave.is_empty()).collect()
+        let is = |account: &OrgAccount, id: Option<&str>| Some(account.id.as_str()) == id;
+        let first = accounts.iter().filter(|a| is(a, archive) && !is(a, management) && !audit_bucket_controls.is_empty()).map(|a| (a, audit_bucket_controls)).collect();
+        let second = accounts.iter().filter(|a| is(a, management)).map(|a| (a, every)).collect();
+        let rest = accounts.iter().filter(|a| !is(a, management)).map(|a| (a, every)).collect();
+        [first, second, rest].into_iter().filter(|wave: &Vec<_>| !wave.is_empty()).collect()
+    }
+
+    /// The controls placed in the log-archive account and, transitively, the controls they depend on.
+    fn audit_bucket_controls(&self) -> Vec<&dyn Reconciler> {
+        let mut wanted: Vec<&str> = self.controls.iter().filter(|c| c.placement() == Placement::LogArchiveAccount).map(|c| c.meta().id).collect();
+        let mut i = 0;
+        while i < wanted.len() {
+            let control = self.controls.iter().find(|c| c.meta().id == wanted[i]);
+            for dependency in control.map_or(&[][..], |c| c.meta().depends_on) {
+                if !wanted.contains(dependency) && self.controls.iter().any(|c| c.meta().id == *dependency) {
+                    wanted.push(dependency);
+                }
+            }
+            i += 1;
+        }
+        self.controls.iter().copied().filter(|c| wanted.contains(&c.meta().id)).collect()
     }
 
     /// Enters one account and runs the engine there.
-    async fn reconcile(&self, account: &OrgAccount, layout: Option<&Layout>, approve: &ApproveAccount<'_>) -> Reconciled {
+    async fn reconcile(&self, account: &OrgAccount, controls: &[&dyn Reconciler], layout: Option<&Layout>, approve: &ApproveAccount<'_>) -> Reconciled {
         let line = |status: AccountOutcome, reason: Option<String>, summary: Summary| AccountSummary {
             id: account.id.clone(),
             name: account.name.clone(),
@@ -177,7 +237,7 @@ impl FleetRun<'_> {
         };
         let ctx = Context { aws: &aws, baseline: self.baseline, caller: &caller, mfa: self.mfa, regions_not_enabled: &not_enabled, layout };
         let mut approve_account = |plan: &Report| approve(plan);
-        let report = match engine::run(&ctx, self.verb, self.controls, &mut approve_account, &Silent).await {
+        let report = match engine::run(&ctx, self.verb, controls, &mut approve_account, &Silent).await {
             Ok(report) => report,
             Err(error) => self.not_applied(&account.id, &error.to_string(), started),
         };
@@ -195,6 +255,7 @@ impl FleetRun<'_> {
             account: self.caller.account_id.clone(),
             regions,
             duration_ms: started.elapsed().as_millis() as u64,
+            generated_at: crate::report::now(),
             summary: Summary::default(),
             findings: Vec::new(),
             changes: (self.verb != Verb::Verify).then(Vec::new),

@@ -7,12 +7,12 @@
 //! worst over the accounts (`1` wins over `2`). Accounts that were not reconciled (suspended, or
 //! whose role could not be assumed) are listed too, with the reason.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Report, Summary, Verb};
 
 /// What happened to one account in this run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountOutcome {
     /// Reconciled; nothing to report (exit code 0 on its own).
@@ -26,7 +26,7 @@ pub enum AccountOutcome {
 }
 
 /// One account's line in a multi-account report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountSummary {
     pub id: String,
     /// The account's name in the organization.

@@ -2,19 +2,31 @@
 //!
 //! [`Finding`] and [`Change`] are the stable vocabulary of SPEC.md's JSON output (fields are added,
 //! never renamed). [`Report`] is one run's document; it also decides the exit code, the same for every
-//! verb. Rendering lives in [`text`] and [`json`]; nothing here talks to AWS.
+//! verb. Rendering lives in [`format`] and a module per format; nothing here talks to AWS.
 
 pub mod accounts;
+pub mod asff;
+pub mod csv;
+#[cfg(test)]
+pub mod fixture;
+pub mod format;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod merge;
+pub mod ocsf;
+pub mod rules;
+pub mod sarif;
 pub mod text;
 
 pub use accounts::{AccountOutcome, AccountSummary};
+pub use format::{Format, RenderOptions, ReportFile};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The evaluation of one control on one resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Matches the baseline.
@@ -27,6 +39,9 @@ pub enum Status {
     Error,
     /// Not applicable, or disabled in the baseline.
     Skipped,
+    /// Does not match, and an active exception of the baseline accepts it (reason, owner, expiry in
+    /// the message). Compliant for the exit code; `apply` leaves it alone.
+    Excepted,
 }
 
 impl Status {
@@ -37,12 +52,13 @@ impl Status {
             Status::Manual => "manual",
             Status::Error => "error",
             Status::Skipped => "skipped",
+            Status::Excepted => "excepted",
         }
     }
 }
 
 /// Benchmark ids a control maps to.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct References {
     pub cis_v5: Vec<String>,
     pub fsbp: Vec<String>,
@@ -50,7 +66,7 @@ pub struct References {
 
 /// One finding: a control's verdict on one resource in one region (`global` for account-wide ones)
 /// of one account.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// The account the resource belongs to.
     pub account: String,
@@ -69,7 +85,7 @@ pub struct Finding {
 }
 
 /// What a change does to its resource. mamori never plans a delete.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,
@@ -77,7 +93,7 @@ pub enum Action {
 }
 
 /// One planned (plan) or performed (apply) change.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// The account the resource belongs to.
     pub account: String,
@@ -90,13 +106,16 @@ pub struct Change {
 }
 
 /// Counts of findings by status.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,
     pub manual: usize,
     pub error: usize,
     pub skipped: usize,
+    /// Absent in documents written before exceptions existed.
+    #[serde(default)]
+    pub excepted: usize,
 }
 
 impl Summary {
@@ -109,6 +128,7 @@ impl Summary {
                 Status::Manual => &mut summary.manual,
                 Status::Error => &mut summary.error,
                 Status::Skipped => &mut summary.skipped,
+                Status::Excepted => &mut summary.excepted,
             } += 1;
         }
         summary
@@ -116,7 +136,7 @@ impl Summary {
 }
 
 /// The three verbs that evaluate an account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verb {
     Plan,
@@ -135,7 +155,7 @@ impl Verb {
 }
 
 /// One run's result: the JSON document of SPEC.md.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub mamori_version: String,
     pub verb: Verb,
@@ -143,15 +163,25 @@ pub struct Report {
     pub account: String,
     pub regions: Vec<String>,
     pub duration_ms: u64,
+    /// When the run finished, RFC 3339 in UTC (empty in a document written before the field existed).
+    #[serde(default)]
+    pub generated_at: String,
     pub summary: Summary,
     pub findings: Vec<Finding>,
     /// Planned (plan) or performed (apply) changes; absent for verify.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub changes: Option<Vec<Change>>,
     /// The accounts of a multi-account run (`--org`, `--ou`, `--account`), each with its own summary;
     /// `summary` is then their total. Absent for a run over the caller's own account.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub accounts: Option<Vec<AccountSummary>>,
+}
+
+/// Now, as [`Report::generated_at`] spells it.
+pub fn now() -> String {
+    aws_smithy_types::DateTime::from(std::time::SystemTime::now()).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
 }
 
 impl Report {
@@ -201,6 +231,7 @@ mod tests {
             account: "a".into(),
             regions: vec![],
             duration_ms: 0,
+            generated_at: String::new(),
             summary: Summary::of(&findings),
             findings,
             changes: Some(vec![change; changes]),

@@ -1,6 +1,10 @@
-//! The `--output text` renderer: findings as a table, changes in Terraform's `+ create` / `~ update`
-//! vocabulary with each changed field's before and after, and a one-line summary. A run over several
-//! accounts groups findings and changes by account and ends with one line per account and the total.
+//! The `--output text` renderer. `plan` reads like Terraform's: the changes once, in the `+ create` /
+//! `~ update` vocabulary with each changed field's before → after (long values shortened), then the
+//! manual steps `apply` cannot take and anything that could not be evaluated, then one line
+//! (`Plan: 23 to create, 3 to change, 2 manual steps.`). `verify` and `apply` are finding-oriented:
+//! what does not pass, with its fix; passes and skips only with `-v`, and a converged run is a short
+//! all-clear with the counts. A run over several accounts groups by account and ends with one line per
+//! account and the total.
 
 use std::fmt::Write;
 
@@ -12,6 +16,11 @@ use super::{Action, Change, Finding, Report, Status, Summary, Verb};
 const PLAIN_PASS: &str = "matches the baseline";
 
 pub fn render(report: &Report) -> String {
+    render_with(report, false)
+}
+
+/// `verbose`: passing and skipped findings too.
+pub fn render_with(report: &Report, verbose: bool) -> String {
     let mut out = String::new();
     let scope = match &report.accounts {
         Some(accounts) => format!("{} accounts (caller {})", accounts.len(), report.account),
@@ -20,10 +29,28 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "mamori {} · baseline {} · {scope} · {}\n", report.verb.name(), report.baseline, report.regions.join(", "));
     let width = report.findings.iter().map(|f| f.control.len()).max().unwrap_or(0);
     let changes = report.changes.as_deref().unwrap_or_default();
+    // Plan shows each finding's change once, as a change; the findings it lists are the rest.
+    let shown = |f: &&Finding| match (report.verb, f.status) {
+        (Verb::Plan, Status::Fail) => false,
+        (_, Status::Pass | Status::Skipped) => verbose,
+        _ => true,
+    };
+    let converged = report.summary.fail + report.summary.manual + report.summary.error == 0 && changes.is_empty();
+    if converged && !verbose {
+        let _ = writeln!(out, "All clear: nothing to change. {}", counts(&report.summary));
+        return out;
+    }
+    let listed = |out: &mut String, account: Option<&str>| {
+        let selected = report.findings.iter().filter(|f| account.is_none_or(|a| f.account == a)).filter(shown);
+        match report.verb {
+            Verb::Plan => manual_block(out, selected, width),
+            _ => findings(out, selected, width),
+        }
+    };
     match &report.accounts {
         None => {
-            findings(&mut out, report.findings.iter(), width);
             changes_block(&mut out, report.verb, changes.iter());
+            listed(&mut out, None);
         }
         Some(accounts) => {
             for account in accounts {
@@ -31,17 +58,27 @@ pub fn render(report: &Report) -> String {
                 let ou = account.ou.as_deref().map(|ou| format!(" ({ou})")).unwrap_or_default();
                 let reason = account.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
                 let _ = writeln!(out, "account {}{name}{ou}{reason}", account.id);
-                findings(&mut out, report.findings.iter().filter(|f| f.account == account.id), width);
                 changes_block(&mut out, report.verb, changes.iter().filter(|c| c.account == account.id));
+                listed(&mut out, Some(&account.id));
                 out.push('\n');
             }
         }
     }
-    let _ = write!(out, "\n{}", counts(&report.summary));
-    if let Some(changes) = &report.changes {
-        let creates = changes.iter().filter(|c| c.action == Action::Create).count();
-        let verb = if report.verb == Verb::Plan { "to" } else { "done:" };
-        let _ = write!(out, " · {verb} create {creates}, update {}", changes.len() - creates);
+    let creates = changes.iter().filter(|c| c.action == Action::Create).count();
+    match report.verb {
+        Verb::Plan => {
+            let steps = report.summary.manual;
+            let _ = write!(out, "\nPlan: {creates} to create, {} to change, {steps} manual step{}.", changes.len() - creates, if steps == 1 { "" } else { "s" });
+            if report.summary.error > 0 {
+                let _ = write!(out, " {} could not be evaluated.", report.summary.error);
+            }
+        }
+        Verb::Apply => {
+            let _ = write!(out, "\n{} · done: create {creates}, update {}", counts(&report.summary), changes.len() - creates);
+        }
+        Verb::Verify => {
+            let _ = write!(out, "\n{}", counts(&report.summary));
+        }
     }
     out.push('\n');
     if let Some(accounts) = &report.accounts {
@@ -57,7 +94,7 @@ pub fn render(report: &Report) -> String {
 }
 
 fn counts(s: &Summary) -> String {
-    format!("{} pass, {} fail, {} manual, {} error, {} skipped", s.pass, s.fail, s.manual, s.error, s.skipped)
+    format!("{} pass, {} fail, {} manual, {} error, {} skipped, {} excepted", s.pass, s.fail, s.manual, s.error, s.skipped, s.excepted)
 }
 
 fn row(s: &Summary) -> String {
@@ -86,6 +123,16 @@ fn findings<'a>(out: &mut String, findings: impl Iterator<Item = &'a Finding>, w
             let _ = writeln!(out, "          fix: {remediation}");
         }
     }
+}
+
+/// Plan's second block: what `apply` cannot do (manual steps) and what could not be evaluated.
+fn manual_block<'a>(out: &mut String, findings: impl Iterator<Item = &'a Finding>, width: usize) {
+    let mut findings = findings.peekable();
+    if findings.peek().is_none() {
+        return;
+    }
+    let _ = writeln!(out, "\nManual steps and findings apply does not change:");
+    self::findings(out, findings, width);
 }
 
 fn changes_block<'a>(out: &mut String, verb: Verb, changes: impl Iterator<Item = &'a Change>) {
@@ -148,23 +195,73 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_pass_shows_its_message_only_when_it_explains_something() {
-        let findings = vec![pass("bucket/plain", PLAIN_PASS), pass("bucket/access-logs", "matches the baseline\nSSE-S3, not SSE-KMS, by design")];
-        let report = Report {
+    fn report(verb: Verb, findings: Vec<Finding>, changes: Option<Vec<Change>>) -> Report {
+        Report {
             mamori_version: "0".into(),
-            verb: Verb::Verify,
+            verb,
             baseline: "t".into(),
             account: "1".into(),
             regions: vec!["us-east-1".into()],
             duration_ms: 0,
+            generated_at: String::new(),
             summary: Summary::of(&findings),
             findings,
-            changes: None,
+            changes,
             accounts: None,
-        };
-        let text = render(&report);
+        }
+    }
+
+    #[test]
+    fn a_pass_shows_its_message_only_when_it_explains_something() {
+        let findings = vec![pass("bucket/plain", PLAIN_PASS), pass("bucket/access-logs", "matches the baseline\nSSE-S3, not SSE-KMS, by design")];
+        let text = render_with(&report(Verb::Verify, findings, None), true);
         assert!(text.contains("          SSE-S3, not SSE-KMS, by design\n"), "{text}");
         assert_eq!(text.matches(PLAIN_PASS).count(), 1, "the plain pass adds no line: {text}");
+    }
+
+    fn plan() -> Report {
+        let mut fail = pass("account-setting/ebs-default-encryption", "encryption_by_default: false → true");
+        fail.control = "ebs.default-encryption".into();
+        fail.status = Status::Fail;
+        let mut manual = pass("root", "the root user has no MFA device");
+        manual.control = "root.mfa".into();
+        manual.status = Status::Manual;
+        manual.remediation = Some("sign in as root and enrol a device".into());
+        let findings = vec![fail, manual, pass("bucket/plain", PLAIN_PASS)];
+        let update = Change {
+            account: "1".into(),
+            control: "ebs.default-encryption".into(),
+            region: "us-east-1".into(),
+            resource: "account-setting/ebs-default-encryption".into(),
+            action: Action::Update,
+            before: serde_json::json!({ "encryption_by_default": false }),
+            after: serde_json::json!({ "encryption_by_default": true, "policy": "x".repeat(300) }),
+        };
+        let create = Change { control: "kms.baseline-key".into(), resource: "alias/mamori-baseline".into(), action: Action::Create, before: Value::Null, after: serde_json::json!({ "alias": "mamori-baseline" }), ..update.clone() };
+        report(Verb::Plan, findings, Some(vec![create, update]))
+    }
+
+    #[test]
+    fn a_plan_shows_each_change_once_then_the_manual_steps_then_one_line() {
+        let text = render(&plan());
+        assert_eq!(text.matches("encryption_by_default: false → true").count(), 1, "{text}");
+        assert!(text.contains("  + kms.baseline-key"), "{text}");
+        let manual = text.find("root.mfa").expect("the manual step");
+        assert!(text.find("~ ebs.default-encryption").unwrap() < manual, "changes first: {text}");
+        assert!(text.contains("fix: sign in as root and enrol a device"), "{text}");
+        assert!(text.contains(&format!("policy: (none) → \"{}…", "x".repeat(116))), "long values shortened: {text}");
+        assert!(text.trim_end().ends_with("Plan: 1 to create, 1 to change, 1 manual step."), "{text}");
+        assert!(!text.contains("bucket/plain"), "passes only with -v: {text}");
+        assert!(render_with(&plan(), true).contains("bucket/plain"));
+    }
+
+    #[test]
+    fn a_converged_run_is_a_short_all_clear_with_the_counts() {
+        let mut report = plan();
+        report.verb = Verb::Verify;
+        report.changes = None;
+        report.findings.retain(|f| f.status == Status::Pass);
+        report.summary = Summary::of(&report.findings);
+        assert_eq!(render(&report), "mamori verify · baseline t · account 1 · us-east-1\n\nAll clear: nothing to change. 1 pass, 0 fail, 0 manual, 0 error, 0 skipped, 0 excepted\n");
     }
 }

@@ -75,6 +75,13 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
             8,
             "vpc.restricted_egress.security_groups[1]",
         ),
+        (
+            "the retired S3 endpoint policy setting",
+            format!("{VALID_HEAD}vpc:\n  endpoints:\n    s3_endpoint_policy: vpc-s3-endpoint-own-account\n"),
+            6,
+            "vpc.endpoints.s3_endpoint_policy",
+        ),
+        ("an endpoint policy that is not a perimeter", format!("{VALID_HEAD}vpc:\n  endpoints:\n    endpoint_policy: open\n"), 6, "vpc.endpoints.endpoint_policy"),
         ("restricted egress naming no group", format!("{VALID_HEAD}vpc:\n  restricted_egress:\n    security_groups: []\n"), 5, "vpc.restricted_egress"),
         ("opt-in that is not a flag", format!("{VALID_HEAD}ec2:\n  no_open_admin_ports:\n    revoke_open_admin_ports: sometimes\n"), 6, "ec2.no_open_admin_ports.revoke_open_admin_ports"),
         ("unknown IMDS setting", format!("{VALID_HEAD}ec2:\n  imdsv2:\n    running_instance: true\n"), 6, "ec2.imdsv2.running_instance"),

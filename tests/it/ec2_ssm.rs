@@ -260,8 +260,73 @@ async fn session_preferences_converge_with_the_baseline_key() {
     assert_eq!(inputs["s3KeyPrefix"], "session-logs/us-east-1");
     assert_eq!(inputs["s3EncryptionEnabled"], true);
     assert_eq!(inputs["idleSessionTimeout"], "20");
-    let described = aws.ssm("us-east-1").describe_document().name(DOCUMENT_NAME).send().await.unwrap();
+    // ssm:DescribeDocument is no read mamori sends, so the read-only guard refuses it: a plain client.
+    let described = account.aws(AccessMode::ReadWrite).await.ssm("us-east-1").describe_document().name(DOCUMENT_NAME).send().await.unwrap();
     assert_eq!(described.document().and_then(|d| d.document_type()).map(|t| t.as_str()), Some("Session"));
+}
+
+/// The default and latest version numbers of the Session document.
+async fn session_versions(ssm: &aws_sdk_ssm::Client) -> (String, String) {
+    let described = ssm.describe_document().name(DOCUMENT_NAME).send().await.unwrap().document.unwrap();
+    (described.default_version().unwrap().to_string(), described.latest_version().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn preferences_changed_with_update_document_latest_are_drift_and_apply_leaves_one_version() {
+    let account = Account::fresh().await;
+    let only = ["ssm.session-preferences"];
+    assert_converges_with(&account, &standard_baseline(), "ssm.session-preferences", &[]).await;
+    let ssm = account.aws(AccessMode::ReadWrite).await.ssm("us-east-1");
+    assert_eq!(session_versions(&ssm).await, ("1".to_string(), "1".to_string()));
+
+    // AWS's documented command line procedure: `aws ssm update-document --name
+    // SSM-SessionManagerRunShell --content file://... --document-version '$LATEST'`, here weakening the
+    // preferences: no encryption, a longer idle timeout. It adds version 2; the default stays 1.
+    let weakened = r#"{"schemaVersion": "1.0", "description": "changed by hand", "sessionType": "Standard_Stream",
+        "inputs": {"s3BucketName": "", "s3EncryptionEnabled": false, "kmsKeyId": "", "idleSessionTimeout": "60"}}"#;
+    ssm.update_document()
+        .name(DOCUMENT_NAME)
+        .document_version("$LATEST")
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .content(weakened)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session_versions(&ssm).await, ("1".to_string(), "2".to_string()));
+
+    let verify = account.run(Verb::Verify, &standard_baseline(), &only).await;
+    assert_eq!(verify.report.exit_code(), 2, "{:#?}", verify.report.finding("ssm.session-preferences"));
+    let finding = verify.report.finding("ssm.session-preferences").into_iter().find(|f| f.resource == format!("document/{DOCUMENT_NAME}")).unwrap();
+    assert_eq!(finding.status, Status::Fail);
+    assert_eq!(finding.actual.as_ref().unwrap()["latest"]["inputs"]["idleSessionTimeout"], "60", "{finding:?}");
+    let plan = account.run(Verb::Plan, &standard_baseline(), &only).await;
+    let change = plan.report.changes.iter().flatten().find(|c| c.control == "ssm.session-preferences").expect("a planned change");
+    assert_eq!(change.before["latest"]["inputs"]["idleSessionTimeout"], "60", "{change:?}");
+    assert!(change.after["latest"].is_null(), "after apply, no other latest version: {change:?}");
+
+    let apply = account.run(Verb::Apply, &standard_baseline(), &only).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let writes: Vec<String> = apply.calls.mutating_sent().iter().map(|c| c.operation.clone()).collect();
+    assert_eq!(writes, ["UpdateDocument", "UpdateDocumentDefaultVersion"], "a new version with the baseline's preferences, made the default");
+    assert_eq!(session_versions(&ssm).await, ("3".to_string(), "3".to_string()), "default and latest are one version");
+    assert_eq!(session_document(&ssm).await["inputs"]["idleSessionTimeout"], "20");
+
+    // The default set back to the weakened version (the latest is the baseline's, as after a run
+    // interrupted between its two writes): the latest is made the default again, no new version.
+    ssm.update_document_default_version().name(DOCUMENT_NAME).document_version("2").send().await.unwrap();
+    let apply = account.run(Verb::Apply, &standard_baseline(), &only).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    let writes: Vec<String> = apply.calls.mutating_sent().iter().map(|c| c.operation.clone()).collect();
+    assert_eq!(writes, ["UpdateDocumentDefaultVersion"]);
+    assert_eq!(session_versions(&ssm).await, ("3".to_string(), "3".to_string()));
+
+    let verify = account.run(Verb::Verify, &standard_baseline(), &only).await;
+    assert_eq!(verify.report.exit_code(), 0, "{:#?}", verify.report);
+    let again = account.run(Verb::Apply, &standard_baseline(), &only).await;
+    assert!(again.calls.mutating_sent().is_empty(), "second apply wrote: {:?}", again.calls.mutating_sent());
+    assert_eq!(again.calls.sent().len(), verify.calls.sent().len(), "a converged apply costs what verify costs");
+    let reads = verify.calls.sent().iter().filter(|c| c.operation == "GetDocument").count();
+    assert_eq!(reads, 2, "the default version and $LATEST");
 }
 
 #[tokio::test]
@@ -747,7 +812,7 @@ async fn a_drifted_role_policy_is_updated_and_foreign_policies_are_kept() {
 }
 
 #[tokio::test]
-async fn session_preferences_reverted_by_hand_make_the_earlier_version_default_again() {
+async fn session_preferences_changed_by_hand_get_a_new_version_that_is_default_and_latest() {
     let account = Account::fresh().await;
     let first = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
     assert_eq!(first.report.exit_code(), 0, "{:#?}", first.report);
@@ -759,8 +824,11 @@ async fn session_preferences_reverted_by_hand_make_the_earlier_version_default_a
 
     let apply = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
     assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    // Making version 1 the default again would leave their version 2 the latest, which Session Manager
+    // may apply: a version 3 with the baseline's preferences is both.
     let described = ssm.describe_document().name(DOCUMENT_NAME).send().await.unwrap().document.unwrap();
-    assert_eq!((described.default_version(), described.latest_version()), (Some("1"), Some("2")), "version 1 is the default again, no version 3");
+    assert_eq!((described.default_version(), described.latest_version()), (Some("3"), Some("3")), "one version is default and latest");
+    assert_eq!(session_document(&ssm).await["inputs"]["idleSessionTimeout"], "20");
     let again = account.run(Verb::Apply, &standard_baseline(), &["ssm.session-preferences"]).await;
     assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
 }

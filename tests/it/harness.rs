@@ -107,6 +107,8 @@ pub fn emulator() -> &'static Emulator {
 pub struct Account {
     pub id: String,
     credentials: Credentials,
+    /// Where this account's calls go when not straight to the emulator: a [`FaultProxy`].
+    via: Option<String>,
 }
 
 /// A new account id for each call, in this test binary.
@@ -125,7 +127,7 @@ impl Account {
             Engine::LocalStack => Credentials::new(id.clone(), "test", None, None, "mamori-tests"),
             Engine::Moto => moto_role_credentials(&id, "mamori-test").await,
         };
-        let account = Account { id, credentials };
+        let account = Account { id, credentials, via: None };
         let caller = account.aws(AccessMode::ReadOnly).await.caller().await.expect("GetCallerIdentity");
         assert_eq!(caller.account_id, account.id, "the emulator put the test in the wrong account");
         account
@@ -135,13 +137,13 @@ impl Account {
     /// enters it: STS AssumeRole into `OrganizationAccountAccessRole` with this account's credentials.
     pub async fn member(&self, id: &str) -> Account {
         assert_eq!(emulator().engine, Engine::Moto, "Account::member needs moto");
-        Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole").await }
+        Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole").await, via: None }
     }
 
     /// This account entered with another identity's access key (an IAM user's, say): mamori then runs
     /// as that identity.
     pub fn with_access_key(&self, access_key_id: &str, secret_access_key: &str) -> Account {
-        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests") }
+        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests"), via: None }
     }
 
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
@@ -185,7 +187,7 @@ impl Account {
     pub fn root(&self) -> Account {
         self.root_console(&[("access-key", "true")]);
         let key = format!("AKIAROOT{}", self.id);
-        Account { id: self.id.clone(), credentials: Credentials::new(key, "root-secret", None, None, "mamori-tests-root") }
+        Account { id: self.id.clone(), credentials: Credentials::new(key, "root-secret", None, None, "mamori-tests-root"), via: None }
     }
 
     /// moto: enables an opt-in region for this account (`account:EnableRegion`, which the emulator
@@ -200,10 +202,15 @@ impl Account {
         assert!(output.status.success(), "enable-region {region}: {}", String::from_utf8_lossy(&output.stderr));
     }
 
+    /// This account reached through `proxy`: every call of mamori's runs passes the proxy's faults.
+    pub fn through(&self, proxy: &FaultProxy) -> Account {
+        Account { id: self.id.clone(), credentials: self.credentials.clone(), via: Some(proxy.endpoint.clone()) }
+    }
+
     pub fn connect_options(&self) -> ConnectOptions {
         ConnectOptions {
             profile: None,
-            endpoint_url: Some(emulator().endpoint.clone()),
+            endpoint_url: Some(self.via.clone().unwrap_or_else(|| emulator().endpoint.clone())),
             credentials: Some(SharedCredentialsProvider::new(self.credentials.clone())),
         }
     }
@@ -370,7 +377,7 @@ async fn moto_role_credentials(id: &str, role: &str) -> Credentials {
 
 /// moto: STS AssumeRole into `role` of account `id` with `caller`'s credentials.
 async fn assume_role(caller: &Credentials, id: &str, role: &str) -> Credentials {
-    let base = Account { id: String::new(), credentials: caller.clone() };
+    let base = Account { id: String::new(), credentials: caller.clone(), via: None };
     let assumed = base
         .aws(AccessMode::ReadWrite)
         .await
@@ -424,6 +431,56 @@ fn output_within(mut command: Command, limit: std::time::Duration) -> Output {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     Output { status, stdout: stdout.join().expect("stdout"), stderr: stderr.join().expect("stderr") }
+}
+
+/// The fault-injecting proxy (`localstack/fault_proxy.py`) in front of this binary's emulator, with
+/// the faults `config` (JSON, see the proxy's documentation) describes; stopped when dropped.
+pub struct FaultProxy {
+    pub endpoint: String,
+    child: std::process::Child,
+}
+
+impl FaultProxy {
+    pub fn start(config: &serde_json::Value) -> FaultProxy {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .arg(repo().join("localstack/fault_proxy.py"))
+            .args(["--upstream", &emulator().endpoint, "--config", &config.to_string(), "--owner-pid", &std::process::id().to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run localstack/fault_proxy.py: {e}"));
+        // Both lines are read: the proxy must not find its stdout closed while it still writes.
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        let _pid = lines.next();
+        let endpoint = first.strip_prefix("endpoint=").unwrap_or_else(|| panic!("fault_proxy.py printed no endpoint: {first:?}")).to_string();
+        FaultProxy { endpoint, child }
+    }
+
+    /// What the proxy did so far: `{"requests": {"kms:CreateKey": 2}, "lost_answer": {...}, ...}`.
+    pub fn stats(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("connect to the fault proxy");
+        write!(stream, "GET /_fault_proxy/stats HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("ask the fault proxy");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read the fault proxy's answer");
+        let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("fault proxy stats {body:?}: {e}"))
+    }
+
+    /// The total of one statistic (`requests`, `throttled`, `lost_answer`, ...) over every operation.
+    pub fn total(&self, what: &str) -> u64 {
+        self.stats().get(what).map(|counts| counts.values().sum()).unwrap_or(0)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A loopback port that accepts connections but is never served: after a run, [`Tripwire::touched`]

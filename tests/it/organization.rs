@@ -19,7 +19,7 @@ fn reported_accounts(outcome: &Outcome) -> Vec<String> {
     outcome.report.accounts.as_ref().expect("a multi-account report lists its accounts").iter().map(|a| a.id.clone()).collect()
 }
 
-const EBS_ONLY: &str = r#"
+pub(crate) const EBS_ONLY: &str = r#"
 version: 1
 name: fleet
 regions: [us-east-1]

@@ -16,8 +16,8 @@ use crate::harness::{baseline_file, Account};
 const TAG: &str = "mamori-test";
 
 /// A VPC as the tests build it.
-struct TestVpc {
-    id: String,
+pub(crate) struct TestVpc {
+    pub(crate) id: String,
     public: Vec<String>,
     private: Vec<String>,
     route_tables: BTreeSet<String>,
@@ -29,7 +29,7 @@ fn tagged(kind: ResourceType, value: &str) -> TagSpecification {
 
 /// A VPC with two zones, a public and a private subnet in each; the public subnets use a route table
 /// with a route to an internet gateway, the private ones the main route table.
-async fn build_vpc(account: &Account, region: &str, name: &str) -> TestVpc {
+pub(crate) async fn build_vpc(account: &Account, region: &str, name: &str) -> TestVpc {
     let ec2 = account.aws(AccessMode::ReadWrite).await.ec2(region);
     let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").tag_specifications(tagged(ResourceType::Vpc, name)).send().await.unwrap();
     let id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
@@ -59,7 +59,7 @@ async fn build_vpc(account: &Account, region: &str, name: &str) -> TestVpc {
 
 /// A baseline with `vpc.endpoints` over the VPCs tagged `mamori-test: <selector>`, plus `extra` lines
 /// under `vpc:`.
-fn baseline(selector: &str, extra: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn baseline(selector: &str, extra: &str) -> (tempfile::TempDir, PathBuf) {
     baseline_file(&format!(
         "version: 1\nname: vpc-test\nregions: [us-east-1]\nvpc:\n  endpoints:\n    vpcs:\n      tags: {{{TAG}: {selector}}}\n{extra}"
     ))
@@ -74,7 +74,7 @@ fn assert_vpc_findings_pass(outcome: &Outcome, control: &str) {
 }
 
 /// The security groups named `mamori-vpc-endpoints` in `vpc`.
-async fn endpoint_groups(account: &Account, vpc: &str) -> Vec<aws_sdk_ec2::types::SecurityGroup> {
+pub(crate) async fn endpoint_groups(account: &Account, vpc: &str) -> Vec<aws_sdk_ec2::types::SecurityGroup> {
     let ec2 = account.aws(AccessMode::ReadOnly).await.ec2("us-east-1");
     let groups = ec2
         .describe_security_groups()
@@ -87,7 +87,7 @@ async fn endpoint_groups(account: &Account, vpc: &str) -> Vec<aws_sdk_ec2::types
 }
 
 /// Endpoints of `vpc`, live ones only.
-async fn endpoints(account: &Account, region: &str, vpc: &str) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
+pub(crate) async fn endpoints(account: &Account, region: &str, vpc: &str) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
     let ec2 = account.aws(AccessMode::ReadOnly).await.ec2(region);
     let all = ec2.describe_vpc_endpoints().send().await.unwrap();
     all.vpc_endpoints().iter().filter(|e| e.vpc_id() == Some(vpc)).cloned().collect()
@@ -396,31 +396,86 @@ async fn break_glass_principals_are_compared_with_the_callers_role_path() {
     assert_eq!(exempted, serde_json::json!(format!("arn:aws:iam::{}:role/ops/mamori-test", account.id)));
 }
 
+/// The policy of every endpoint of `vpc`, by service short name (`s3` for the gateway), normalized
+/// and written out again (the emulators serialize it each their own way).
+async fn endpoint_policies(account: &Account, vpc: &str) -> BTreeMap<String, String> {
+    let policy = |text: Option<&str>| mamori::policy::normalize(&serde_json::from_str::<Value>(text.unwrap_or("null")).unwrap()).to_string();
+    endpoints(account, "us-east-1", vpc).await.iter().map(|e| (e.service_name().unwrap().rsplit('.').next().unwrap().to_string(), policy(e.policy_document()))).collect()
+}
+
 #[tokio::test]
-async fn the_s3_endpoint_policy_is_set_from_its_template_when_the_baseline_asks() {
+async fn endpoint_policies_draw_the_data_perimeter_and_replace_a_policy_someone_wrote_only_when_asked() {
     let account = Account::fresh().await;
-    let vpc = build_vpc(&account, "us-east-1", "policy").await;
-    // An existing gateway endpoint with the default (allow-all) policy: its policy is replaced.
-    let s3 = service_name(&account, "us-east-1", "s3", "Gateway").await;
+    let vpc = build_vpc(&account, "us-east-1", "perimeter").await;
+    // Someone's gateway endpoint with the default (allow-all) policy, and their ssm endpoint with a
+    // policy of their own.
     let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let s3 = service_name(&account, "us-east-1", "s3", "Gateway").await;
     let first_table = vpc.route_tables.iter().next().unwrap();
     ec2.create_vpc_endpoint().vpc_id(&vpc.id).vpc_endpoint_type(VpcEndpointType::Gateway).service_name(&s3).route_table_ids(first_table).send().await.unwrap();
-    let (_dir, path) = baseline_file(&format!(
-        "version: 1\nname: vpc-test\nregions: [us-east-1]\nvpc:\n  endpoints:\n    vpcs:\n      tags: {{{TAG}: policy}}\n    s3_endpoint_policy: vpc-s3-endpoint-own-account\n"
-    ));
-    let plan = account.run_in(Verb::Plan, &path, &["vpc.endpoints"], &[]).await;
-    let change = plan.report.changes.as_ref().unwrap().iter().find(|c| c.resource.ends_with("/gateway/s3")).cloned().expect("gateway change");
-    assert!(change.after.get("policy.Statement").is_some(), "the plan shows the new policy: {change:?}");
-    converge(&account, &path, &["vpc.endpoints"], &[]).await;
+    let theirs = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Theirs","Effect":"Allow","Principal":"*","Action":"ssm:*","Resource":"*"}]}"#;
+    let ssm = service_name(&account, "us-east-1", "ssm", "Interface").await;
+    ec2.create_vpc_endpoint()
+        .vpc_id(&vpc.id)
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .service_name(&ssm)
+        .subnet_ids(&vpc.private[0])
+        .policy_document(theirs)
+        .send()
+        .await
+        .unwrap();
 
-    let gateways: Vec<_> =
-        endpoints(&account, "us-east-1", &vpc.id).await.into_iter().filter(|e| e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway)).collect();
-    assert_eq!(gateways.len(), 1);
-    let policy: Value = serde_json::from_str(gateways[0].policy_document().unwrap()).unwrap();
-    let text = policy.to_string();
-    assert!(text.contains(&format!("\"aws:ResourceAccount\":\"{}\"", account.id)), "{text}");
-    assert!(text.contains("arn:aws:s3:::amazon-ssm-us-east-1/*"), "SSM Agent's buckets stay reachable: {text}");
-    assert!(!text.contains("\"Action\":\"*\""), "the allow-all default is gone: {text}");
+    // keep (the default): every endpoint is made, and no policy is read or written.
+    let (_dir, keep) = baseline("perimeter", "");
+    converge(&account, &keep, &["vpc.endpoints"], &[]).await;
+    let kept: Value = serde_json::from_str(&endpoint_policies(&account, &vpc.id).await["ssm"]).unwrap();
+    let theirs: Value = serde_json::from_str(theirs).unwrap();
+    assert_eq!(kept["Statement"], mamori::policy::normalize(&theirs["Statement"]), "keep leaves their policy");
+
+    // own-organization in an account in no organization (or where Organizations is not available, on
+    // LocalStack): an error, and nothing written.
+    let on_moto = crate::harness::emulator().engine == crate::harness::Engine::Moto;
+    let (_dir, organization) = baseline("perimeter", "    endpoint_policy: own-organization\n");
+    let refused = account.run_in(Verb::Apply, &organization, &["vpc.endpoints"], &[]).await;
+    assert_eq!(refused.report.exit_code(), 1);
+    assert!(refused.calls.mutating_sent().is_empty(), "{:?}", refused.calls.mutating_sent());
+    let error = refused.report.finding("vpc.endpoints").into_iter().find(|f| f.status == Status::Error).expect("an error finding");
+    assert!(!on_moto || error.message.contains("belongs to none"), "{}", error.message);
+
+    // own-account: the plan shows their policy and the one that replaces it; then it converges.
+    let (_dir, own) = baseline("perimeter", "    endpoint_policy: own-account\n");
+    let plan = account.run_in(Verb::Plan, &own, &["vpc.endpoints"], &[]).await;
+    let changes = plan.report.changes.clone().unwrap();
+    let change = changes.iter().find(|c| c.resource.ends_with("/interface/ssm")).expect("a change for ssm");
+    assert_eq!(change.before["policy.Statement.Sid"], "Theirs", "{change:?}");
+    assert_eq!(change.after["policy.Statement.Condition"]["StringEquals"]["aws:PrincipalAccount"], account.id.as_str(), "{change:?}");
+    let (apply, verify, again) = converge(&account, &own, &["vpc.endpoints"], &[]).await;
+    assert_vpc_findings_pass(&verify, "vpc.endpoints");
+    let modified = apply.calls.sent().iter().filter(|c| c.operation == "ModifyVpcEndpoint").count();
+    assert_eq!(modified, 8, "one policy write per endpoint: the gateway and seven interface endpoints");
+    assert_eq!(again.calls.sent().len(), verify.calls.sent().len(), "a converged apply costs what verify costs");
+    let policies = endpoint_policies(&account, &vpc.id).await;
+    assert_eq!(policies.len(), 8, "{policies:?}");
+    for (service, policy) in &policies {
+        assert!(policy.contains(&format!("\"aws:PrincipalAccount\":\"{}\"", account.id)), "{service}: {policy}");
+    }
+    assert!(policies["s3"].contains(&format!("\"aws:ResourceAccount\":\"{}\"", account.id)), "{}", policies["s3"]);
+    assert!(policies["s3"].contains("arn:aws:s3:::amazon-ssm-us-east-1/*"), "SSM Agent's buckets stay reachable: {}", policies["s3"]);
+
+    // own-organization once the account is in one (moto: LocalStack has no Organizations): the
+    // organization's id, read once.
+    if !on_moto {
+        return;
+    }
+    let organizations = account.aws(AccessMode::ReadWrite).await.organizations();
+    let created = organizations.create_organization().feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All).send().await.unwrap();
+    let organization_id = created.organization().unwrap().id().unwrap().to_string();
+    let (apply, verify, _) = converge(&account, &organization, &["vpc.endpoints"], &[]).await;
+    assert_eq!(apply.calls.sent().iter().filter(|c| c.operation == "ModifyVpcEndpoint").count(), 8);
+    assert_eq!(verify.calls.sent().iter().filter(|c| c.operation == "DescribeOrganization").count(), 1);
+    for (service, policy) in endpoint_policies(&account, &vpc.id).await {
+        assert!(policy.contains(&format!("\"aws:PrincipalOrgID\":\"{organization_id}\"")), "{service}: {policy}");
+    }
 }
 
 /// A private hosted zone named `name`, associated with `vpc` (the centralised-endpoints design: the

@@ -1,7 +1,8 @@
 //! The emulator shims' VPC endpoint rules on their own, sent straight with the SDK: the emulator
 //! refuses what AWS refuses (an endpoint with private DNS where a private hosted zone of its name is
 //! associated with the VPC; an interface in a subnet without a free IPv4 address or without an IPv4
-//! range), and accepts what AWS accepts. `vpc.endpoints`' own tests rely on these refusals.
+//! range; a second endpoint for a client token seen before), and accepts what AWS accepts.
+//! `vpc.endpoints`' own tests rely on these refusals.
 
 use aws_sdk_ec2::types::VpcEndpointType;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -85,4 +86,31 @@ async fn an_interface_needs_a_free_ipv4_address_in_each_subnet() {
     let endpoint = create(roomy).await.expect("a subnet with room takes the interface").vpc_endpoint.unwrap();
     let added = ec2.modify_vpc_endpoint().vpc_endpoint_id(endpoint.vpc_endpoint_id().unwrap()).add_subnet_ids(&full).send().await;
     assert_eq!(added.expect_err("adding the full subnet is refused too").code(), Some("InsufficientFreeAddressesInSubnet"));
+}
+
+#[tokio::test]
+async fn a_repeated_client_token_answers_the_endpoint_it_made_and_other_parameters_are_refused() {
+    let account = Account::fresh().await;
+    let ec2 = account.aws(AccessMode::ReadWrite).await.ec2("us-east-1");
+    let (vpc, subnet) = vpc_with_subnet(&ec2, "10.0.1.0/24").await;
+    let (ssm, kms) = (interface_service(&ec2, "ssm").await, interface_service(&ec2, "kms").await);
+    let create = |service: &str, token: &str| {
+        ec2.create_vpc_endpoint()
+            .vpc_id(&vpc)
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .service_name(service)
+            .subnet_ids(&subnet)
+            .private_dns_enabled(false)
+            .client_token(token)
+            .send()
+    };
+    let first = create(&ssm, "token-1").await.unwrap().vpc_endpoint.unwrap().vpc_endpoint_id.unwrap();
+    let retried = create(&ssm, "token-1").await.unwrap().vpc_endpoint.unwrap().vpc_endpoint_id.unwrap();
+    assert_eq!(retried, first, "the retry answers the endpoint the first request made");
+    let mismatch = create(&kms, "token-1").await.unwrap_err();
+    assert_eq!(mismatch.code(), Some("IdempotentParameterMismatch"), "{mismatch:?}");
+    let other = create(&ssm, "token-2").await.unwrap().vpc_endpoint.unwrap().vpc_endpoint_id.unwrap();
+    assert_ne!(other, first, "a new token is a new request (AWS allows two endpoints for one service)");
+    let listed = ec2.describe_vpc_endpoints().send().await.unwrap();
+    assert_eq!(listed.vpc_endpoints().iter().filter(|e| e.vpc_id() == Some(vpc.as_str())).count(), 2);
 }

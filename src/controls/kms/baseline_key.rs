@@ -2,7 +2,9 @@
 //!
 //! The key is found by its alias; when the alias is missing (an `apply` interrupted between `CreateKey`
 //! and `CreateAlias`), by the tag `mamori:baseline-key = <alias>` that `CreateKey` sets atomically, so a
-//! second run adopts that key instead of creating another. Rotation must be on, the key enabled, and
+//! second run adopts that key instead of creating another. `CreateKey` has no client token, so it is
+//! never retried blindly: the SDK's retry is off for it, and after a failure that may have reached KMS
+//! (a lost answer) the key is looked for by its tag before another `CreateKey` is sent. Rotation must be on, the key enabled, and
 //! the key policy must contain the statements of the baseline's policy template (by meaning, whatever
 //! their Sid); statements already there are kept, and the template keeps the account root as key
 //! administrator, so mamori never locks the account out of its key. Nothing here schedules deletion:
@@ -23,7 +25,7 @@ use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{propagation, AwsError, NameCall};
+use crate::aws::{non_idempotent, propagation, AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
 use crate::inventory::key_alias;
@@ -102,8 +104,12 @@ fn settings<'a>(ctx: &Context<'a>) -> &'a crate::baseline::BaselineKey {
     ctx.baseline.baseline_key.as_ref().expect("the engine only runs enabled controls")
 }
 
+/// The key policy: in the organization layout's log-archive account, the organization template (the
+/// audit bucket's key also encrypts the organization's session logs through S3).
 fn wanted_policy(ctx: &Context<'_>, target: &Target) -> Value {
-    ctx.baseline.templates.render(&settings(ctx).policy_template, &ctx.vars(&target.region))
+    let settings = settings(ctx);
+    let template = if ctx.is_organization_log_archive() { &settings.organization_policy_template } else { &settings.policy_template };
+    ctx.baseline.templates.render(template, &ctx.vars(&target.region))
 }
 
 /// The service requests on the key `key_arn` that `policy` denies, each with the statement that denies
@@ -145,6 +151,11 @@ async fn find_key(ctx: &Context<'_>, client: &aws_sdk_kms::Client, region: &str,
     if let Some(key) = key_alias::described(ctx.aws, region, alias).await? {
         return Ok((Some(key), true));
     }
+    Ok((find_by_tag(client, alias).await?, false))
+}
+
+/// Finds the key that `CreateKey` tagged for `alias` (see [`TAG_KEY`]).
+async fn find_by_tag(client: &aws_sdk_kms::Client, alias: &str) -> Result<Option<KeyMetadata>, AwsError> {
     let alias_name = alias.trim_start_matches("alias/");
     let keys: Vec<_> = client.list_keys().into_paginator().items().send().try_collect().await.named("kms:ListKeys")?;
     for key_id in keys.iter().filter_map(|k| k.key_id()) {
@@ -155,10 +166,34 @@ async fn find_key(ctx: &Context<'_>, client: &aws_sdk_kms::Client, region: &str,
         };
         if tags.iter().any(|t| t.tag_key() == TAG_KEY && t.tag_value() == alias_name) {
             let out = client.describe_key().key_id(key_id).send().await.named("kms:DescribeKey")?;
-            return Ok((out.key_metadata().cloned(), false));
+            return Ok(out.key_metadata().cloned());
         }
     }
-    Ok((None, false))
+    Ok(None)
+}
+
+/// `kms:CreateKey`, which AWS cannot make idempotent: sent with the SDK's retry off, and after a
+/// failure that may have reached KMS (a lost answer, a 5xx, throttling) the key is looked for by its
+/// tag before the create is sent again (see [`crate::aws::non_idempotent`]). Returns the key's ARN.
+async fn create_key(client: &aws_sdk_kms::Client, settings: &crate::baseline::BaselineKey, policy: &Value) -> Result<String, AwsError> {
+    const OP: &str = "kms:CreateKey";
+    let alias = settings.alias.qualified();
+    let tag = Tag::builder().tag_key(TAG_KEY).tag_value(alias.trim_start_matches("alias/")).build().expect("tag key and value are set");
+    let send = || async {
+        let created = client
+            .create_key()
+            .description(&settings.description)
+            .policy(policy.to_string())
+            .tags(tag.clone())
+            .customize()
+            .config_override(aws_sdk_kms::config::Builder::default().retry_config(non_idempotent::without_sdk_retry()))
+            .send()
+            .await
+            .named(OP)?;
+        created.key_metadata().and_then(|m| m.arn()).map(str::to_string).ok_or_else(|| AwsError::malformed(OP, "no key ARN"))
+    };
+    let find = || async { Ok(find_by_tag(client, &alias).await?.and_then(|key| key.arn().map(str::to_string))) };
+    non_idempotent::create(OP, send, find).await
 }
 
 #[async_trait]
@@ -270,22 +305,9 @@ impl Control for BaselineKey {
         let key_id = match &observed.key_arn {
             Some(arn) => arn.clone(),
             None => {
-                let tag = Tag::builder()
-                    .tag_key(TAG_KEY)
-                    .tag_value(settings.alias.qualified().trim_start_matches("alias/"))
-                    .build()
-                    .expect("tag key and value are set");
-                let created = client
-                    .create_key()
-                    .description(&settings.description)
-                    .policy(wanted.to_string())
-                    .tags(tag)
-                    .send()
-                    .await
-                    .named("kms:CreateKey")?;
-                let arn = created.key_metadata().and_then(|m| m.arn()).ok_or_else(|| AwsError::malformed("kms:CreateKey", "no key ARN"))?;
+                let arn = create_key(&client, settings, &wanted).await?;
                 tracing::info!(region = %target.region, "created the baseline key");
-                arn.to_string()
+                arn
             }
         };
         if !observed.alias {

@@ -35,6 +35,7 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Alarms as Settings, Baseline};
 use crate::controls::kms::baseline_key;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::fleet::Placement;
 use crate::inventory::{log_groups, organization, trails};
 use crate::report::Action;
 use cis_filters::{CisFilter, FILTERS};
@@ -236,6 +237,11 @@ impl Control for LogAlarms {
 
     fn meta(&self) -> &'static ControlMeta {
         &META
+    }
+
+    /// The alarms watch the organization trail's log group, in the management account of the organization layout.
+    fn placement(&self) -> Placement {
+        Placement::ManagementAccount
     }
 
     fn enabled(&self, baseline: &Baseline) -> bool {

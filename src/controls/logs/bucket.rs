@@ -45,6 +45,7 @@ use crate::aws::{AwsError, NameCall};
 use crate::baseline::{Baseline, LogBucket as Settings, NoncurrentTransition};
 use crate::controls::kms::baseline_key;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::fleet::Placement;
 use crate::inventory::buckets::{self, Located};
 use crate::policy;
 use crate::report::Action;
@@ -174,6 +175,7 @@ pub fn audit_bucket_name(ctx: &Context<'_>, region: &crate::baseline::RegionName
 fn policy_template(ctx: &Context<'_>, target: &Target, bucket: &str, role: Role) -> Value {
     let settings = settings(ctx);
     let name = match role {
+        Role::Audit if ctx.is_organization_log_archive() => &settings.organization_policy_template,
         Role::Audit => &settings.policy_template,
         Role::AccessLogs => &settings.access_log_policy_template,
     };
@@ -378,6 +380,11 @@ impl Control for LogBucket {
         &META
     }
 
+    /// The audit bucket lives in the log-archive account of the organization layout.
+    fn placement(&self) -> Placement {
+        Placement::LogArchiveAccount
+    }
+
     fn enabled(&self, baseline: &Baseline) -> bool {
         baseline.log_bucket.is_some()
     }
@@ -387,11 +394,10 @@ impl Control for LogBucket {
     }
 
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<Self::State, AwsError> {
-        let mut state = BTreeMap::new();
-        for (bucket, role) in bucket_names(ctx, target) {
-            state.insert(bucket.clone(), observe_bucket(ctx, target, &bucket, role).await?);
-        }
-        Ok(state)
+        // The two buckets are read at once: neither read depends on the other.
+        let names = bucket_names(ctx, target);
+        let states = futures::future::try_join_all(names.iter().map(|(bucket, role)| observe_bucket(ctx, target, bucket, *role))).await?;
+        Ok(names.into_iter().map(|(bucket, _)| bucket).zip(states).collect())
     }
 
     fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &Self::State, facts: &Facts) -> Self::State {

@@ -21,6 +21,7 @@ use super::bucket::{self, lock};
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::Baseline;
 use crate::engine::{Context, Control, ControlError, ControlMeta, Facts, Fix, Part, Scope, Target};
+use crate::fleet::Placement;
 use crate::least_privilege::{arn, Access, Grant};
 
 static META: ControlMeta = ControlMeta {
@@ -63,6 +64,11 @@ impl Control for BucketMfaDelete {
 
     fn meta(&self) -> &'static ControlMeta {
         &META
+    }
+
+    /// MFA Delete belongs with the audit bucket, in the log-archive account of the organization layout.
+    fn placement(&self) -> Placement {
+        Placement::LogArchiveAccount
     }
 
     fn enabled(&self, baseline: &Baseline) -> bool {

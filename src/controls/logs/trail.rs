@@ -223,6 +223,13 @@ fn contains_all(current: Option<&Value>, wanted: &Value) -> bool {
     current.is_some_and(|current| policy::statements(wanted).iter().all(|s| policy::contains_statement(current, s)))
 }
 
+/// The management account, when this account is another account of the organization layout: its
+/// trail is the management account's organization trail, never one of its own.
+fn organization_trail_owner<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
+    let (layout, _) = ctx.organization_layout()?;
+    (layout.management_account != ctx.caller.account_id).then_some(layout.management_account.as_str())
+}
+
 /// `GetTrailStatus` and `GetEventSelectors` of the trail `arn` (a member reads its organization's
 /// trail by ARN; in a run over an organization it reuses the management account's read).
 async fn read_status(ctx: &Context<'_>, target: &Target, arn: &str) -> Result<(GetTrailStatusOutput, Selectors), AwsError> {
@@ -231,8 +238,8 @@ async fn read_status(ctx: &Context<'_>, target: &Target, arn: &str) -> Result<(G
         return Ok((read.status.clone(), Selectors::from_response(selectors.event_selectors(), selectors.advanced_event_selectors())));
     }
     let cloudtrail = ctx.aws.cloudtrail(target.region.as_str());
-    let status = cloudtrail.get_trail_status().name(arn).send().await.named("cloudtrail:GetTrailStatus")?;
-    let selectors = cloudtrail.get_event_selectors().trail_name(arn).send().await.named("cloudtrail:GetEventSelectors")?;
+    let (status, selectors) = futures::join!(cloudtrail.get_trail_status().name(arn).send(), cloudtrail.get_event_selectors().trail_name(arn).send());
+    let (status, selectors) = (status.named("cloudtrail:GetTrailStatus")?, selectors.named("cloudtrail:GetEventSelectors")?);
     Ok((status, Selectors::from_response(selectors.event_selectors(), selectors.advanced_event_selectors())))
 }
 
@@ -293,21 +300,29 @@ async fn observe_organization_trail(ctx: &Context<'_>, target: &Target, recorder
 /// mamori's own trail (`trail`, when it exists), its log group and its delivery role.
 async fn observe_own_trail(ctx: &Context<'_>, target: &Target, trail: Option<&CloudTrail>, mut read: Observations) -> Result<TrailState, AwsError> {
     let settings = settings(ctx);
-    let (management_events, logging, delivery) = match trail {
-        Some(trail) => {
-            let (status, selectors) = read_status(ctx, target, &trails::own_arn(ctx, target)).await?;
+    // The trail's status, its log group and its delivery role are read at once: none depends on another.
+    let own_arn = trails::own_arn(ctx, target);
+    let status = async {
+        match trail {
+            Some(_) => read_status(ctx, target, &own_arn).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (status, group, role) = futures::join!(status, log_groups::read(ctx, target, &settings.log_group), read_delivery_role(ctx));
+    let (management_events, logging, delivery) = match (trail, status?) {
+        (Some(trail), Some((status, selectors))) => {
             let events = event_selectors::management_events(&selectors);
             read.selectors = Some(selectors);
             (events, status.is_logging() == Some(true), delivery_of(trail, &status, &DateTime::from(std::time::SystemTime::now())))
         }
-        None => {
+        _ => {
             let none = Health::NotApplicable("no trail yet");
             (event_selectors::management_events(&Selectors::Basic(Vec::new())), false, Delivery { s3: none.clone(), cloudwatch_logs: none })
         }
     };
-    let group = log_groups::read(ctx, target, &settings.log_group).await?;
+    let group = group?;
     read.retention_days = group.as_ref().and_then(|g| g.retention_in_days());
-    let (role_exists, role_trust, role_policy) = read_delivery_role(ctx).await?;
+    let (role_exists, role_trust, role_policy) = role?;
     let delivery_role = contains_all(role_trust.as_ref(), &template(ctx, target, &settings.delivery_role_trust_template))
         && contains_all(role_policy.as_ref(), &template(ctx, target, &settings.delivery_role_policy_template));
     (read.role_exists, read.role_trust, read.role_policy) = (role_exists, role_trust, role_policy);
@@ -421,7 +436,12 @@ impl Control for Trail {
 
     fn parts(&self, ctx: &Context<'_>, _target: &Target, observed: &TrailState, desired: &TrailState) -> Vec<Part> {
         let (trail_resource, action, fix) = match &observed.recorder {
-            Recorder::Own(trail) => (format!("trail/{}", settings(ctx).name), if trail.exists { Action::Update } else { Action::Create }, None),
+            // In the organization layout, only the management account runs a trail: a member without
+            // the organization trail cannot fix that itself.
+            Recorder::Own(trail) => {
+                let fix = organization_trail_owner(ctx).map(|_| Fix::Manual);
+                (format!("trail/{}", settings(ctx).name), if trail.exists { Action::Update } else { Action::Create }, fix)
+            }
             // Reported, never changed: it is managed elsewhere.
             Recorder::Organization(trail) => (format!("organization-trail/{}", trail.arn), Action::Update, Some(Fix::Manual)),
         };
@@ -467,6 +487,14 @@ impl Control for Trail {
     }
 
     fn manual_steps(&self, ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
+        if let Some(management) = organization_trail_owner(ctx).filter(|_| part.resource.starts_with("trail/")) {
+            return Some(format!(
+                "In the organization layout (organization.log_archive_account) the management account {management} runs the \
+                 organization trail that records this account, and no account trail is made here; that trail was not found. \
+                 Run `mamori apply --account {management}` (or `apply --org`, which runs the management account before the \
+                 members), then verify this account again."
+            ));
+        }
         if part.resource.starts_with("organization/") {
             return Some(
                 "An organization trail needs all features enabled in AWS Organizations (not only consolidated billing). From \

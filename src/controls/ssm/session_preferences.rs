@@ -18,12 +18,26 @@
 //! not write it when `logs.bucket` could not be evaluated or applied (the engine holds back the
 //! dependants of a control that failed); `verify` reports a missing audit bucket under `logs.bucket`.
 //!
+//! # Both versions that can hold the preferences
+//! AWS's own procedure for changing the preferences from the command line ("Update Session Manager
+//! preferences (AWS CLI)", Session Manager User Guide,
+//! <https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-configure-preferences-cli.html>)
+//! is `aws ssm update-document --name SSM-SessionManagerRunShell --document-version '$LATEST' …`:
+//! it adds a version and leaves the default version where it was, and Session Manager applies the
+//! change. So the preferences in force may be the latest version while `GetDocument` without a version
+//! answers the default one: both are read (`GetDocument` of the default version and of `$LATEST`,
+//! concurrently) and both must say what the baseline says. The latest version is reported inside the
+//! document's finding (`latest`) only while it is another version that means something else; `apply`
+//! leaves the two the same version.
+//!
 //! Content is compared by meaning: key order, whitespace, `20` versus `"20"` and settings left at their
 //! empty default do not count. When the document is missing it is created; when it exists with other
-//! content it is updated in place (`UpdateDocument` then `UpdateDocumentDefaultVersion`), never
-//! deleted and recreated — creating over an existing one is the `DocumentAlreadyExists` trap. If the
-//! wanted content is already an older version (UpdateDocument answers `DuplicateDocumentContent`),
-//! that version is made the default again.
+//! content it is updated in place, never deleted and recreated — creating over an existing one is the
+//! `DocumentAlreadyExists` trap. When the latest version already means what the baseline says (a run
+//! interrupted between its two writes), it is made the default; otherwise a new version is added
+//! (`UpdateDocument`) and made the default (`UpdateDocumentDefaultVersion`). SSM refuses a version
+//! whose content an older version has (`DuplicateDocumentContent`), so the new version's description
+//! names the version it replaces, which no older version can.
 
 use std::collections::BTreeMap;
 
@@ -57,7 +71,7 @@ static META: ControlMeta = ControlMeta {
 /// The IAM actions it calls (see [`crate::least_privilege`]).
 static ACCESS: Access = Access {
     observe: &[
-        Grant::on(&["ssm:GetDocument", "ssm:DescribeDocument"], &[arn::SESSION_DOCUMENT]),
+        Grant::on(&["ssm:GetDocument"], &[arn::SESSION_DOCUMENT]),
     ],
     shared: &[crate::inventory::buckets::READS, crate::inventory::bucket_encryption::READS, crate::inventory::log_groups::READS],
     apply: &[
@@ -81,8 +95,16 @@ pub struct SessionDocument {
 /// The preferences of one region and the destinations they log to.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SessionState {
-    /// `None` when the account has no `SSM-SessionManagerRunShell` document in the region.
+    /// The default version; `None` when the account has no `SSM-SessionManagerRunShell` document in
+    /// the region.
     pub document: Option<SessionDocument>,
+    /// The latest version, while it is not the default version and means something else (preferences
+    /// changed with `update-document --document-version '$LATEST'`); `None` in a desired state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest: Option<SessionDocument>,
+    /// The version numbers read, default and latest: inputs of `apply`, copied into the desired state.
+    #[serde(skip)]
+    pub versions: Option<Versions>,
     /// The log destinations the preferences name, but `logs.bucket`'s, by `s3/BUCKET` or
     /// `log-group/NAME`.
     pub destinations: BTreeMap<String, Destination>,
@@ -95,6 +117,13 @@ pub struct Destination {
     pub encrypted: bool,
 }
 
+/// The default and the latest version numbers of the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versions {
+    pub default: String,
+    pub latest: String,
+}
+
 const USABLE: Destination = Destination { exists: true, encrypted: true };
 const S3_DESTINATION: &str = "s3/";
 const LOG_GROUP_DESTINATION: &str = "log-group/";
@@ -103,12 +132,17 @@ fn settings<'a>(ctx: &Context<'a>) -> &'a SessionPreferences {
     ctx.baseline.session_preferences.as_ref().expect("the engine only runs enabled controls")
 }
 
-/// The full document mamori writes.
-pub fn session_document(settings: &SessionPreferences, vars: &crate::baseline::Vars<'_>, kms_key: &str) -> Value {
+/// The full document mamori writes; `replaces` is the latest version it is written over, named in the
+/// description so that the content differs from every older version's.
+pub fn session_document(settings: &SessionPreferences, vars: &crate::baseline::Vars<'_>, kms_key: &str, replaces: Option<&str>) -> Value {
     let render = |value: &Option<String>| value.as_deref().map(|v| vars.render(v)).unwrap_or_default();
+    let description = match replaces {
+        Some(version) => format!("Session Manager preferences, managed by mamori (replaces version {version})"),
+        None => "Session Manager preferences, managed by mamori".to_string(),
+    };
     json!({
         "schemaVersion": "1.0",
-        "description": "Session Manager preferences, managed by mamori",
+        "description": description,
         "sessionType": "Standard_Stream",
         "inputs": {
             "s3BucketName": render(&settings.s3_bucket),
@@ -171,13 +205,12 @@ impl Control for SessionManagerPreferences {
 
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<SessionState, AwsError> {
         let client = ctx.aws.ssm(target.region.as_str());
-        let document = match client.get_document().name(DOCUMENT_NAME).document_format(DocumentFormat::Json).send().await {
-            Ok(out) => {
-                let content: Value = out.content().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(Value::Null);
-                Some(meaning(&content))
+        let (document, latest, versions) = match read_versions(&client).await? {
+            Some(read) => {
+                let differs = read.versions.latest != read.versions.default && read.latest != read.default;
+                (Some(read.default), differs.then_some(read.latest), Some(read.versions))
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_document()) => None,
-            Err(e) => return Err(AwsError::from_sdk("ssm:GetDocument", e)),
+            None => (None, None, None),
         };
         let settings = settings(ctx);
         let vars = ctx.vars(&target.region);
@@ -189,13 +222,18 @@ impl Control for SessionManagerPreferences {
         if let Some(group) = settings.cloudwatch_log_group.as_ref().map(|g| vars.render(g)) {
             destinations.insert(format!("{LOG_GROUP_DESTINATION}{group}"), log_group_destination(ctx, target, &group).await?);
         }
-        Ok(SessionState { document, destinations })
+        Ok(SessionState { document, latest, versions, destinations })
     }
 
     fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &SessionState, facts: &Facts) -> SessionState {
         let kms_key = baseline_key::key_reference(ctx, facts, &target.region).unwrap_or_default();
-        let document = session_document(settings(ctx), &ctx.vars(&target.region), &kms_key);
-        SessionState { document: Some(meaning(&document)), destinations: observed.destinations.keys().map(|key| (key.clone(), USABLE)).collect() }
+        let document = session_document(settings(ctx), &ctx.vars(&target.region), &kms_key, None);
+        SessionState {
+            document: Some(meaning(&document)),
+            latest: None,
+            versions: observed.versions.clone(),
+            destinations: observed.destinations.keys().map(|key| (key.clone(), USABLE)).collect(),
+        }
     }
 
     /// The document, then one part per destination. Destinations are only ever `manual`; while one is
@@ -203,8 +241,8 @@ impl Control for SessionManagerPreferences {
     fn parts(&self, ctx: &Context<'_>, target: &Target, observed: &SessionState, desired: &SessionState) -> Vec<Part> {
         let document = Part {
             resource: self.resource(ctx, target),
-            observed: serde_json::to_value(&observed.document).expect("states serialize"),
-            desired: serde_json::to_value(&desired.document).expect("states serialize"),
+            observed: document_value(observed),
+            desired: document_value(desired),
             action: if observed.document.is_some() { Action::Update } else { Action::Create },
             fix: None,
         };
@@ -255,40 +293,45 @@ impl Control for SessionManagerPreferences {
                 target.region
             )));
         }
-        let content = session_document(settings(ctx), &ctx.vars(&target.region), &kms_key).to_string();
+        let render = |replaces: Option<&str>| session_document(settings(ctx), &ctx.vars(&target.region), &kms_key, replaces).to_string();
         let client = ctx.aws.ssm(target.region.as_str());
-        if observed.document.is_none() {
-            let created = client
-                .create_document()
-                .name(DOCUMENT_NAME)
-                .document_type(DocumentType::Session)
-                .document_format(DocumentFormat::Json)
-                .content(&content)
-                .send()
-                .await;
-            match created {
-                Ok(_) => return Ok(()),
-                // Created since it was observed: update it like any existing document.
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_document_already_exists()) => {}
-                Err(e) => return Err(AwsError::from_sdk("ssm:CreateDocument", e).into()),
+        let (versions, latest_meaning) = match (&observed.document, &observed.versions) {
+            (Some(default), Some(versions)) => (versions.clone(), observed.latest.clone().unwrap_or_else(|| default.clone())),
+            _ => {
+                let created = client
+                    .create_document()
+                    .name(DOCUMENT_NAME)
+                    .document_type(DocumentType::Session)
+                    .document_format(DocumentFormat::Json)
+                    .content(render(None))
+                    .send()
+                    .await;
+                match created {
+                    Ok(_) => return Ok(()),
+                    // Created since it was observed: corrected like any existing document.
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_document_already_exists()) => {
+                        let read = read_versions(&client).await?.ok_or_else(|| AwsError::malformed("ssm:GetDocument", "the document exists but cannot be read"))?;
+                        (read.versions, read.latest)
+                    }
+                    Err(e) => return Err(AwsError::from_sdk("ssm:CreateDocument", e).into()),
+                }
             }
-        }
-        let updated = client
-            .update_document()
-            .name(DOCUMENT_NAME)
-            .document_version("$LATEST")
-            .document_format(DocumentFormat::Json)
-            .content(&content)
-            .send()
-            .await;
-        let version = match updated {
-            Ok(out) => out.document_description().and_then(|d| d.document_version()).map(str::to_string),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_duplicate_document_content()) => {
-                version_with_meaning(&client, &meaning(&serde_json::from_str(&content).expect("rendered JSON"))).await?
-            }
-            Err(e) => return Err(AwsError::from_sdk("ssm:UpdateDocument", e).into()),
         };
-        let version = version.ok_or_else(|| AwsError::malformed("ssm:UpdateDocument", "no document version"))?;
+        let version = if Some(&latest_meaning) == desired.document.as_ref() {
+            versions.latest.clone()
+        } else {
+            let updated = client
+                .update_document()
+                .name(DOCUMENT_NAME)
+                .document_version(LATEST)
+                .document_format(DocumentFormat::Json)
+                .content(render(Some(&versions.latest)))
+                .send()
+                .await
+                .named("ssm:UpdateDocument")?;
+            let version = updated.document_description().and_then(|d| d.document_version()).map(str::to_string);
+            version.ok_or_else(|| AwsError::malformed("ssm:UpdateDocument", "no document version"))?
+        };
         client
             .update_document_default_version()
             .name(DOCUMENT_NAME)
@@ -297,6 +340,52 @@ impl Control for SessionManagerPreferences {
             .await
             .named("ssm:UpdateDocumentDefaultVersion")?;
         Ok(())
+    }
+}
+
+/// The document's finding: the default version's preferences, and the latest version's while they
+/// differ.
+fn document_value(state: &SessionState) -> Value {
+    let mut value = serde_json::to_value(&state.document).expect("states serialize");
+    if let (Value::Object(map), Some(latest)) = (&mut value, &state.latest) {
+        map.insert("latest".into(), serde_json::to_value(latest).expect("states serialize"));
+    }
+    value
+}
+
+/// `$LATEST`: the newest version of a document, whichever is the default.
+const LATEST: &str = "$LATEST";
+
+/// The default and the latest version of the document, as they mean something.
+struct ReadVersions {
+    versions: Versions,
+    default: SessionDocument,
+    latest: SessionDocument,
+}
+
+/// Both versions, read concurrently; `None` when the document does not exist (or was deleted between
+/// the two reads).
+async fn read_versions(client: &aws_sdk_ssm::Client) -> Result<Option<ReadVersions>, AwsError> {
+    let (default, latest) = futures::try_join!(read_version(client, None), read_version(client, Some(LATEST)))?;
+    Ok(match (default, latest) {
+        (Some((default_version, default)), Some((latest_version, latest))) => {
+            Some(ReadVersions { versions: Versions { default: default_version, latest: latest_version }, default, latest })
+        }
+        _ => None,
+    })
+}
+
+/// One version of the document (`None`: the default), with its number, as it means something;
+/// `None` when the document does not exist.
+async fn read_version(client: &aws_sdk_ssm::Client, version: Option<&str>) -> Result<Option<(String, SessionDocument)>, AwsError> {
+    let read = client.get_document().name(DOCUMENT_NAME).set_document_version(version.map(str::to_string)).document_format(DocumentFormat::Json).send().await;
+    match read {
+        Ok(out) => {
+            let content: Value = out.content().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(Value::Null);
+            Ok(Some((out.document_version().unwrap_or_default().to_string(), meaning(&content))))
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_document()) => Ok(None),
+        Err(e) => Err(AwsError::from_sdk("ssm:GetDocument", e)),
     }
 }
 
@@ -311,26 +400,6 @@ async fn bucket_destination(ctx: &Context<'_>, bucket: &str) -> Result<Destinati
 async fn log_group_destination(ctx: &Context<'_>, target: &Target, group: &str) -> Result<Destination, AwsError> {
     let found = log_groups::find(&ctx.aws.logs(target.region.as_str()), group).await?;
     Ok(Destination { exists: found.is_some(), encrypted: found.is_some_and(|g| g.kms_key_id().is_some()) })
-}
-
-/// The version of the document whose content means `wanted` (UpdateDocument refuses to add a version
-/// whose content an older version already has). Versions are numbered 1 to the latest; a version
-/// deleted by hand is skipped. Newest first.
-async fn version_with_meaning(client: &aws_sdk_ssm::Client, wanted: &SessionDocument) -> Result<Option<String>, AwsError> {
-    let described = client.describe_document().name(DOCUMENT_NAME).send().await.named("ssm:DescribeDocument")?;
-    let latest: u32 = described.document().and_then(|d| d.latest_version()).and_then(|v| v.parse().ok()).unwrap_or(0);
-    for version in (1..=latest).rev().map(|v| v.to_string()) {
-        let out = match client.get_document().name(DOCUMENT_NAME).document_version(&version).document_format(DocumentFormat::Json).send().await {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_document_version()) => continue,
-            Err(e) => return Err(AwsError::from_sdk("ssm:GetDocument", e)),
-        };
-        let content: Value = out.content().and_then(|text| serde_json::from_str(text).ok()).unwrap_or(Value::Null);
-        if &meaning(&content) == wanted {
-            return Ok(Some(version));
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

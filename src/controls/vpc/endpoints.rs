@@ -22,11 +22,22 @@
 //!   endpoint never initiates connections.
 //! - the VPC attributes `enableDnsSupport` and `enableDnsHostnames` on, without which AWS refuses
 //!   private DNS on an interface endpoint.
-//! - optionally (`s3_endpoint_policy`, off by default), the S3 gateway endpoint's policy set to a
-//!   template: `vpc-s3-endpoint-own-account` (`aws:ResourceAccount`) or
-//!   `vpc-s3-endpoint-own-organization` (`aws:ResourceOrgID`), the exfiltration guard, both keeping the
-//!   AWS buckets SSM Agent and the package repositories need. The policy is replaced, not merged: an
-//!   endpoint policy is an allow-list, and a merged allow-all would keep everything open.
+//! - the **data perimeter** (`endpoint_policy`): with `own-account` or `own-organization`, every
+//!   endpoint whose service supports endpoint policies gets the policy of a template that allows only
+//!   principals of the account (`aws:PrincipalAccount`) or of its organization (`aws:PrincipalOrgID`,
+//!   the organization's id read once per run from `organizations:DescribeOrganization`), so a
+//!   credential of another account cannot move data through the VPC; the S3 gateway endpoint's policy
+//!   also allows only the account's (organization's) buckets (`aws:ResourceAccount`,
+//!   `aws:ResourceOrgID`) and the AWS buckets SSM Agent and the package repositories read
+//!   (`templates/vpc-endpoint-*.json`, `templates/vpc-s3-endpoint-*.json`). Whether a service supports
+//!   endpoint policies is read from `VpcEndpointPolicySupported` of `DescribeVpcEndpointServices` in
+//!   each region ("Control access to VPC endpoints using endpoint policies", AWS PrivateLink Guide:
+//!   a service without support allows full access, and takes no policy); see
+//!   [`crate::baseline::endpoint_services`] for what that answers for the default services. The
+//!   policy is replaced, not merged: an endpoint policy is an allow-list, and a merged allow-all would
+//!   keep everything open. A policy someone else wrote is replaced only when the baseline sets
+//!   `endpoint_policy` (not `keep`), and the plan shows it before and after. With `keep`, no endpoint
+//!   policy is read or written.
 //!
 //! Two cases are `skipped`, with the reason, and never written: a VPC another account shares into this
 //! one (`vpc-…`, "owned by account N": only the owner can change it, and the owner's run covers it),
@@ -92,7 +103,7 @@ static ACCESS: Access = Access {
         ]),
         Grant::on(&["ec2:DescribeVpcAttribute"], &[arn::VPC]),
     ],
-    shared: &[crate::inventory::vpc_networks::READS],
+    shared: &[crate::inventory::vpc_networks::READS, crate::inventory::organization::READS],
     apply: &[
         Grant::on(&["ec2:CreateSecurityGroup"], &[arn::SECURITY_GROUP, arn::VPC]),
         Grant::on(&["ec2:CreateVpcEndpoint"], &[arn::VPC, arn::VPC_ENDPOINT, arn::ROUTE_TABLE, arn::SECURITY_GROUP, arn::SUBNET]),
@@ -113,6 +124,8 @@ pub struct EndpointsState {
     pub vpcs: BTreeMap<String, VpcState>,
     /// VPCs another account shares into this one, with their owner's account id.
     pub shared: BTreeMap<String, String>,
+    /// The account's organization (`o-…`), read only for `endpoint_policy: own-organization`.
+    pub organization_id: Option<String>,
 }
 
 /// One VPC: what it is made of (CIDRs, route tables, subnets, available services: inputs, copied into
@@ -162,6 +175,8 @@ pub struct Service {
     pub zones: BTreeSet<String>,
     /// The name private DNS answers for (`ssm.us-east-1.amazonaws.com`), when the service has one.
     pub private_dns_name: Option<String>,
+    /// The service takes an endpoint policy (`VpcEndpointPolicySupported`).
+    pub policy_supported: bool,
 }
 
 /// The endpoint security group; `group_id` is `None` until it exists.
@@ -171,34 +186,45 @@ pub struct SecurityGroup {
     pub ingress: BTreeSet<Rule>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Gateway {
     pub endpoint_id: Option<String>,
     pub route_tables: BTreeSet<String>,
-    /// The endpoint policy, normalized and without its `Version` (which `DescribeVpcEndpoints` does not
-    /// return on AWS); only read (and shown) when the baseline sets one.
+    /// The endpoint policy as compared ([`comparable_policy`]); only read (and shown) when the baseline
+    /// sets `endpoint_policy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<Value>,
-    /// In a desired state: the full document to write (with its `Version`). Not compared.
-    #[serde(skip)]
-    pub policy_text: Option<String>,
 }
 
-impl PartialEq for Gateway {
-    fn eq(&self, other: &Gateway) -> bool {
-        (&self.endpoint_id, &self.route_tables, &self.policy) == (&other.endpoint_id, &other.route_tables, &other.policy)
-    }
-}
+/// The policy language version every endpoint policy is written with.
+const POLICY_VERSION: &str = "2012-10-17";
 
-impl Eq for Gateway {}
-
-/// An endpoint policy as compared: normalized, without `Version`.
+/// An endpoint policy as compared: normalized, without `Version` (which `DescribeVpcEndpoints` does
+/// not return on AWS).
 fn comparable_policy(policy: &Value) -> Value {
     let mut policy = crate::policy::normalize(policy);
     if let Value::Object(map) = &mut policy {
         map.remove("Version");
     }
     policy
+}
+
+/// The document to write for a compared policy: the same, with its `Version`.
+pub fn policy_document(policy: &Value) -> String {
+    let mut document = policy.clone();
+    if let Value::Object(map) = &mut document {
+        map.insert("Version".into(), Value::from(POLICY_VERSION));
+    }
+    document.to_string()
+}
+
+/// The rendered endpoint policies of the baseline's data perimeter, as compared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerimeterPolicies {
+    /// For every interface endpoint whose service supports endpoint policies.
+    pub interface: Value,
+    /// For the S3 gateway endpoint.
+    pub s3: Value,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -208,15 +234,19 @@ pub struct Interface {
     pub subnets: BTreeSet<String>,
     /// Group ids; in a desired state, [`SECURITY_GROUP`] stands for the group still to be created.
     pub security_groups: BTreeSet<String>,
+    /// The endpoint policy as compared; only read (and shown) when the baseline sets `endpoint_policy`
+    /// and the service supports one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
 }
 
 fn settings<'a>(ctx: &Context<'a>) -> &'a VpcEndpoints {
     ctx.baseline.vpc_endpoints.as_ref().expect("the engine only runs enabled controls")
 }
 
-/// The desired state of one VPC, from what it is made of; `s3_policy` is the rendered S3 endpoint
-/// policy when the baseline sets one. Pure.
-pub fn desired_vpc(observed: &VpcState, settings: &VpcEndpoints, s3_policy: Option<&Value>) -> VpcState {
+/// The desired state of one VPC, from what it is made of; `perimeter` holds the endpoint policies when
+/// the baseline sets `endpoint_policy`. Pure.
+pub fn desired_vpc(observed: &VpcState, settings: &VpcEndpoints, perimeter: Option<&PerimeterPolicies>) -> VpcState {
     let group_ref = observed.security_group.group_id.clone().unwrap_or_else(|| SECURITY_GROUP.to_string());
     let covered_elsewhere: BTreeSet<&String> = observed.other_s3_gateways.iter().flat_map(|g| &g.route_tables).collect();
     let mut gateway_tables = observed.s3_gateway.route_tables.clone();
@@ -241,12 +271,14 @@ pub fn desired_vpc(observed: &VpcState, settings: &VpcEndpoints, s3_policy: Opti
         .iter()
         .map(|short| {
             let current = current(short);
+            let takes_policy = observed.services.get(short).is_some_and(|s| s.policy_supported);
             let wanted = match plan.subnets.get(short) {
                 Some(subnets) => Interface {
                     endpoint_id: current.endpoint_id.clone(),
                     private_dns: true,
                     subnets: subnets.clone(),
                     security_groups: BTreeSet::from([group_ref.clone()]),
+                    policy: perimeter.filter(|_| takes_policy).map(|p| p.interface.clone()).or(current.policy),
                 },
                 None => current,
             };
@@ -264,8 +296,7 @@ pub fn desired_vpc(observed: &VpcState, settings: &VpcEndpoints, s3_policy: Opti
         s3_gateway: Gateway {
             endpoint_id: observed.s3_gateway.endpoint_id.clone(),
             route_tables: gateway_tables,
-            policy: s3_policy.map(comparable_policy),
-            policy_text: s3_policy.map(Value::to_string),
+            policy: perimeter.map(|p| p.s3.clone()).or_else(|| observed.s3_gateway.policy.clone()),
         },
         interfaces,
         unusable_zones: plan.unusable_zones,
@@ -349,10 +380,16 @@ impl Control for VpcEndpointsControl {
 
     fn desired(&self, ctx: &Context<'_>, target: &Target, observed: &EndpointsState, _facts: &Facts) -> EndpointsState {
         let settings = settings(ctx);
-        let s3_policy = settings.s3_endpoint_policy.as_ref().map(|name| ctx.baseline.templates.render(name, &ctx.vars(&target.region)));
+        let organization_id = observed.organization_id.as_deref().unwrap_or_default();
+        let vars = ctx.vars(&target.region).for_organization(organization_id);
+        let perimeter = settings.endpoint_policy.as_ref().map(|policy| PerimeterPolicies {
+            interface: comparable_policy(&ctx.baseline.templates.render(&policy.interface_template, &vars)),
+            s3: comparable_policy(&ctx.baseline.templates.render(&policy.s3_template, &vars)),
+        });
         EndpointsState {
-            vpcs: observed.vpcs.iter().map(|(id, vpc)| (id.clone(), desired_vpc(vpc, settings, s3_policy.as_ref()))).collect(),
+            vpcs: observed.vpcs.iter().map(|(id, vpc)| (id.clone(), desired_vpc(vpc, settings, perimeter.as_ref()))).collect(),
             shared: observed.shared.clone(),
+            organization_id: observed.organization_id.clone(),
         }
     }
 
@@ -393,7 +430,8 @@ impl Control for VpcEndpointsControl {
         let mut failures = Vec::new();
         for (id, vpc) in &observed.vpcs {
             if desired.vpcs.get(id) != Some(vpc) {
-                failures.extend(converge::vpc(&client, id, vpc, &desired.vpcs[id]).await);
+                let token = |service: &str| ctx.aws.client_token(&["ec2:CreateVpcEndpoint", target.region.as_str(), id, service]);
+                failures.extend(converge::vpc(&client, &token, id, vpc, &desired.vpcs[id]).await);
             }
         }
         // One component that fails does not stop the others; every failure is reported.

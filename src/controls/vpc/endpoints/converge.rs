@@ -6,6 +6,14 @@
 //! endpoints. Every failure is returned, naming its component. Only what differs is written; nothing
 //! is deleted: no endpoint, no route, no gateway's route table association, and no inbound rule of the
 //! endpoint security group unless the desired state drops it (the baseline's `revoke_other_ingress`).
+//!
+//! Every `CreateVpcEndpoint` carries the client token of its intent (the VPC and the service, see
+//! [`crate::aws::client_token`]), so that the SDK's retry of a create whose answer was lost returns
+//! the endpoint the first attempt made instead of making a second one
+//! (<https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html>).
+//!
+//! An endpoint policy is written whole (with `ModifyVpcEndpoint`'s `PolicyDocument`), and only where
+//! the desired state holds one that differs.
 
 use std::collections::BTreeSet;
 
@@ -15,10 +23,13 @@ use crate::aws::{AwsError, NameCall};
 use crate::inventory::security_groups::rules::Rule;
 use crate::inventory::security_groups::writes;
 
-use super::{Interface, VpcState, SECURITY_GROUP};
+use super::{policy_document, Interface, VpcState, SECURITY_GROUP};
+
+/// The client token of the endpoint for a service (by its full name) in the VPC being written.
+pub type ClientToken<'a> = dyn Fn(&str) -> String + Sync + 'a;
 
 /// Writes what differs between `observed` and `desired` in `vpc_id`; returns each component's failure.
-pub async fn vpc(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcState, desired: &VpcState) -> Vec<String> {
+pub async fn vpc(client: &aws_sdk_ec2::Client, token: &ClientToken<'_>, vpc_id: &str, observed: &VpcState, desired: &VpcState) -> Vec<String> {
     let mut failures = Vec::new();
     if let Err(e) = dns(client, vpc_id, observed).await {
         failures.push(format!("{vpc_id}/dns: {e}"));
@@ -30,7 +41,7 @@ pub async fn vpc(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcState
             None
         }
     };
-    if let Err(e) = s3_gateway(client, vpc_id, observed, desired).await {
+    if let Err(e) = s3_gateway(client, token, vpc_id, observed, desired).await {
         failures.push(format!("{vpc_id}/gateway/s3: {e}"));
     }
     for (short, wanted) in &desired.interfaces {
@@ -49,7 +60,7 @@ pub async fn vpc(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcState
             continue;
         }
         let service = &observed.services[short].name;
-        if let Err(e) = interface(client, vpc_id, service, &current, wanted, group_id).await {
+        if let Err(e) = interface(client, &token(service), vpc_id, service, &current, wanted, group_id).await {
             failures.push(format!("{vpc_id}/{component}: {e}"));
         }
     }
@@ -95,10 +106,10 @@ async fn security_group(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &V
     Ok(group_id)
 }
 
-async fn s3_gateway(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcState, desired: &VpcState) -> Result<(), AwsError> {
+async fn s3_gateway(client: &aws_sdk_ec2::Client, token: &ClientToken<'_>, vpc_id: &str, observed: &VpcState, desired: &VpcState) -> Result<(), AwsError> {
     let s3 = &observed.services["s3"].name;
     let tables_to_add: Vec<String> = desired.s3_gateway.route_tables.difference(&observed.s3_gateway.route_tables).cloned().collect();
-    let policy = desired.s3_gateway.policy_text.clone().filter(|_| observed.s3_gateway.policy != desired.s3_gateway.policy);
+    let policy = desired.s3_gateway.policy.as_ref().filter(|_| observed.s3_gateway.policy != desired.s3_gateway.policy).map(policy_document);
     match &observed.s3_gateway.endpoint_id {
         None => {
             client
@@ -106,6 +117,7 @@ async fn s3_gateway(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcSt
                 .vpc_id(vpc_id)
                 .vpc_endpoint_type(VpcEndpointType::Gateway)
                 .service_name(s3)
+                .client_token(token(s3))
                 .set_route_table_ids(Some(tables_to_add))
                 .set_policy_document(policy)
                 .send()
@@ -127,7 +139,7 @@ async fn s3_gateway(client: &aws_sdk_ec2::Client, vpc_id: &str, observed: &VpcSt
     Ok(())
 }
 
-async fn interface(client: &aws_sdk_ec2::Client, vpc_id: &str, service: &str, current: &Interface, wanted: &Interface, group_id: &str) -> Result<(), AwsError> {
+async fn interface(client: &aws_sdk_ec2::Client, client_token: &str, vpc_id: &str, service: &str, current: &Interface, wanted: &Interface, group_id: &str) -> Result<(), AwsError> {
     let groups: BTreeSet<String> = wanted.security_groups.iter().map(|g| if g == SECURITY_GROUP { group_id.to_string() } else { g.clone() }).collect();
     let Some(id) = &current.endpoint_id else {
         client
@@ -135,9 +147,11 @@ async fn interface(client: &aws_sdk_ec2::Client, vpc_id: &str, service: &str, cu
             .vpc_id(vpc_id)
             .vpc_endpoint_type(VpcEndpointType::Interface)
             .service_name(service)
+            .client_token(client_token)
             .set_subnet_ids(Some(wanted.subnets.iter().cloned().collect()))
             .set_security_group_ids(Some(groups.into_iter().collect()))
             .private_dns_enabled(wanted.private_dns)
+            .set_policy_document(wanted.policy.as_ref().map(policy_document))
             .send()
             .await
             .named("ec2:CreateVpcEndpoint")?;
@@ -148,7 +162,8 @@ async fn interface(client: &aws_sdk_ec2::Client, vpc_id: &str, service: &str, cu
     let add_groups: Vec<String> = groups.difference(&current.security_groups).cloned().collect();
     let remove_groups: Vec<String> = current.security_groups.difference(&groups).cloned().collect();
     let dns = current.private_dns != wanted.private_dns;
-    if add_subnets.is_empty() && remove_subnets.is_empty() && add_groups.is_empty() && remove_groups.is_empty() && !dns {
+    let policy = wanted.policy.as_ref().filter(|_| current.policy != wanted.policy).map(policy_document);
+    if add_subnets.is_empty() && remove_subnets.is_empty() && add_groups.is_empty() && remove_groups.is_empty() && !dns && policy.is_none() {
         return Ok(());
     }
     let non_empty = |v: Vec<String>| (!v.is_empty()).then_some(v);
@@ -160,6 +175,7 @@ async fn interface(client: &aws_sdk_ec2::Client, vpc_id: &str, service: &str, cu
         .set_add_security_group_ids(non_empty(add_groups))
         .set_remove_security_group_ids(non_empty(remove_groups))
         .set_private_dns_enabled(dns.then_some(wanted.private_dns))
+        .set_policy_document(policy)
         .send()
         .await
         .named("ec2:ModifyVpcEndpoint")?;

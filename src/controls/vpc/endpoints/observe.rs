@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::aws::{AwsError, NameCall};
 use crate::baseline::VpcScope;
 use crate::engine::{Context, Target};
+use crate::inventory::organization;
 use crate::inventory::security_groups::rules::{Direction, Rule};
 use crate::inventory::vpc_networks::{cidr_blocks, describe_vpcs, filter, in_filter_batches};
 
@@ -67,6 +68,7 @@ fn find_service(details: &[ServiceDetail], region: &str, short: &str, kind: &Ser
             name: d.service_name().unwrap_or_default().to_string(),
             zones: d.availability_zones().iter().cloned().collect(),
             private_dns_name: d.private_dns_name().map(str::to_string),
+            policy_supported: d.vpc_endpoint_policy_supported() == Some(true),
         })
 }
 
@@ -88,6 +90,26 @@ async fn dns_attributes(client: &aws_sdk_ec2::Client, vpc_id: String) -> Result<
     Ok((vpc_id, dns))
 }
 
+/// An endpoint policy as `DescribeVpcEndpoints` returns it, as compared. A document that does not
+/// parse is kept as its text, so it still differs from the wanted policy (and is shown in the plan).
+fn read_policy(text: Option<&str>) -> Option<Value> {
+    let text = text?;
+    Some(serde_json::from_str::<Value>(text).map_or_else(|_| Value::from(text), |p| comparable_policy(&p)))
+}
+
+/// The account's organization id, for `endpoint_policy: own-organization`; an account in no
+/// organization has no organization to draw the perimeter around, which is an error, never a policy
+/// that lets nobody (or everybody) through.
+async fn organization_id(ctx: &Context<'_>) -> Result<String, AwsError> {
+    organization::read(ctx).await?.id.ok_or_else(|| AwsError {
+        operation: "organizations:DescribeOrganization".into(),
+        code: Some("AWSOrganizationsNotInUseException".into()),
+        message: "endpoint_policy own-organization needs an organization, and this account belongs to none: use own-account".into(),
+        request_id: None,
+        status: None,
+    })
+}
+
 /// The VPCs `account` owns, and those another account shares into it, with their owner's id. Pure.
 pub fn split_by_owner(vpcs: Vec<Vpc>, account: &str) -> (Vec<Vpc>, BTreeMap<String, String>) {
     let (owned, shared): (Vec<Vpc>, Vec<Vpc>) = vpcs.into_iter().partition(|vpc| vpc.owner_id().is_none_or(|owner| owner == account));
@@ -105,6 +127,10 @@ pub async fn region(ctx: &Context<'_>, target: &Target) -> Result<EndpointsState
     if owned.is_empty() {
         return Ok(state);
     }
+    if settings.endpoint_policy.as_ref().is_some_and(|p| p.organization) {
+        state.organization_id = Some(organization_id(ctx).await?);
+    }
+    let read_policies = settings.endpoint_policy.is_some();
     let ids: Vec<String> = owned.iter().filter_map(|v| v.vpc_id()).map(str::to_string).collect();
     let ec2 = &client;
     let subnets = in_filter_batches("vpc-id", &ids, |by_vpc| async move {
@@ -182,16 +208,10 @@ pub async fn region(ctx: &Context<'_>, target: &Target) -> Result<EndpointsState
             .map(|e| Gateway {
                 endpoint_id: e.vpc_endpoint_id().map(str::to_string),
                 route_tables: e.route_table_ids().iter().cloned().collect(),
-                policy: None,
-                policy_text: None,
+                policy: (read_policies && offered["s3"].policy_supported).then(|| read_policy(e.policy_document())).flatten(),
             });
-        let read_policy = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok()).map(|p| comparable_policy(&p));
-        let mut s3_gateway = s3_gateways.next().unwrap_or_default();
-        if settings.s3_endpoint_policy.is_some() {
-            let current = live.iter().find(|e| e.vpc_endpoint_id().map(str::to_string) == s3_gateway.endpoint_id && s3_gateway.endpoint_id.is_some());
-            s3_gateway.policy = current.and_then(|e| read_policy(e.policy_document()));
-        }
-        let other_s3_gateways: Vec<Gateway> = s3_gateways.collect();
+        let s3_gateway = s3_gateways.next().unwrap_or_default();
+        let other_s3_gateways: Vec<Gateway> = s3_gateways.map(|g| Gateway { policy: None, ..g }).collect();
 
         let mut interfaces = BTreeMap::new();
         for short in &settings.interface_services {
@@ -207,6 +227,7 @@ pub async fn region(ctx: &Context<'_>, target: &Target) -> Result<EndpointsState
                 private_dns: e.private_dns_enabled() == Some(true),
                 subnets: e.subnet_ids().iter().cloned().collect(),
                 security_groups: e.groups().iter().filter_map(|g| g.group_id()).map(str::to_string).collect(),
+                policy: (read_policies && offered[short].policy_supported).then(|| read_policy(e.policy_document())).flatten(),
             });
             interfaces.insert(short.clone(), interface);
         }

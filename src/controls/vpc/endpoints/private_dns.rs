@@ -93,7 +93,7 @@ mod tests {
     use super::*;
 
     fn service(name: &str, dns: Option<&str>) -> Service {
-        Service { name: name.into(), zones: BTreeSet::new(), private_dns_name: dns.map(str::to_string) }
+        Service { name: name.into(), zones: BTreeSet::new(), private_dns_name: dns.map(str::to_string), policy_supported: true }
     }
 
     fn zone(id: &str, name: &str, account: Option<&str>) -> AssociatedZone {

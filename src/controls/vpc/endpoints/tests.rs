@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::*;
 use crate::baseline::{SubnetPreference, VpcScope};
 use crate::engine::testing::offline;
+use crate::policy::evaluate::{evaluate, Policies};
+use crate::policy::request::{Principal, Request};
 use crate::engine::Reconciler;
 use crate::report::Status;
 
@@ -16,7 +18,7 @@ fn subnet(id: &str, zone: &str, private: bool) -> Subnet {
 
 fn service(name: &str) -> Service {
     let short = name.rsplit('.').next().unwrap_or(name);
-    Service { name: name.into(), zones: BTreeSet::from(["az-a".to_string(), "az-b".to_string()]), private_dns_name: Some(format!("{short}.us-east-1.amazonaws.com")) }
+    Service { name: name.into(), zones: BTreeSet::from(["az-a".to_string(), "az-b".to_string()]), private_dns_name: Some(format!("{short}.us-east-1.amazonaws.com")), policy_supported: true }
 }
 
 fn vpc() -> VpcState {
@@ -26,7 +28,7 @@ fn vpc() -> VpcState {
         subnets: vec![subnet("subnet-1", "az-a", false), subnet("subnet-2", "az-a", true), subnet("subnet-3", "az-b", false), subnet("subnet-4", "az-b", true)],
         dns: Dns { enable_dns_support: true, enable_dns_hostnames: false },
         security_group: SecurityGroup::default(),
-        s3_gateway: Gateway { endpoint_id: Some("vpce-s3".into()), route_tables: BTreeSet::from(["rtb-1".to_string()]), policy: None, policy_text: None },
+        s3_gateway: Gateway { endpoint_id: Some("vpce-s3".into()), route_tables: BTreeSet::from(["rtb-1".to_string()]), policy: None },
         other_s3_gateways: vec![],
         interfaces: BTreeMap::new(),
         services: BTreeMap::from([("s3".to_string(), service("svc.s3")), ("ssm".to_string(), service("svc.ssm")), ("kms".to_string(), service("svc.kms"))]),
@@ -36,7 +38,7 @@ fn vpc() -> VpcState {
 }
 
 fn settings(preference: SubnetPreference) -> VpcEndpoints {
-    VpcEndpoints { scope: VpcScope::default(), interface_services: vec!["ssm".into()], subnets: preference, s3_endpoint_policy: None, revoke_other_ingress: false }
+    VpcEndpoints { scope: VpcScope::default(), interface_services: vec!["ssm".into()], subnets: preference, endpoint_policy: None, revoke_other_ingress: false }
 }
 
 fn rules(texts: &[&str]) -> BTreeSet<Rule> {
@@ -78,25 +80,130 @@ fn inbound_rules_the_baseline_does_not_own_are_kept_unless_it_says_otherwise() {
     assert_eq!(owned_only.security_group.ingress, rules(&["tcp 443 from 10.0.0.0/16", "tcp 443 from 2001:db8::/56"]));
 }
 
+/// A built-in endpoint policy template, rendered for account 123456789012 of organization
+/// o-exampleorgid in us-east-1.
+fn template(name: &str) -> Value {
+    let text = crate::baseline::template::find(name, &[]).unwrap();
+    serde_json::from_str(&crate::baseline::Vars::SAMPLE.for_organization("o-exampleorgid").render(&text)).unwrap()
+}
+
+fn perimeter(scope: &str) -> PerimeterPolicies {
+    PerimeterPolicies {
+        interface: comparable_policy(&template(&format!("vpc-endpoint-own-{scope}"))),
+        s3: comparable_policy(&template(&format!("vpc-s3-endpoint-own-{scope}"))),
+    }
+}
+
 #[test]
-fn the_endpoint_policy_is_wanted_only_when_configured() {
-    let observed = vpc();
-    assert_eq!(desired_vpc(&observed, &settings(SubnetPreference::Any), None).s3_gateway.policy, None);
-    let policy = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"}]});
-    let desired = desired_vpc(&observed, &settings(SubnetPreference::Any), Some(&policy));
-    assert_eq!(desired.s3_gateway.policy, Some(crate::policy::normalize(&policy)));
-    let versioned = serde_json::json!({"Version": "2012-10-17", "Statement": policy["Statement"].clone()});
-    let desired = desired_vpc(&observed, &settings(SubnetPreference::Any), Some(&versioned));
-    assert_eq!(desired.s3_gateway.policy, Some(crate::policy::normalize(&policy)), "Version is not compared");
-    assert!(desired.s3_gateway.policy_text.as_deref().is_some_and(|t| t.contains("2012-10-17")), "but it is written");
+fn the_perimeter_policy_is_wanted_where_the_service_takes_one_and_replaces_anothers() {
+    let mut observed = vpc();
+    observed.services.get_mut("kms").unwrap().policy_supported = false;
+    let default_policy = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]});
+    observed.interfaces.insert(
+        "ssm".into(),
+        Interface { endpoint_id: Some("vpce-ssm".into()), policy: Some(default_policy.clone()), ..Interface::default() },
+    );
+    observed.s3_gateway.policy = Some(default_policy.clone());
+    let both = VpcEndpoints { interface_services: vec!["ssm".into(), "kms".into()], ..settings(SubnetPreference::Any) };
+    let keep = desired_vpc(&observed, &both, None);
+    assert_eq!(keep.s3_gateway.policy, Some(default_policy.clone()), "keep: a policy is never replaced");
+    assert_eq!(keep.interfaces["ssm"].policy, Some(default_policy.clone()));
+
+    let own = perimeter("account");
+    let desired = desired_vpc(&observed, &both, Some(&own));
+    assert_eq!(desired.s3_gateway.policy.as_ref(), Some(&own.s3));
+    assert_eq!(desired.interfaces["ssm"].policy.as_ref(), Some(&own.interface));
+    assert_eq!(desired.interfaces["kms"].policy, None, "a service without endpoint policy support takes none");
+    assert_eq!(desired_vpc(&desired, &both, Some(&own)), desired, "desired is a fixed point");
+
+    // The plan shows the policy someone else wrote, and the one that replaces it.
     let parts = vpc_parts("vpc-1", &observed, &desired, SubnetPreference::Any);
-    assert!(parts[2].observed.get("policy").is_none() && parts[2].desired.get("policy").is_some());
+    let ssm = parts.iter().find(|p| p.resource == "vpc-1/interface/ssm").unwrap();
+    assert_eq!((&ssm.observed["policy"], &ssm.desired["policy"]), (&default_policy, &own.interface));
+    assert_eq!((&parts[2].observed["policy"], &parts[2].desired["policy"]), (&default_policy, &own.s3));
+    assert!(policy_document(&own.s3).contains("\"Version\":\"2012-10-17\""), "Version is not compared, but it is written");
+}
+
+/// Whether `policy`, as an endpoint policy, lets `request` through. An endpoint policy is a gate of
+/// its own (the identity and resource policies are judged apart), so it is evaluated as the resource
+/// policy of the principal's own account with no identity policy: only a statement of the endpoint
+/// policy can then allow.
+fn endpoint_allows(policy: &Value, request: &Request) -> bool {
+    let account = request.principal.account().unwrap_or_default().to_string();
+    evaluate(&Policies::resource(policy, &account), request).is_allowed()
+}
+
+const ORG: &str = "o-exampleorgid";
+
+fn role(account: &str) -> Principal {
+    Principal::aws(&format!("arn:aws:iam::{account}:role/app"))
+}
+
+/// A request of `principal` (of organization `org`, when in one) for `action` on `resource`, a
+/// resource of `owner` (of organization `owner_org`).
+fn request(principal: Principal, org: Option<&str>, action: &str, resource: &str, owner: &str, owner_org: Option<&str>) -> Request {
+    let mut request = Request::new(principal, action, resource).with("aws:ResourceAccount", owner);
+    if let Some(org) = org {
+        request = request.with("aws:PrincipalOrgID", org);
+    }
+    if let Some(org) = owner_org {
+        request = request.with("aws:ResourceOrgID", org);
+    }
+    request
+}
+
+#[test]
+fn the_interface_perimeter_lets_in_the_own_account_or_organization_and_refuses_outsiders() {
+    let default_policy = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]});
+    let parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/app";
+    let own = request(role("123456789012"), Some(ORG), "ssm:GetParameter", parameter, "123456789012", Some(ORG));
+    let sibling = request(role("210987654321"), Some(ORG), "ssm:GetParameter", parameter, "123456789012", Some(ORG));
+    let stolen = request(role("999988887777"), Some("o-otherorg0000"), "kms:Decrypt", "arn:aws:kms:us-east-1:999988887777:key/1", "999988887777", None);
+    let standalone = request(role("999988887777"), None, "logs:PutLogEvents", "*", "999988887777", None);
+    assert!(endpoint_allows(&default_policy, &stolen), "AWS's default endpoint policy lets anyone through");
+
+    let account = template("vpc-endpoint-own-account");
+    assert!(endpoint_allows(&account, &own));
+    assert!(!endpoint_allows(&account, &sibling), "own-account: another account of the organization is refused");
+    assert!(!endpoint_allows(&account, &stolen) && !endpoint_allows(&account, &standalone));
+
+    let organization = template("vpc-endpoint-own-organization");
+    assert!(endpoint_allows(&organization, &own) && endpoint_allows(&organization, &sibling));
+    assert!(!endpoint_allows(&organization, &stolen), "a credential of another organization is refused");
+    assert!(!endpoint_allows(&organization, &standalone), "a principal in no organization is refused");
+}
+
+#[test]
+fn the_s3_perimeter_keeps_data_in_the_own_buckets_and_reaches_the_aws_repository_buckets() {
+    let object = |bucket: &str| format!("arn:aws:s3:::{bucket}/key");
+    for scope in ["account", "organization"] {
+        let policy = template(&format!("vpc-s3-endpoint-own-{scope}"));
+        let own = |action: &str, bucket: &str, owner: &str, owner_org: Option<&str>| {
+            endpoint_allows(&policy, &request(role("123456789012"), Some(ORG), action, &object(bucket), owner, owner_org))
+        };
+        assert!(own("s3:PutObject", "my-data", "123456789012", Some(ORG)), "{scope}: the own bucket");
+        assert!(!own("s3:PutObject", "exfiltration", "999988887777", Some("o-otherorg0000")), "{scope}: another organization's bucket is refused");
+        assert!(!own("s3:PutObject", "exfiltration", "999988887777", None), "{scope}: a standalone account's bucket is refused");
+        // The AWS-owned buckets of SSM Agent and of the Amazon Linux repositories, owned outside any
+        // organization of the customer's.
+        for bucket in ["amazon-ssm-us-east-1", "aws-ssm-us-east-1", "al2023-repos-us-east-1-de612dc2", "amazonlinux-2-repos-us-east-1", "amazonlinux.us-east-1.amazonaws.com"] {
+            assert!(own("s3:GetObject", bucket, "000000000000", None), "{scope}: {bucket}");
+            assert!(!own("s3:PutObject", bucket, "000000000000", None), "{scope}: {bucket} is read, never written");
+        }
+        let outsider = request(role("999988887777"), Some("o-otherorg0000"), "s3:GetObject", &object("amazon-ssm-us-east-1"), "000000000000", None);
+        assert!(!endpoint_allows(&policy, &outsider), "{scope}: an outside principal is refused, even for AWS's buckets");
+        let outsider_to_us = request(role("999988887777"), Some("o-otherorg0000"), "s3:GetObject", &object("my-data"), "123456789012", Some(ORG));
+        assert!(!endpoint_allows(&policy, &outsider_to_us), "{scope}: an outside principal is refused the own buckets too");
+    }
+    let sibling_bucket = request(role("123456789012"), Some(ORG), "s3:GetObject", &object("shared"), "210987654321", Some(ORG));
+    assert!(!endpoint_allows(&template("vpc-s3-endpoint-own-account"), &sibling_bucket));
+    assert!(endpoint_allows(&template("vpc-s3-endpoint-own-organization"), &sibling_bucket));
 }
 
 #[test]
 fn route_tables_on_another_s3_gateway_count_as_covered() {
     let mut observed = vpc();
-    observed.other_s3_gateways.push(Gateway { endpoint_id: Some("vpce-other".into()), route_tables: BTreeSet::from(["rtb-2".to_string()]), policy: None, policy_text: None });
+    observed.other_s3_gateways.push(Gateway { endpoint_id: Some("vpce-other".into()), route_tables: BTreeSet::from(["rtb-2".to_string()]), policy: None });
     let desired = desired_vpc(&observed, &settings(SubnetPreference::PreferPrivate), None);
     assert_eq!(desired.s3_gateway.route_tables, BTreeSet::from(["rtb-1".to_string()]));
 }
@@ -145,6 +252,7 @@ async fn shared_vpcs_and_private_dns_conflicts_are_skipped_with_the_reason_and_c
     let state = EndpointsState {
         vpcs: BTreeMap::from([("vpc-own".to_string(), owned)]),
         shared: BTreeMap::from([("vpc-shared".to_string(), "444455556666".to_string())]),
+        organization_id: None,
     };
     let observed: crate::engine::Observed = std::sync::Arc::new(state);
     let assessment = Reconciler::assess(&VpcEndpointsControl, &ctx, &target, &observed, &Facts::default());

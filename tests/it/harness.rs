@@ -516,6 +516,17 @@ impl Tripwire {
 }
 
 /// Writes `yaml` as a baseline file in a new temporary directory.
+/// Creates `bucket` with a policy that lets CloudTrail deliver into it (the emulator refuses a trail
+/// into any other bucket, as AWS does).
+pub async fn cloudtrail_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl", "Resource": format!("arn:aws:s3:::{bucket}")},
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{bucket}/AWSLogs/*"),
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]});
+    s3.put_bucket_policy().bucket(bucket).policy(policy.to_string()).send().await.unwrap();
+}
+
 pub fn baseline_file(yaml: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("mamori.yaml");

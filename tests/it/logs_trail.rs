@@ -181,12 +181,7 @@ async fn an_organization_trail_of_another_name_is_reported_not_duplicated() {
     // AWS Control Tower's organization trail, set up before mamori runs.
     let bucket = format!("aws-controltower-logs-{}-us-east-1", account.id);
     let s3 = aws.s3("us-east-1");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl", "Resource": format!("arn:aws:s3:::{bucket}")},
-        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{bucket}/AWSLogs/*"),
-         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]});
-    s3.put_bucket_policy().bucket(&bucket).policy(policy.to_string()).send().await.unwrap();
+    crate::harness::cloudtrail_bucket(&s3, &bucket).await;
     let group = "aws-controltower/CloudTrailLogs";
     aws.logs("us-east-1").create_log_group().log_group_name(group).send().await.unwrap();
     let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;

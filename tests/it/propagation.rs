@@ -48,13 +48,7 @@ async fn the_shim_refuses_a_new_delivery_role_to_cloudtrail() {
     let (account, aws) = delayed_account().await;
     let bucket = format!("trail-{}", account.id);
     let s3 = aws.s3("us-east-1");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    // A bucket CloudTrail may write to (the emulator refuses a trail into any other, as AWS does).
-    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl", "Resource": format!("arn:aws:s3:::{bucket}")},
-        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{bucket}/AWSLogs/*"),
-         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]});
-    s3.put_bucket_policy().bucket(&bucket).policy(policy.to_string()).send().await.unwrap();
+    crate::harness::cloudtrail_bucket(&s3, &bucket).await;
     let role = aws.iam().create_role().role_name("delivery").assume_role_policy_document(TRUST).send().await.unwrap().role.unwrap().arn;
     let log_group = format!("arn:aws:logs:us-east-1:{}:log-group:trail:*", account.id);
     let trail = aws.cloudtrail("us-east-1").create_trail().name("trail").s3_bucket_name(&bucket).cloud_watch_logs_log_group_arn(&log_group);

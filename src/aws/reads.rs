@@ -27,6 +27,7 @@ pub const READ_OPERATIONS: &[(&str, &str)] = &[
     ("KMS", "DescribeKey"),
     ("KMS", "GetKeyPolicy"),
     ("KMS", "GetKeyRotationStatus"),
+    ("KMS", "ListAliases"),
     ("KMS", "ListKeys"),
     ("KMS", "ListResourceTags"),
     ("EC2", "DescribeInstanceAttribute"),

@@ -209,6 +209,60 @@ async fn an_interrupted_key_creation_is_adopted_not_duplicated() {
     assert_eq!(aliased.key_id(), orphan.key_id(), "the alias now names the orphaned key");
 }
 
+/// A key with mamori's baseline-key tag, as `CreateKey` makes it, without an alias.
+async fn tagged_key(kms: &aws_sdk_kms::Client) -> aws_sdk_kms::types::KeyMetadata {
+    let tag = aws_sdk_kms::types::Tag::builder().tag_key("mamori:baseline-key").tag_value("mamori-baseline").build().unwrap();
+    kms.create_key().tags(tag).send().await.unwrap().key_metadata.unwrap()
+}
+
+#[tokio::test]
+async fn duplicate_baseline_keys_are_reported_with_the_steps_that_remove_them_and_never_touched() {
+    let account = Account::fresh().await;
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["kms.baseline-key"]).await;
+    assert_eq!(apply.report.exit_code(), 0, "{:#?}", apply.report);
+    // What a blind retry of CreateKey left behind: a second key with the same tag and no alias.
+    let kms = account.aws(AccessMode::ReadWrite).await.kms("us-east-1");
+    let duplicate = tagged_key(&kms).await;
+
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["kms.baseline-key"]).await;
+    assert_eq!(verify.report.exit_code(), 2, "{:#?}", verify.report);
+    let findings = verify.report.finding("kms.baseline-key");
+    assert_eq!(findings[0].status, Status::Pass, "the baseline key itself is fine: {:?}", findings[0]);
+    let reported: Vec<_> = findings.iter().filter(|f| f.resource.contains("/duplicate/")).collect();
+    assert_eq!(reported.len(), 1, "{findings:#?}");
+    assert_eq!(reported[0].resource, format!("alias/mamori-baseline/duplicate/{}", duplicate.key_id()));
+    assert_eq!(reported[0].status, Status::Manual);
+    let steps = reported[0].remediation.as_deref().unwrap_or_default();
+    assert!(steps.contains(&format!("aws kms schedule-key-deletion --region us-east-1 --key-id {} --pending-window-in-days 30", duplicate.key_id())), "{steps}");
+
+    let again = account.run(Verb::Apply, &standard_baseline(), &["kms.baseline-key"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "mamori never disables or deletes a key: {:?}", again.calls.mutating_sent());
+    assert_eq!(again.calls.sent().len(), verify.calls.sent().len());
+
+    // The human's step: the duplicate is scheduled for deletion, and it is no longer reported.
+    kms.schedule_key_deletion().key_id(duplicate.key_id()).pending_window_in_days(30).send().await.unwrap();
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["kms.baseline-key"]).await;
+    assert_eq!(verify.report.exit_code(), 0, "{:#?}", verify.report);
+    assert_eq!(verify.report.finding("kms.baseline-key").len(), 1);
+}
+
+#[tokio::test]
+async fn of_two_orphaned_keys_the_older_is_adopted_and_the_other_reported() {
+    let account = Account::fresh().await;
+    let kms = account.aws(AccessMode::ReadWrite).await.kms("us-east-1");
+    let older = tagged_key(&kms).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let newer = tagged_key(&kms).await;
+
+    let apply = account.run(Verb::Apply, &standard_baseline(), &["kms.baseline-key"]).await;
+    assert!(!apply.calls.sent().iter().any(|c| c.operation == "CreateKey"), "no third key");
+    let aliased = kms.describe_key().key_id("alias/mamori-baseline").send().await.unwrap().key_metadata.unwrap();
+    assert_eq!(aliased.key_id(), older.key_id(), "the older key is adopted");
+    assert_eq!(apply.report.exit_code(), 2, "the other one waits for a human: {:#?}", apply.report);
+    let reported: Vec<_> = apply.report.finding("kms.baseline-key").into_iter().filter(|f| f.status == Status::Manual).map(|f| f.resource.clone()).collect();
+    assert_eq!(reported, [format!("alias/mamori-baseline/duplicate/{}", newer.key_id())]);
+}
+
 #[tokio::test]
 async fn the_standard_baseline_converges_in_two_regions() {
     let account = Account::fresh().await;

@@ -2,7 +2,9 @@
 //!
 //! The key is found by its alias; when the alias is missing (an `apply` interrupted between `CreateKey`
 //! and `CreateAlias`), by the tag `mamori:baseline-key = <alias>` that `CreateKey` sets atomically, so a
-//! second run adopts that key instead of creating another. `CreateKey` has no client token, so it is
+//! second run adopts that key instead of creating another ([`tagged`]). Tagged keys that are not the
+//! baseline key (an earlier release's blind retry of `CreateKey` could leave two) are listed, one
+//! `manual` finding each with the steps that remove them safely: mamori never deletes a key. `CreateKey` has no client token, so it is
 //! never retried blindly: the SDK's retry is off for it, and after a failure that may have reached KMS
 //! (a lost answer) the key is looked for by its tag before another `CreateKey` is sent. Rotation must be on, the key enabled, and
 //! the key policy must contain the statements of the baseline's policy template (by meaning, whatever
@@ -35,6 +37,10 @@ use crate::report::Action;
 use crate::service_access::{self, Names};
 use crate::least_privilege::{arn, Access, Grant};
 
+mod tagged;
+
+use tagged::DuplicateKey;
+
 /// Tag set on the key at creation; its value is the alias name.
 pub const TAG_KEY: &str = "mamori:baseline-key";
 
@@ -53,7 +59,7 @@ static META: ControlMeta = ControlMeta {
 /// The IAM actions it calls (see [`crate::least_privilege`]).
 static ACCESS: Access = Access {
     observe: &[
-        Grant::any(&["kms:ListKeys"]),
+        Grant::any(&["kms:ListKeys", "kms:ListAliases"]),
         Grant::on(&["kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:GetKeyPolicy", "kms:ListResourceTags"], &[arn::KMS_KEY]),
     ],
     shared: &[crate::inventory::key_alias::READS],
@@ -85,6 +91,9 @@ pub struct BaselineKeyState {
     pub policy: Option<Value>,
     #[serde(skip)]
     pub pending_deletion: bool,
+    /// Other keys carrying mamori's tag for the alias, each its own `manual` finding (see [`tagged`]).
+    #[serde(skip)]
+    pub duplicates: Vec<DuplicateKey>,
 }
 
 impl BaselineKeyState {
@@ -97,6 +106,7 @@ impl BaselineKeyState {
         service_access_denied: Vec::new(),
         policy: None,
         pending_deletion: false,
+        duplicates: Vec::new(),
     };
 }
 
@@ -132,44 +142,16 @@ pub fn denied_service_access(ctx: &Context<'_>, region: &crate::baseline::Region
         .collect()
 }
 
-/// The `kms:ListResourceTags` answers that mean "this key is not ours to look at": the key was deleted
-/// since `ListKeys` listed it (`NotFoundException`), or its key policy does not let the caller read
-/// its tags (`AccessDeniedException`, which AWS managed keys answer). Any other failure (throttling
-/// after the SDK's retries, `KMSInternalException`, `DependencyTimeoutException`, a network error)
-/// leaves the question open: the key may be the one an interrupted run created, and treating it as
-/// someone else's would create a second baseline key. Those are errors.
-/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListResourceTags.html#API_ListResourceTags_Errors>
-const NOT_OURS_TO_READ: &[&str] = &["NotFoundException", "AccessDeniedException"];
-
-/// True when a failed `kms:ListResourceTags` says the key is not ours (see [`NOT_OURS_TO_READ`]).
-fn tags_unreadable_means_not_ours(error: &AwsError) -> bool {
-    NOT_OURS_TO_READ.iter().any(|code| error.is_code(code))
-}
-
-/// Finds the key by alias (the run's shared read), or failing that by tag.
-async fn find_key(ctx: &Context<'_>, client: &aws_sdk_kms::Client, region: &str, alias: &str) -> Result<(Option<KeyMetadata>, bool), AwsError> {
-    if let Some(key) = key_alias::described(ctx.aws, region, alias).await? {
-        return Ok((Some(key), true));
-    }
-    Ok((find_by_tag(client, alias).await?, false))
-}
-
-/// Finds the key that `CreateKey` tagged for `alias` (see [`TAG_KEY`]).
-async fn find_by_tag(client: &aws_sdk_kms::Client, alias: &str) -> Result<Option<KeyMetadata>, AwsError> {
-    let alias_name = alias.trim_start_matches("alias/");
-    let keys: Vec<_> = client.list_keys().into_paginator().items().send().try_collect().await.named("kms:ListKeys")?;
-    for key_id in keys.iter().filter_map(|k| k.key_id()) {
-        let tags = match client.list_resource_tags().key_id(key_id).send().await.named("kms:ListResourceTags") {
-            Ok(out) => out.tags.unwrap_or_default(),
-            Err(e) if tags_unreadable_means_not_ours(&e) => continue,
-            Err(e) => return Err(e),
-        };
-        if tags.iter().any(|t| t.tag_key() == TAG_KEY && t.tag_value() == alias_name) {
-            let out = client.describe_key().key_id(key_id).send().await.named("kms:DescribeKey")?;
-            return Ok(out.key_metadata().cloned());
-        }
-    }
-    Ok(None)
+/// The baseline key of `alias`, found by the alias (the run's shared read) or failing that by its tag,
+/// whether the alias names it, and the other tagged keys (see [`tagged`]).
+async fn find_key(ctx: &Context<'_>, client: &aws_sdk_kms::Client, region: &str, alias: &str) -> Result<(Option<KeyMetadata>, bool, Vec<KeyMetadata>), AwsError> {
+    let aliased = key_alias::described(ctx.aws, region, alias).await?;
+    let mut tagged = tagged::unaliased_keys(client, alias).await?;
+    Ok(match aliased {
+        Some(key) => (Some(key), true, tagged),
+        None if tagged.is_empty() => (None, false, tagged),
+        None => (Some(tagged.remove(0)), false, tagged),
+    })
 }
 
 /// `kms:CreateKey`, which AWS cannot make idempotent: sent with the SDK's retry off, and after a
@@ -192,7 +174,7 @@ async fn create_key(client: &aws_sdk_kms::Client, settings: &crate::baseline::Ba
             .named(OP)?;
         created.key_metadata().and_then(|m| m.arn()).map(str::to_string).ok_or_else(|| AwsError::malformed(OP, "no key ARN"))
     };
-    let find = || async { Ok(find_by_tag(client, &alias).await?.and_then(|key| key.arn().map(str::to_string))) };
+    let find = || async { Ok(tagged::unaliased_keys(client, &alias).await?.first().and_then(|key| key.arn().map(str::to_string))) };
     non_idempotent::create(OP, send, find).await
 }
 
@@ -214,7 +196,7 @@ impl Control for BaselineKey {
 
     async fn observe(&self, ctx: &Context<'_>, target: &Target) -> Result<BaselineKeyState, AwsError> {
         let client = ctx.aws.kms(target.region.as_str());
-        let (metadata, alias) = find_key(ctx, &client, target.region.as_str(), &settings(ctx).alias.qualified()).await?;
+        let (metadata, alias, others) = find_key(ctx, &client, target.region.as_str(), &settings(ctx).alias.qualified()).await?;
         let Some(key) = metadata else { return Ok(BaselineKeyState::ABSENT) };
         let key_id = key.key_id();
         let rotation = client.get_key_rotation_status().key_id(key_id).send().await.named("kms:GetKeyRotationStatus")?;
@@ -241,6 +223,7 @@ impl Control for BaselineKey {
             service_access_denied,
             policy,
             pending_deletion: key.key_state() == Some(&KeyState::PendingDeletion),
+            duplicates: tagged::duplicates(&others),
         })
     }
 
@@ -254,12 +237,13 @@ impl Control for BaselineKey {
             service_access_denied: Vec::new(),
             policy: observed.policy.clone(),
             pending_deletion: false,
+            duplicates: observed.duplicates.clone(),
         }
     }
 
-    /// One part, the key. Apply merges the template's statements; when they are all there and a
-    /// service path is still denied, only a human can decide about the statement that denies it, so
-    /// that drift alone is `manual`.
+    /// One part for the key, then one `manual` part per duplicate key. Apply merges the template's
+    /// statements; when they are all there and a service path is still denied, only a human can
+    /// decide about the statement that denies it, so that drift alone is `manual`.
     fn parts(&self, ctx: &Context<'_>, target: &Target, observed: &BaselineKeyState, desired: &BaselineKeyState) -> Vec<Part> {
         let part = Part {
             resource: self.resource(ctx, target),
@@ -269,14 +253,14 @@ impl Control for BaselineKey {
             fix: None,
         };
         let only_service_access = BaselineKeyState { service_access_denied: desired.service_access_denied.clone(), ..observed.clone() } == *desired;
-        if only_service_access && observed.service_access_denied != desired.service_access_denied {
-            vec![part.with_fix(Fix::Manual)]
-        } else {
-            vec![part]
-        }
+        let key = if only_service_access && observed.service_access_denied != desired.service_access_denied { part.with_fix(Fix::Manual) } else { part };
+        std::iter::once(key).chain(observed.duplicates.iter().map(|duplicate| duplicate_part(ctx, duplicate))).collect()
     }
 
     fn manual_steps(&self, ctx: &Context<'_>, target: &Target, part: &Part) -> Option<String> {
+        if let Some(Ok(duplicate)) = part.observed.get("duplicate").map(|value| serde_json::from_value::<DuplicateKey>(value.clone())) {
+            return Some(tagged::removal_steps(&settings(ctx).alias.qualified(), target.region.as_str(), &duplicate));
+        }
         let denied: Vec<String> = serde_json::from_value(part.observed.get("service_access_denied")?.clone()).ok()?;
         let alias = settings(ctx).alias.qualified();
         let region = &target.region;
@@ -341,6 +325,14 @@ impl Control for BaselineKey {
     }
 }
 
+/// The finding part of a duplicate key: it should be scheduled for deletion, by a human.
+fn duplicate_part(ctx: &Context<'_>, duplicate: &DuplicateKey) -> Part {
+    let alias = settings(ctx).alias.qualified();
+    let observed = serde_json::json!({ "duplicate_of": alias, "key_state": duplicate.key_state, "duplicate": duplicate });
+    let desired = serde_json::json!({ "duplicate_of": alias, "key_state": "PendingDeletion", "duplicate": duplicate });
+    Part { resource: format!("{alias}/duplicate/{}", duplicate.key_id), observed, desired, action: Action::Update, fix: Some(Fix::Manual) }
+}
+
 /// What dependants should encrypt with in `region`: the baseline key's ARN once it exists; before
 /// that (a `plan` on a fresh account) a description naming the alias it will be created under, which
 /// never equals an observed key and so shows as a change. `None` when the baseline has no key.
@@ -361,22 +353,4 @@ pub fn is_key_arn(reference: &str) -> bool {
 /// The error `apply` returns when the key it needs does not exist (yet) in `region`.
 pub fn key_missing(region: &crate::baseline::RegionName) -> ControlError {
     ControlError::Precondition(format!("the baseline key does not exist in {region}: kms.baseline-key must be configured and applied first"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn failed(code: Option<&str>) -> AwsError {
-        AwsError { operation: "kms:ListResourceTags".into(), code: code.map(str::to_string), message: "x".into(), request_id: None, status: Some(400) }
-    }
-
-    #[test]
-    fn only_not_found_and_access_denied_mean_the_key_is_not_ours() {
-        assert!(tags_unreadable_means_not_ours(&failed(Some("NotFoundException"))));
-        assert!(tags_unreadable_means_not_ours(&failed(Some("AccessDeniedException"))));
-        for open in [Some("KMSInternalException"), Some("ThrottlingException"), Some("DependencyTimeoutException"), Some("KMSInvalidStateException"), None] {
-            assert!(!tags_unreadable_means_not_ours(&failed(open)), "{open:?} must be an error, not absence");
-        }
-    }
 }

@@ -364,6 +364,9 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Re
     };
     // Bad input fails here, before the async runtime or any AWS call exists.
     app::prepare(&invocation)?;
+    for file in &report_files {
+        file.check_writable()?;
+    }
     let progress: Box<dyn Progress> =
         if std::io::stderr().is_terminal() && !args.common.quiet { Box::new(Bar::default()) } else { Box::new(Silent) };
     let mut confirm = |plan: &Report| assume_yes || ask(plan);
@@ -373,12 +376,13 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Re
     Ok(outcome.report.exit_code())
 }
 
-/// Writes `report` to stdout in `output` and to each `--report` file.
+/// Writes `report` to stdout in `output`, then to each `--report` file (stdout first: a file that
+/// fails at the last moment does not hide what the run did).
 fn write_reports(report: &Report, output: Format, files: &[ReportFile], options: &RenderOptions) -> Result<(), Box<dyn std::error::Error>> {
+    std::io::stdout().write_all(output.render(report, options).as_bytes())?;
     for file in files {
         file.write(report, options).map_err(|e| format!("--report {}={}: {e}", file.format.name(), file.path.display()))?;
     }
-    std::io::stdout().write_all(output.render(report, options).as_bytes())?;
     Ok(())
 }
 

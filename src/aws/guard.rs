@@ -106,13 +106,6 @@ impl CallLog {
         durations
     }
 
-    /// The median duration of the sent calls.
-    pub fn median_latency(&self) -> Option<Duration> {
-        let mut durations: Vec<Duration> = self.sent().iter().filter_map(|r| Some(r.finished? - r.started)).collect();
-        durations.sort();
-        durations.get(durations.len() / 2).copied()
-    }
-
     /// Appends `other`'s records after this log's (an account reconciled in two passes of one run).
     pub fn append(&self, other: &CallLog) {
         let more = other.records();
@@ -264,7 +257,6 @@ mod tests {
         }
         let chain = log.longest_chain();
         assert_eq!(chain, [Duration::from_millis(10), Duration::from_millis(20), Duration::from_millis(5)]);
-        assert_eq!(log.median_latency(), Some(Duration::from_millis(20)), "of 5, 10, 20, 24 and 50 ms");
     }
 
     #[test]

@@ -89,6 +89,25 @@ impl ReportFile {
         Ok(ReportFile { format, path: Path::new(path).to_path_buf() })
     }
 
+    /// Checks, before a run, that the file can be written: its directory exists and lets us create or
+    /// replace it, and the path is no directory. A run whose report cannot be saved should fail before
+    /// it calls AWS, not after `apply` has changed the account. A file the check creates is removed.
+    pub fn check_writable(&self) -> Result<(), String> {
+        let existed = self.path.exists();
+        if self.path.is_dir() {
+            return Err(format!("--report {}={}: is a directory", self.format.name(), self.path.display()));
+        }
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.path)
+            .map_err(|e| format!("--report {}={}: cannot be written: {e}", self.format.name(), self.path.display()))?;
+        if !existed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+        Ok(())
+    }
+
     pub fn write(&self, report: &Report, options: &RenderOptions) -> std::io::Result<()> {
         std::fs::write(&self.path, self.format.render(report, options))
     }
@@ -104,5 +123,23 @@ mod tests {
         assert!(ReportFile::parse("pdf=r.pdf").unwrap_err().contains("one of text, json, html, sarif, junit, ocsf, asff, csv"));
         assert!(ReportFile::parse("html").is_err());
         assert!(ReportFile::parse("html=").is_err());
+    }
+
+    #[test]
+    fn a_report_file_that_cannot_be_written_is_found_before_the_run_and_nothing_is_left_behind() {
+        let dir = std::env::temp_dir().join(format!("mamori-report-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let writable = ReportFile { format: Format::Json, path: dir.join("r.json") };
+        assert_eq!(writable.check_writable(), Ok(()));
+        assert!(!writable.path.exists(), "the check leaves no empty file");
+        let missing_dir = ReportFile { format: Format::Html, path: dir.join("no-such-dir/r.html") };
+        assert!(missing_dir.check_writable().unwrap_err().contains("--report html="), "names the option");
+        let a_directory = ReportFile { format: Format::Csv, path: dir.clone() };
+        assert!(a_directory.check_writable().unwrap_err().contains("is a directory"));
+        std::fs::write(dir.join("kept.json"), "earlier").unwrap();
+        let existing = ReportFile { format: Format::Json, path: dir.join("kept.json") };
+        assert_eq!(existing.check_writable(), Ok(()));
+        assert_eq!(std::fs::read_to_string(&existing.path).unwrap(), "earlier", "an existing file is untouched until the report is written");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -129,6 +129,16 @@ fn an_unknown_region_flag_is_rejected_before_any_call() {
 }
 
 #[test]
+fn a_report_file_that_cannot_be_written_is_rejected_before_any_call() {
+    let tripwire = Tripwire::new();
+    let baseline = standard_baseline();
+    let output = mamori(&["apply", "--yes", "--baseline", baseline.to_str().unwrap(), "--report", "html=/no/such/dir/report.html"], &tripwire.env());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("--report html=/no/such/dir/report.html: cannot be written"), "{}", stderr(&output));
+    assert!(!tripwire.touched(), "nothing was read or changed");
+}
+
+#[test]
 fn unreachable_endpoint_is_an_error_exit() {
     // Nothing listens on the tripwire's port once it is dropped: the caller cannot be identified.
     let env = Tripwire::new().env();

@@ -4,9 +4,11 @@
 //! session name and duration) in one account, with the caller's own connection, so that the call is
 //! guarded and recorded like every other. A refusal (no such role, a trust policy that does not trust
 //! the caller, an SCP) comes back as an [`AwsError`] that keeps STS's error code, and the account is
-//! reported with it. The credentials it returns are handed to the SDK as a provider: the SDK's identity
-//! cache asks again shortly before they expire, and each ask assumes the role anew, so a long run never
-//! uses an expired session. Credentials are never logged: the provider's `Debug` shows the role only.
+//! reported with it. The credentials it returns are handed to the SDK as a provider, which every client
+//! of the account (one per service and region) asks: the session is handed out while it is fresh, and
+//! the role is assumed anew only when it is within [`RENEW_BEFORE`] of its expiry, so an account costs
+//! one `AssumeRole` per session however many clients it has, and a long run never uses an expired
+//! session. Credentials are never logged: the provider's `Debug` shows the role only.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -27,8 +29,8 @@ pub struct AssumedRole {
     session_name: String,
     external_id: Option<String>,
     duration_seconds: i32,
-    /// The session [`AssumedRole::enter`] obtained, handed out first.
-    entered: Mutex<Option<Credentials>>,
+    /// The current session: the one [`AssumedRole::enter`] obtained, then each renewal.
+    session: Mutex<Option<Credentials>>,
 }
 
 impl std::fmt::Debug for AssumedRole {
@@ -47,10 +49,10 @@ impl AssumedRole {
             session_name: settings.session_name.render(verb),
             external_id: settings.external_id.clone(),
             duration_seconds: settings.session_duration_seconds,
-            entered: Mutex::new(None),
+            session: Mutex::new(None),
         };
         let (credentials, session_arn) = role.assume().await?;
-        *role.entered.lock().expect("credentials lock") = Some(credentials);
+        *role.session.lock().expect("credentials lock") = Some(credentials);
         let caller = Caller { account_id: account_id.to_string(), partition: partition.to_string(), arn: session_arn };
         Ok((role, caller))
     }
@@ -74,12 +76,15 @@ impl AssumedRole {
         Ok((credentials, session_arn))
     }
 
+    /// The session while it is fresh; otherwise a new one, kept for the next ask.
     async fn credentials(&self) -> provider::Result {
-        let entered = self.entered.lock().expect("credentials lock").take();
-        if let Some(credentials) = entered.filter(|c| still_fresh(c.expiry(), SystemTime::now())) {
+        let current = self.session.lock().expect("credentials lock").clone();
+        if let Some(credentials) = current.filter(|c| still_fresh(c.expiry(), SystemTime::now())) {
             return Ok(credentials);
         }
-        self.assume().await.map(|(credentials, _)| credentials).map_err(CredentialsError::provider_error)
+        let (credentials, _) = self.assume().await.map_err(CredentialsError::provider_error)?;
+        *self.session.lock().expect("credentials lock") = Some(credentials.clone());
+        Ok(credentials)
     }
 }
 

@@ -85,6 +85,9 @@ async fn each_account_converges_and_a_second_apply_writes_nothing_anywhere() {
 
     let again = org.management.run_fleet(Verb::Apply, &baseline, &[], all.clone()).await.unwrap();
     assert_eq!(again.calls_by_account.len(), 3);
+    // Each member is entered once, however many clients (services, regions) its run opens.
+    let assumed = again.calls_by_account[&org.management.id].sent().iter().filter(|c| c.operation == "AssumeRole").count();
+    assert_eq!(assumed, 2, "one AssumeRole per member account");
     for (account, calls) in &again.calls_by_account {
         assert!(calls.mutating_sent().is_empty(), "second apply wrote in {account}: {:?}", calls.mutating_sent());
     }

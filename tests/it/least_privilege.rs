@@ -13,6 +13,8 @@ use mamori::baseline::Baseline;
 use mamori::controls::catalogue;
 use mamori::engine::selection;
 use mamori::least_privilege::{self, document, operations, RunShape};
+use mamori::policy::permissions;
+use mamori::policy::request::{Principal, Request};
 use mamori::report::Verb;
 
 use crate::harness::{baseline_file, standard_baseline, standard_baseline_with_subscriber, Account};
@@ -110,4 +112,41 @@ async fn every_call_on_a_legacy_account_with_the_opt_in_fixes_is_covered() {
         assert!(wrote.contains(write), "the opt-in fixes ran ({write}): {wrote:?}");
     }
     run_covered(&account, Verb::Verify, &baseline, &only).await;
+}
+
+/// The AWS managed policies an auditor may attach instead of the printed verify policy, as moto
+/// ships them (its snapshot of AWS's documents; the README says of which date).
+const MANAGED_FOR_AUDITORS: &[&str] = &["SecurityAudit", "ReadOnlyAccess"];
+
+/// What each managed policy leaves out of the verify policy of the standard baseline, judged by
+/// mamori's own policy evaluator, must be what the README says. Fails with the README's lines as they
+/// should read.
+#[tokio::test]
+async fn the_readme_says_what_each_managed_audit_policy_lacks_for_verify() {
+    let account = Account::fresh().await;
+    let iam = account.aws(AccessMode::ReadOnly).await.iam();
+    let verify = printed_policy(&standard_baseline(), Verb::Verify, &[]);
+    let auditor = Principal::aws(&format!("arn:aws:iam::{}:role/auditor", account.id));
+    // GetCallerIdentity needs no permission, and no policy can deny it (STS API Reference,
+    // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    let wanted: Vec<Request> = document::allowed(&verify)
+        .into_iter()
+        .filter(|(action, _)| action != "sts:GetCallerIdentity")
+        .flat_map(|(action, resources)| resources.into_iter().map(move |resource| (action.clone(), resource.replace(":*:*:", ":us-east-1:123456789012:"))))
+        .map(|(action, resource)| Request::new(auditor.clone(), &action, &resource))
+        .collect();
+    let mut lines = Vec::new();
+    for name in MANAGED_FOR_AUDITORS {
+        let arn = format!("arn:aws:iam::aws:policy/{name}");
+        let version = iam.get_policy().policy_arn(&arn).send().await.unwrap().policy.unwrap().default_version_id.unwrap();
+        let text = iam.get_policy_version().policy_arn(&arn).version_id(version).send().await.unwrap().policy_version.unwrap().document.unwrap();
+        let managed = mamori::policy::parse_document(&text).expect("a policy document");
+        let missing: BTreeSet<String> = permissions::missing(&[&managed], &wanted).into_iter().map(|request| request.action.clone()).collect();
+        let listed = if missing.is_empty() { "nothing".to_string() } else { missing.iter().map(|action| format!("`{action}`")).collect::<Vec<_>>().join(", ") };
+        lines.push(format!("- `{name}` lacks: {listed}."));
+    }
+    let readme = std::fs::read_to_string(crate::harness::repo().join("README.md")).unwrap();
+    for line in &lines {
+        assert!(readme.contains(line.as_str()), "the README's section on managed policies should say:\n{}", lines.join("\n"));
+    }
 }

@@ -168,3 +168,40 @@ fn left_to_a_person(finding: &Finding) -> bool {
             || (finding.control == "logs.alarms" && finding.resource.ends_with("/subscribers"))
             || (finding.control == "ec2.embedded-keys" && ["user/mamori-apply", "user/mamori-verify"].contains(&finding.resource.as_str())))
 }
+
+/// `policy` without `actions`, wherever they are granted.
+fn without(policy: &Value, actions: &[&str]) -> Value {
+    let mut narrowed = policy.clone();
+    for statement in narrowed["Statement"].as_array_mut().expect("statements") {
+        let kept: Vec<Value> = statement["Action"].as_array().expect("actions").iter().filter(|action| !actions.iter().any(|removed| action.as_str() == Some(removed))).cloned().collect();
+        statement["Action"] = json!(kept);
+    }
+    narrowed["Statement"] = json!(narrowed["Statement"].as_array().unwrap().iter().filter(|s| !s["Action"].as_array().unwrap().is_empty()).cloned().collect::<Vec<_>>());
+    narrowed
+}
+
+#[tokio::test]
+async fn a_denied_call_becomes_an_error_finding_that_names_the_action_to_grant() {
+    let server = OwnMoto::start();
+    let account = Account::fresh_on(&server).await;
+    let (_dir, baseline) = standard_baseline_with_subscriber();
+    // One action of a query-protocol service (EC2 answers UnauthorizedOperation), one of a JSON
+    // service (moto's 403 carries no code the SDK can read).
+    let lacking = ["ec2:DescribeSecurityGroups", "cloudtrail:DescribeTrails"];
+    let policy = without(&as_moto_authorizes(&printed_policy(&baseline, Verb::Verify, &[])), &lacking);
+    let auditor = user_with_policy(&account, "mamori-verify", &policy).await;
+
+    server.enforce_iam(true);
+    let outcome = auditor.run(Verb::Verify, &baseline, &[]).await;
+    let errors: Vec<&Finding> = outcome.report.findings.iter().filter(|f| f.status == Status::Error).collect();
+    assert!(!errors.is_empty(), "the denials show");
+    let fix = format!("run `mamori policy --verb verify --baseline {}` to print the policy this run needs", baseline.display());
+    let mut named = std::collections::BTreeSet::new();
+    for finding in &errors {
+        let action = lacking.iter().find(|action| finding.message.contains(&format!("mamori needs `{action}`"))).unwrap_or_else(|| panic!("{}: names no lacking action: {}", finding.control, finding.message));
+        assert!(finding.message.contains(&fix), "{}: {}", finding.control, finding.message);
+        named.insert(*action);
+    }
+    assert_eq!(named.into_iter().collect::<Vec<_>>(), ["cloudtrail:DescribeTrails", "ec2:DescribeSecurityGroups"], "each lacking action is named: {errors:#?}");
+    assert!(errors.iter().any(|f| f.control == "ec2.no-open-admin-ports") && errors.iter().any(|f| f.control == "logs.trail"), "{errors:#?}");
+}

@@ -248,4 +248,6 @@ fn variables(baseline: &Baseline) -> Vec<(&'static str, Vec<String>)> {
 }
 
 #[cfg(test)]
+mod readme_lists;
+#[cfg(test)]
 mod tests;

@@ -205,3 +205,28 @@ async fn a_denied_call_becomes_an_error_finding_that_names_the_action_to_grant()
     assert_eq!(named.into_iter().collect::<Vec<_>>(), ["cloudtrail:DescribeTrails", "ec2:DescribeSecurityGroups"], "each lacking action is named: {errors:#?}");
     assert!(errors.iter().any(|f| f.control == "ec2.no-open-admin-ports") && errors.iter().any(|f| f.control == "logs.trail"), "{errors:#?}");
 }
+
+/// The signature shim (`moto_signature_form_encoding.py`): under enforcement, a form body whose
+/// parameters hold spaces (sent `%20`-encoded by the SDK) passes moto's signature check when signed
+/// with the right secret, and still fails with a wrong one.
+#[tokio::test]
+async fn under_enforcement_a_spaced_form_body_is_checked_against_the_right_secret() {
+    let server = OwnMoto::start();
+    let account = Account::fresh_on(&server).await;
+    let allowed = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:CreateRole", "Resource": "*"}]});
+    let iam = account.aws(AccessMode::ReadWrite).await.iam();
+    iam.create_user().user_name("roles").send().await.unwrap();
+    iam.put_user_policy().user_name("roles").policy_name("roles").policy_document(allowed.to_string()).send().await.unwrap();
+    let key = iam.create_access_key().user_name("roles").send().await.unwrap().access_key.unwrap();
+    let trust = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"*\"}, \"Action\": \"sts:AssumeRole\"}]\n}";
+
+    server.enforce_iam(true);
+    let create = |identity: Account, name: &'static str| async move {
+        identity.aws(AccessMode::ReadWrite).await.iam().create_role().role_name(name).assume_role_policy_document(trust).send().await.named("iam:CreateRole")
+    };
+    create(account.with_access_key(key.access_key_id(), key.secret_access_key()), "spaced").await.expect("signed right, allowed");
+    let forged = create(account.with_access_key(key.access_key_id(), "not-the-secret"), "forged").await.expect_err("a wrong secret is refused");
+    // The user may call CreateRole, so the 403 is the signature's (moto's IAM error body, `<Errors>`
+    // around `<Error>`, is not the one the SDK reads a code from).
+    assert_eq!(forged.status, Some(403), "{forged:?}");
+}

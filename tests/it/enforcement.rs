@@ -16,6 +16,10 @@
 //!   STS AssumeRole and IAM's calls naming an existing role), which no statement scoped to an ARN
 //!   matches: those statements are widened to `*` in the copy, and their scoping is held to the
 //!   Service Authorization Reference by the unit tests of `src/least_privilege/`.
+//!
+//! moto's signature check under enforcement re-encodes form bodies before recomputing the signature;
+//! the emulator shim `moto_signature_form_encoding.py` lets the SDK's `%20` encoding through, and the
+//! last test here holds the shim to refusing a wrong secret.
 
 use std::path::Path;
 

@@ -30,7 +30,8 @@ use tracing::Instrument;
 
 pub use control::{Context, Control, ControlError, ControlMeta, Facts, Fix, Observed, Part, Reconciler, Scope, Target};
 
-use crate::aws::propagation;
+use crate::aws::{propagation, AwsError};
+use crate::least_privilege;
 use crate::report::{Change, Finding, Report, Status, Summary, Verb};
 
 /// How many units are observed or applied at once: enough for every unit of the standard baseline in
@@ -150,7 +151,12 @@ async fn observe_all(ctx: &Context<'_>, units: &mut [Unit<'_>], progress: &dyn P
 
 async fn observe(ctx: &Context<'_>, unit: &Unit<'_>) -> Result<Observed, String> {
     let span = tracing::info_span!("observe", control = unit.control.meta().id, region = unit.target.label());
-    unit.control.observe(ctx, &unit.target).instrument(span).await.map_err(|e| e.to_string())
+    unit.control.observe(ctx, &unit.target).instrument(span).await.map_err(|e| explained(ctx, &e))
+}
+
+/// An AWS error as a finding says it: a denial names what to grant ([`least_privilege::denial`]).
+fn explained(ctx: &Context<'_>, error: &AwsError) -> String {
+    least_privilege::denial::explained(error, ctx.aws.mode(), &ctx.baseline.source)
 }
 
 fn publish(units: &[Unit<'_>], layer: usize, facts: &mut Facts) {
@@ -197,7 +203,10 @@ async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, fa
             let observed = unit.observed.clone().expect("filtered on observed").expect("filtered on ok");
             let outcome = unit.control.apply(ctx, &unit.target, &observed, current).instrument(span).await;
             tracing::info!(control = unit.control.meta().id, region = unit.target.label(), ok = outcome.is_ok(), "applied");
-            unit.applied = Some(outcome.map(|()| changes).map_err(|e| e.to_string()));
+            unit.applied = Some(outcome.map(|()| changes).map_err(|e| match e {
+                ControlError::Aws(error) => explained(ctx, &error),
+                other => other.to_string(),
+            }));
             unit.observed = Some(read_back(ctx, unit, current).await);
             progress.advance();
         })

@@ -9,7 +9,8 @@
 //! are enabled) and, over an organization, [`ORGANIZATION`] (the Organizations reads and
 //! `sts:AssumeRole` into each member). [`declared`] gathers what one run needs for a verb, a baseline
 //! and a `--only` selection; [`document`] turns it into an IAM policy, and [`role_template`] into a
-//! member-account role for CloudFormation or Terraform.
+//! member-account role for CloudFormation or Terraform. [`denial`] tells an operator whose run AWS
+//! refused what to grant.
 //!
 //! The declarations are checked three ways: against the read-only guard's list ([`crate::aws::reads`]:
 //! a `verify` or `plan` policy holds only actions the guard admits, and every read the guard admits is
@@ -20,6 +21,7 @@
 //! This module never calls AWS, and never widens a grant to make a test pass: an action a control
 //! calls and did not declare is a defect of the declaration.
 
+pub mod denial;
 pub mod document;
 pub mod operations;
 pub mod role_template;
@@ -245,5 +247,7 @@ fn variables(baseline: &Baseline) -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
+#[cfg(test)]
+mod readme_lists;
 #[cfg(test)]
 mod tests;

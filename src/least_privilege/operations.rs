@@ -50,6 +50,19 @@ pub fn iam_actions(service: &str, operation: &str) -> Vec<String> {
     }
 }
 
+/// The IAM actions AWS checks for a call as [`crate::aws::AwsError`] names it, `service:Operation`
+/// with the SDK's service id (`s3:HeadBucket` → `s3:ListBucket`, `s3control:PutPublicAccessBlock` →
+/// `s3:PutAccountPublicAccessBlock`).
+pub fn iam_actions_of_call(call: &str) -> Vec<String> {
+    let (service_id, operation) = call.split_once(':').unwrap_or((call, ""));
+    let service = match service_id {
+        "s3" => "S3",
+        "s3control" => "S3 Control",
+        other => other,
+    };
+    iam_actions(service, operation)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +76,8 @@ mod tests {
         assert_eq!(iam_actions("Route 53", "ListHostedZonesByVPC"), ["route53:ListHostedZonesByVPC"]);
         assert_eq!(iam_actions("KMS", "CreateKey"), ["kms:CreateKey", "kms:TagResource"]);
         assert_eq!(iam_actions("EC2", "DescribeVpcs"), ["ec2:DescribeVpcs"]);
+        assert_eq!(iam_actions_of_call("s3:HeadBucket"), ["s3:ListBucket"]);
+        assert_eq!(iam_actions_of_call("s3control:PutPublicAccessBlock"), ["s3:PutAccountPublicAccessBlock"]);
+        assert_eq!(iam_actions_of_call("cloudwatch:DescribeAlarms"), ["cloudwatch:DescribeAlarms"]);
     }
 }

@@ -9,14 +9,14 @@ use crate::aws::reads::READ_OPERATIONS;
 use crate::controls::catalogue;
 
 /// One action of the Service Authorization Reference.
-struct Reference {
-    access_level: String,
+pub(super) struct Reference {
+    pub(super) access_level: String,
     /// Resource types the action can be scoped to (empty: only `*`).
-    resource_types: Vec<String>,
-    dependent_actions: Vec<String>,
+    pub(super) resource_types: Vec<String>,
+    pub(super) dependent_actions: Vec<String>,
 }
 
-fn reference() -> BTreeMap<String, Reference> {
+pub(super) fn reference() -> BTreeMap<String, Reference> {
     include_str!("../../tests/fixtures/service-authorization/actions.tsv")
         .lines()
         .filter(|line| !line.starts_with('#'))

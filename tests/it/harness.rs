@@ -85,29 +85,33 @@ pub fn emulator() -> &'static Emulator {
             Ok("localstack") => Engine::LocalStack,
             Ok(other) => panic!("MAMORI_TEST_ENGINE={other}: expected moto or localstack"),
         };
-        let output = Command::new("python3")
-            .arg(repo().join("localstack/emulator.py"))
-            .args(["start", engine.name(), "--owner-pid", &std::process::id().to_string()])
-            .args(["--propagation-delay", &PROPAGATION_DELAY.as_secs().to_string()])
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run localstack/emulator.py (is python3 installed?): {e}"));
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "the {} emulator did not start ({}): {stdout}", engine.name(), output.status);
-        let endpoint = stdout
-            .lines()
-            .find_map(|line| line.strip_prefix("endpoint="))
-            .unwrap_or_else(|| panic!("emulator.py printed no endpoint: {stdout}"))
-            .to_string();
+        let (endpoint, _pid) = start_server(engine);
         Emulator { engine, endpoint }
     })
+}
+
+/// Starts a server of `engine` through `emulator.py start`, owned by this test binary (stopped when
+/// it exits), with the shims' propagation delay: its endpoint and process id.
+fn start_server(engine: Engine) -> (String, u32) {
+    let output = Command::new("python3")
+        .arg(repo().join("localstack/emulator.py"))
+        .args(["start", engine.name(), "--owner-pid", &std::process::id().to_string()])
+        .args(["--propagation-delay", &PROPAGATION_DELAY.as_secs().to_string()])
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run localstack/emulator.py (is python3 installed?): {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the {} emulator did not start ({}): {stdout}", engine.name(), output.status);
+    let printed = |key: &str| stdout.lines().find_map(|line| line.strip_prefix(key)).unwrap_or_else(|| panic!("emulator.py printed no {key}: {stdout}")).to_string();
+    (printed("endpoint="), printed("pid=").parse().expect("emulator.py prints the pid"))
 }
 
 /// A fresh, empty account of the emulator.
 pub struct Account {
     pub id: String,
     credentials: Credentials,
-    /// Where this account's calls go when not straight to the emulator: a [`FaultProxy`].
+    /// Where this account's calls go when not straight to the emulator: a [`FaultProxy`], or a
+    /// server of its own ([`OwnMoto`]).
     via: Option<String>,
 }
 
@@ -137,13 +141,21 @@ impl Account {
     /// enters it: STS AssumeRole into `OrganizationAccountAccessRole` with this account's credentials.
     pub async fn member(&self, id: &str) -> Account {
         assert_eq!(emulator().engine, Engine::Moto, "Account::member needs moto");
-        Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole").await, via: None }
+        Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole", None).await, via: None }
     }
 
     /// This account entered with another identity's access key (an IAM user's, say): mamori then runs
-    /// as that identity.
+    /// as that identity, on the same server.
     pub fn with_access_key(&self, access_key_id: &str, secret_access_key: &str) -> Account {
-        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests"), via: None }
+        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests"), via: self.via.clone() }
+    }
+
+    /// moto: a fresh, empty account on `server` (a server of the test's own) instead of the test
+    /// binary's emulator.
+    pub async fn fresh_on(server: &OwnMoto) -> Account {
+        let id = next_account_id();
+        let credentials = assume_role(&Credentials::new("testing", "testing", None, None, "mamori-tests"), &id, "mamori-test", Some(&server.endpoint)).await;
+        Account { id, credentials, via: Some(server.endpoint.clone()) }
     }
 
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
@@ -372,12 +384,13 @@ impl Organization {
 /// moto: credentials of the harness's role in a new account `id`, from STS AssumeRole (moto maps
 /// the returned keys to that account; the emulator shim lets the role name `mamori-test` in unchecked).
 async fn moto_role_credentials(id: &str, role: &str) -> Credentials {
-    assume_role(&Credentials::new("testing", "testing", None, None, "mamori-tests"), id, role).await
+    assume_role(&Credentials::new("testing", "testing", None, None, "mamori-tests"), id, role, None).await
 }
 
-/// moto: STS AssumeRole into `role` of account `id` with `caller`'s credentials.
-async fn assume_role(caller: &Credentials, id: &str, role: &str) -> Credentials {
-    let base = Account { id: String::new(), credentials: caller.clone(), via: None };
+/// moto: STS AssumeRole into `role` of account `id` with `caller`'s credentials, on the test
+/// binary's emulator or on `server`.
+async fn assume_role(caller: &Credentials, id: &str, role: &str, server: Option<&str>) -> Credentials {
+    let base = Account { id: String::new(), credentials: caller.clone(), via: server.map(str::to_string) };
     let assumed = base
         .aws(AccessMode::ReadWrite)
         .await
@@ -460,19 +473,65 @@ impl FaultProxy {
 
     /// What the proxy did so far: `{"requests": {"kms:CreateKey": 2}, "lost_answer": {...}, ...}`.
     pub fn stats(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
-        use std::io::{Read, Write};
-        let address = self.endpoint.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(address).expect("connect to the fault proxy");
-        write!(stream, "GET /_fault_proxy/stats HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("ask the fault proxy");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read the fault proxy's answer");
-        let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("fault proxy stats {body:?}: {e}"))
+        let body = http_on_loopback(&self.endpoint, "GET", "/_fault_proxy/stats", "");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("fault proxy stats {body:?}: {e}"))
     }
 
     /// The total of one statistic (`requests`, `throttled`, `lost_answer`, ...) over every operation.
     pub fn total(&self, what: &str) -> u64 {
         self.stats().get(what).map(|counts| counts.values().sum()).unwrap_or(0)
+    }
+}
+
+/// One plain HTTP/1.1 request to a loopback server of the harness (not an AWS API call): the body
+/// of its answer.
+fn http_on_loopback(endpoint: &str, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap_or_else(|e| panic!("connect to {address}: {e}"));
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("send the request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read the answer");
+    answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+}
+
+/// A moto server of one test's own (same shims, same propagation delay as [`emulator`]), stopped
+/// when dropped: for a test that changes what is global to a server, IAM enforcement above all, so
+/// that no other test meets the change.
+pub struct OwnMoto {
+    pub endpoint: String,
+    pid: u32,
+}
+
+impl OwnMoto {
+    pub fn start() -> OwnMoto {
+        let (endpoint, pid) = start_server(Engine::Moto);
+        OwnMoto { endpoint, pid }
+    }
+
+    /// Switches moto's IAM enforcement on (every later request is authenticated by its access key
+    /// and authorized by the policies of its identity) or off (`POST /moto-api/reset-auth`, body
+    /// `0` or `inf`).
+    pub fn enforce_iam(&self, on: bool) {
+        let answer = http_on_loopback(&self.endpoint, "POST", "/moto-api/reset-auth", if on { "0" } else { "inf" });
+        assert!(answer.contains("INITIAL_NO_AUTH_ACTION_COUNT"), "moto did not take reset-auth: {answer}");
+    }
+
+    /// The server's log so far: one access line per request, with the HTTP status of its answer.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_else(|e| panic!("read {}: {e}", self.log_path().display()))
+    }
+
+    /// Where the server writes its log (`emulator.py`'s state folder of the server).
+    pub fn log_path(&self) -> PathBuf {
+        let port = self.endpoint.rsplit(':').next().expect("the endpoint has a port");
+        repo().join(".venv/run").join(format!("moto-{port}")).join("server.log")
+    }
+}
+
+impl Drop for OwnMoto {
+    fn drop(&mut self) {
+        let _ = Command::new("python3").arg(repo().join("localstack/emulator.py")).args(["stop", "--pid", &self.pid.to_string()]).output();
     }
 }
 

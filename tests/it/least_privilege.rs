@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::process::Command;
 
 use aws_sdk_ec2::types::{InstanceType, IpPermission, IpRange};
 use mamori::app::Outcome;
@@ -13,9 +14,11 @@ use mamori::baseline::Baseline;
 use mamori::controls::catalogue;
 use mamori::engine::selection;
 use mamori::least_privilege::{self, document, operations, RunShape};
+use mamori::policy::permissions;
+use mamori::policy::request::{Principal, Request};
 use mamori::report::Verb;
 
-use crate::harness::{baseline_file, standard_baseline, standard_baseline_with_subscriber, Account};
+use crate::harness::{baseline_file, mamori, standard_baseline, standard_baseline_with_subscriber, Account};
 
 /// The policy `mamori policy --verb VERB --baseline FILE --only ...` prints, as action → resources.
 pub fn printed_policy(baseline: &Path, verb: Verb, only: &[&str]) -> serde_json::Value {
@@ -111,3 +114,86 @@ async fn every_call_on_a_legacy_account_with_the_opt_in_fixes_is_covered() {
     }
     run_covered(&account, Verb::Verify, &baseline, &only).await;
 }
+
+/// The AWS managed policies an auditor may attach instead of the printed verify policy, as moto
+/// ships them (its snapshot of AWS's documents; the README says of which date).
+const MANAGED_FOR_AUDITORS: &[&str] = &["SecurityAudit", "ReadOnlyAccess"];
+
+/// What each managed policy leaves out of the verify policy of the standard baseline, judged by
+/// mamori's own policy evaluator, must be what the README says. Fails with the README's lines as they
+/// should read.
+#[tokio::test]
+async fn the_readme_says_what_each_managed_audit_policy_lacks_for_verify() {
+    let account = Account::fresh().await;
+    let iam = account.aws(AccessMode::ReadOnly).await.iam();
+    let verify = printed_policy(&standard_baseline(), Verb::Verify, &[]);
+    let auditor = Principal::aws(&format!("arn:aws:iam::{}:role/auditor", account.id));
+    // GetCallerIdentity needs no permission, and no policy can deny it (STS API Reference,
+    // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    let wanted: Vec<Request> = document::allowed(&verify)
+        .into_iter()
+        .filter(|(action, _)| action != "sts:GetCallerIdentity")
+        .flat_map(|(action, resources)| resources.into_iter().map(move |resource| (action.clone(), resource.replace(":*:*:", ":us-east-1:123456789012:"))))
+        .map(|(action, resource)| Request::new(auditor.clone(), &action, &resource))
+        .collect();
+    let mut lines = Vec::new();
+    for name in MANAGED_FOR_AUDITORS {
+        let arn = format!("arn:aws:iam::aws:policy/{name}");
+        let version = iam.get_policy().policy_arn(&arn).send().await.unwrap().policy.unwrap().default_version_id.unwrap();
+        let text = iam.get_policy_version().policy_arn(&arn).version_id(version).send().await.unwrap().policy_version.unwrap().document.unwrap();
+        let managed = mamori::policy::parse_document(&text).expect("a policy document");
+        let missing: BTreeSet<String> = permissions::missing(&[&managed], &wanted).into_iter().map(|request| request.action.clone()).collect();
+        let listed = if missing.is_empty() { "nothing".to_string() } else { missing.iter().map(|action| format!("`{action}`")).collect::<Vec<_>>().join(", ") };
+        lines.push(format!("- `{name}` lacks: {listed}."));
+    }
+    let readme = std::fs::read_to_string(crate::harness::repo().join("README.md")).unwrap();
+    for line in &lines {
+        assert!(readme.contains(line.as_str()), "the README's section on managed policies should say:\n{}", lines.join("\n"));
+    }
+}
+
+/// The README's StackSet recipe: its step-1 command, run as written, prints a template that
+/// CloudFormation deploys (on moto) into the role a `--org` run with `organization.role_name:
+/// mamori-verify` assumes, carrying exactly the printed verify policy and trusting only the runner.
+#[tokio::test]
+async fn the_readme_stackset_template_deploys_the_role_the_org_run_assumes() {
+    let readme = std::fs::read_to_string(crate::harness::repo().join("README.md")).unwrap();
+    let command = readme.lines().find(|line| line.starts_with("mamori policy ") && line.contains("--format cloudformation")).expect("the README's recipe prints the template");
+    let args: Vec<&str> = command.split_whitespace().skip(1).take_while(|word| *word != ">").collect();
+    let printed = mamori(&args, &[]);
+    assert!(printed.status.success(), "{command}: {}", crate::harness::stderr(&printed));
+    let template = crate::harness::stdout(&printed);
+    let trusted = args.iter().skip_while(|word| **word != "--trust").nth(1).expect("the recipe names the runner role").to_string();
+
+    let account = Account::fresh().await;
+    let deploy = Command::new(crate::harness::repo().join(".venv/moto/bin/python"))
+        .args(["-c", CREATE_STACK, &template])
+        .envs(account.env())
+        .output()
+        .expect("run the moto venv's python");
+    assert!(deploy.status.success(), "CloudFormation refused the template: {}", String::from_utf8_lossy(&deploy.stderr));
+
+    let iam = account.aws(AccessMode::ReadOnly).await.iam();
+    let role = iam.get_role().role_name("mamori-verify").send().await.expect("the stack made the role").role.unwrap();
+    let trust = mamori::policy::parse_document(role.assume_role_policy_document().unwrap()).expect("a trust policy");
+    assert_eq!(trust["Statement"][0]["Principal"]["AWS"], trusted.as_str());
+    let inline = iam.get_role_policy().role_name("mamori-verify").policy_name("mamori-verify").send().await.unwrap();
+    // moto's CloudFormation stores an inline role policy as Python prints a dict ('...' quotes); no
+    // string of the printed policy holds a quote, so the document reads back as JSON with them swapped.
+    let policy = mamori::policy::parse_document(&inline.policy_document().replace('\'', "\"")).unwrap_or_else(|| panic!("{}", inline.policy_document()));
+    assert_eq!(policy, printed_policy(&standard_baseline(), Verb::Verify, &[]), "the role carries the printed verify policy");
+
+    let with_role = std::fs::read_to_string(standard_baseline()).unwrap() + "organization:\n  role_name: mamori-verify\n";
+    let (_dir, baseline) = baseline_file(&with_role);
+    let runner = least_privilege::declared(&selection::select(&catalogue(), &[]).unwrap(), &Baseline::load(&baseline).unwrap(), RunShape { verb: Verb::Verify, organization: true });
+    let assume = runner.iter().find(|n| n.action == "sts:AssumeRole").expect("the runner assumes the member role");
+    assert_eq!(assume.resources, ["arn:aws:iam::*:role/mamori-verify"]);
+}
+
+/// CloudFormation CreateStack of the template `argv[1]` with the named-IAM capability, waited for,
+/// with boto3 from the moto venv (mamori has no CloudFormation client of its own).
+const CREATE_STACK: &str = "import sys, boto3
+cloudformation = boto3.client('cloudformation', region_name='us-east-1')
+cloudformation.create_stack(StackName='mamori-verify', TemplateBody=sys.argv[1], Capabilities=['CAPABILITY_NAMED_IAM'])
+cloudformation.get_waiter('stack_create_complete').wait(StackName='mamori-verify', WaiterConfig={'Delay': 1, 'MaxAttempts': 30})
+";

@@ -260,6 +260,7 @@ impl FleetRun<'_> {
             findings: Vec::new(),
             changes: (self.verb != Verb::Verify).then(Vec::new),
             accounts: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -287,6 +288,7 @@ impl FleetRun<'_> {
             actual: None,
             remediation: None,
             references: References::default(),
+            exception: None,
         };
         let mut report = self.empty_report(started);
         report.summary = Summary::of(std::slice::from_ref(&finding));

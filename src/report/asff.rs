@@ -63,6 +63,10 @@ fn finding(report: &Report, f: &Finding) -> Value {
         "RecordState": record_state,
         "ProductFields": { "mamori/status": f.status.label(), "mamori/control": f.control },
     });
+    if let Some(exception) = f.exception.as_ref().filter(|_| f.status == Status::Excepted) {
+        // Security Hub's own record of why a finding is suppressed: a note, with who decided.
+        document["Note"] = json!({ "Text": truncate(&exception.describe(), 512), "UpdatedBy": truncate(&exception.owner, 512), "UpdatedAt": report.generated_at });
+    }
     if let Some(remediation) = &f.remediation {
         document["Remediation"] = json!({ "Recommendation": { "Text": truncate(remediation, 512) } });
     }
@@ -118,6 +122,11 @@ mod tests {
         assert_eq!((&after[0]["Compliance"]["Status"], &after[0]["RecordState"], &after[0]["Workflow"]["Status"]), (&json!("PASSED"), &json!("ARCHIVED"), &json!("RESOLVED")));
         let statuses: Vec<&str> = before.iter().map(|f| f["Compliance"]["Status"].as_str().unwrap()).collect();
         assert_eq!(statuses, ["FAILED", "PASSED", "WARNING", "PASSED", "NOT_AVAILABLE", "NOT_AVAILABLE"]);
+        let accepted = &before[3];
+        assert_eq!((&accepted["Workflow"]["Status"], &accepted["RecordState"]), (&json!("SUPPRESSED"), &json!("ACTIVE")), "Security Hub's state for an accepted risk");
+        assert_eq!(accepted["Note"]["Text"], "accepted risk until 2027-01-31, owner data-team: public website & blog (ticket RISK-42)");
+        assert_eq!(accepted["Note"]["UpdatedBy"], "data-team");
+        assert!(before.iter().enumerate().all(|(i, f)| (i == 3) != f["Note"].is_null()), "only the accepted risk carries a note");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod baseline_errors;
 mod cli;
 mod controls;
 mod ec2_ssm;
+mod exceptions;
 mod faults;
 mod guard;
 mod harness;

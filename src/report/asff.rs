@@ -7,7 +7,12 @@
 //! top-level attributes in ASFF" (`SchemaVersion` 2018-10-08, `ProductArn` of a custom integration
 //! `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`, `Compliance.Status`
 //! PASSED, WARNING, FAILED or NOT_AVAILABLE, `Workflow.Status`, `RecordState`), and "BatchImportFindings"
-//! (at most 100 findings a request).
+//! (at most 100 findings a request). A re-import updates a finding in place, but `Workflow` and `Note`
+//! only count when a finding is created (Security Hub's users own them afterwards, through
+//! `BatchUpdateFindings`), and `Severity` and `Types` are updated through `FindingProviderFields`.
+//! What marks a fixed finding is therefore `RecordState` `ARCHIVED` and `Compliance.Status` `PASSED`,
+//! both of which a re-import updates; an accepted risk is `PASSED` too, and `SUPPRESSED` when it is
+//! first imported as one.
 
 use serde_json::{json, Value};
 
@@ -55,6 +60,9 @@ fn finding(report: &Report, f: &Finding) -> Value {
         "CreatedAt": report.generated_at,
         "UpdatedAt": report.generated_at,
         "Severity": { "Label": label, "Normalized": normalized },
+        // A re-import may not change the top-level `Severity` and `Types` of an existing finding; a
+        // finding provider updates them here (BatchImportFindings, API Reference).
+        "FindingProviderFields": { "Severity": { "Label": label, "Original": f.status.label() }, "Types": ["Software and Configuration Checks/Industry and Regulatory Standards"] },
         "Title": rules::title(&f.control),
         "Description": truncate(&f.message, DESCRIPTION_MAX),
         "Resources": [{ "Type": "Other", "Id": f.resource, "Partition": partition, "Region": region }],
@@ -127,6 +135,7 @@ mod tests {
         assert_eq!(accepted["Note"]["Text"], "accepted risk until 2027-01-31, owner data-team: public website & blog (ticket RISK-42)");
         assert_eq!(accepted["Note"]["UpdatedBy"], "data-team");
         assert!(before.iter().enumerate().all(|(i, f)| (i == 3) != f["Note"].is_null()), "only the accepted risk carries a note");
+        assert_eq!(after[0]["FindingProviderFields"]["Severity"], json!({ "Label": "INFORMATIONAL", "Original": "pass" }), "a re-import lowers the severity where Security Hub takes it");
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod regions;
 mod reports;
 mod root;
 mod s3_rules;
+mod security_hub;
 mod vpc;
 mod vpc_egress;
 mod vpc_emulator_rules;

@@ -22,6 +22,7 @@ use crate::controls;
 use crate::engine::{self, selection, Confirm, Context, EngineError, Progress, Silent};
 use crate::fleet::{self, AccountSelection, FleetRun, SelectionError};
 use crate::report::{Change, Report, Verb};
+use crate::security_hub::{self, RegionImport};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -41,6 +42,9 @@ pub struct Invocation {
     pub max_accounts_in_flight: Option<usize>,
     /// `apply --yes`: the plan is approved in advance.
     pub approved: bool,
+    /// `verify --security-hub`: send the findings to Security Hub in each account and region they
+    /// belong to (see [`crate::security_hub`]).
+    pub security_hub: bool,
 }
 
 /// A finished run: the report and every AWS call it made.
@@ -51,6 +55,8 @@ pub struct Outcome {
     pub calls: Arc<CallLog>,
     /// The calls made in each reconciled account, by account id.
     pub calls_by_account: BTreeMap<String, Arc<CallLog>>,
+    /// What `verify --security-hub` sent, per account and region; empty otherwise.
+    pub security_hub: Vec<RegionImport>,
 }
 
 /// Why a run produced no report (exit code 1).
@@ -106,8 +112,9 @@ pub async fn execute(invocation: &Invocation, confirm: &mut dyn Confirm, progres
         let not_enabled = engine::regions::not_enabled_outside_home(&aws, home, &baseline.regions).await.map_err(AppError::HomeRegionNotEnabled)?;
         let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: invocation.mfa.as_ref(), regions_not_enabled: &not_enabled, layout: None };
         let report = engine::run(&ctx, invocation.verb, &selected, confirm, progress).await?;
+        let security_hub = if exports_findings(invocation) { Box::pin(security_hub::export(&aws, &report, &caller.account_id)).await } else { Vec::new() };
         let calls = aws.calls();
-        return Ok(Outcome { report, calls_by_account: BTreeMap::from([(caller.account_id.clone(), calls.clone())]), calls });
+        return Ok(Outcome { report, calls_by_account: BTreeMap::from([(caller.account_id.clone(), calls.clone())]), calls, security_hub });
     }
 
     let accounts = fleet::accounts::resolve(&aws, &invocation.accounts).await?;
@@ -120,6 +127,7 @@ pub async fn execute(invocation: &Invocation, confirm: &mut dyn Confirm, progres
         controls: &selected,
         mfa: invocation.mfa.as_ref(),
         max_in_flight: invocation.max_accounts_in_flight.unwrap_or(fleet::DEFAULT_ACCOUNTS_IN_FLIGHT),
+        security_hub: verb == Verb::Verify && exports_findings(invocation),
     };
     let outcome = if invocation.verb != Verb::Apply || invocation.approved {
         run(invocation.verb).run(accounts, &|_: &Report| true, progress).await
@@ -137,7 +145,12 @@ pub async fn execute(invocation: &Invocation, confirm: &mut dyn Confirm, progres
         };
         run(Verb::Apply).run(accounts, &still_approved, &Silent).await
     };
-    Ok(Outcome { report: outcome.report, calls: aws.calls(), calls_by_account: outcome.calls })
+    Ok(Outcome { report: outcome.report, calls: aws.calls(), calls_by_account: outcome.calls, security_hub: outcome.security_hub })
+}
+
+/// Only `verify` exports its findings: `plan` and `apply` reports describe changes, not the account.
+fn exports_findings(invocation: &Invocation) -> bool {
+    invocation.security_hub && invocation.verb == Verb::Verify
 }
 
 /// A plan's changes, by account.

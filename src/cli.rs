@@ -36,7 +36,7 @@ pub enum Command {
     /// Make the account match the baseline, then verify it.
     Apply(ApplyArgs),
     /// Audit the account against the baseline (read-only). Exit 2 on drift.
-    Verify(RunArgs),
+    Verify(VerifyArgs),
     /// Print a starter baseline to stdout.
     Init {
         #[arg(long, value_enum, default_value_t = Template::Standard)]
@@ -98,6 +98,9 @@ pub struct PolicyArgs {
     /// The member role's name (default: `mamori-verify`, or `mamori-apply` for `--verb apply`).
     #[arg(long, value_name = "NAME")]
     pub role_name: Option<String>,
+    /// Add what `verify --security-hub` sends: `securityhub:BatchImportFindings` (with `--verb verify`).
+    #[arg(long)]
+    pub security_hub: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -190,6 +193,16 @@ fn account_id(value: &str) -> Result<String, String> {
 }
 
 #[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Also send the findings to AWS Security Hub (`BatchImportFindings`), in each account and region
+    /// they belong to; the one write verify makes. Security Hub must be enabled there.
+    #[arg(long)]
+    pub security_hub: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
     pub run: RunArgs,
@@ -273,13 +286,13 @@ fn run(cli: Cli) -> Result<u8, Box<dyn std::error::Error>> {
             Ok(0)
         }
         Command::Report(args) => render_saved(args),
-        Command::Plan(args) => run_verb(Verb::Plan, args, true, None),
-        Command::Verify(args) => run_verb(Verb::Verify, args, true, None),
+        Command::Plan(args) => run_verb(Verb::Plan, args, true, None, false),
+        Command::Verify(args) => run_verb(Verb::Verify, args.run, true, None, args.security_hub),
         Command::Apply(args) => {
             if !args.yes && !std::io::stdin().is_terminal() {
                 return Err("apply needs --yes when no terminal can confirm the plan (stdin is not a terminal); nothing was changed".into());
             }
-            run_verb(Verb::Apply, args.run, args.yes, args.mfa)
+            run_verb(Verb::Apply, args.run, args.yes, args.mfa, false)
         }
     }
 }
@@ -343,7 +356,7 @@ impl Write for RedactedStderr {
     }
 }
 
-fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Result<u8, Box<dyn std::error::Error>> {
+fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>, security_hub: bool) -> Result<u8, Box<dyn std::error::Error>> {
     init_logging(&args.common);
     let output = args.common.output.unwrap_or_else(|| match default_output() {
         OutputFormat::Text => Format::Text,
@@ -361,6 +374,7 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Re
         accounts: args.accounts.selection(),
         max_accounts_in_flight: args.accounts.max_accounts_in_flight.map(usize::from),
         approved: assume_yes,
+        security_hub,
     };
     // Bad input fails here, before the async runtime or any AWS call exists.
     app::prepare(&invocation)?;
@@ -373,7 +387,17 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Re
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(app::execute(&invocation, &mut confirm, progress.as_ref()))?;
     write_reports(&outcome.report, output, &report_files, &options)?;
-    Ok(outcome.report.exit_code())
+    // The audit itself succeeded and its report is out; an export that did not reach Security Hub is
+    // still an error the scheduler must see (exit 1), or the dashboard would silently go stale.
+    let problems = crate::security_hub::problems(&outcome.security_hub);
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    if security_hub {
+        let imported: usize = outcome.security_hub.iter().map(|i| i.imported).sum();
+        eprintln!("security hub: {imported} findings imported in {} account-region(s)", outcome.security_hub.len());
+    }
+    Ok(if problems.is_empty() { outcome.report.exit_code() } else { 1 })
 }
 
 /// Writes `report` to stdout in `output`, then to each `--report` file (stdout first: a file that
@@ -442,7 +466,13 @@ pub fn render_policy(args: &PolicyArgs) -> Result<String, Box<dyn std::error::Er
         PolicyVerb::Apply => Verb::Apply,
         PolicyVerb::Verify => Verb::Verify,
     };
-    let needed = least_privilege::declared(&selected, &baseline, least_privilege::RunShape { verb, organization: args.org });
+    let mut needed = least_privilege::declared(&selected, &baseline, least_privilege::RunShape { verb, organization: args.org });
+    if args.security_hub {
+        if verb != Verb::Verify {
+            return Err("--security-hub goes with --verb verify: only verify sends its findings to Security Hub".into());
+        }
+        needed = least_privilege::with_findings_import(needed);
+    }
     let policy = least_privilege::document::policy(&needed);
     if args.format == PolicyFormat::Json {
         return Ok(serde_json::to_string_pretty(&policy)? + "\n");

@@ -4,7 +4,8 @@
 //! [`aws`] builds every SDK client and guards read-only runs, [`controls`] hold one reconciler each (at
 //! the path its id names), [`inventory`] holds the account reads several controls share,
 //! [`engine`] observes, diffs, orders and applies them, [`fleet`] runs the engine over the accounts of
-//! an organization, and [`report`] renders the result. [`least_privilege`] declares the IAM actions
+//! an organization, and [`report`] renders the result, which [`security_hub`] can send to AWS Security
+//! Hub. [`least_privilege`] declares the IAM actions
 //! each control calls and derives the policy a run needs. [`policy`] compares, merges and evaluates IAM
 //! policy documents; [`service_access`] is the table of the requests AWS services make on the keys and
 //! buckets the baseline writes. [`cli`] is
@@ -22,4 +23,5 @@ pub mod least_privilege;
 pub mod policy;
 pub mod redact;
 pub mod report;
+pub mod security_hub;
 pub mod service_access;

@@ -34,6 +34,16 @@ pub enum AccessMode {
     ReadWrite,
 }
 
+/// The one write a read-only run may send, and only through the client
+/// [`super::Aws::security_hub_import`] builds: `verify --security-hub` importing its own findings into
+/// Security Hub. It changes no resource of the audited account, only Security Hub's findings list.
+pub const FINDINGS_IMPORT: (&str, &str) = ("SecurityHub", "BatchImportFindings");
+
+/// True for [`FINDINGS_IMPORT`] (service ids compare without regard to case).
+pub fn is_findings_import(service: &str, operation: &str) -> bool {
+    service.eq_ignore_ascii_case(FINDINGS_IMPORT.0) && operation == FINDINGS_IMPORT.1
+}
+
 /// True when `operation` of `service` (`KMS`, `CreateKey`) can change the account: anything that is
 /// not on the exact list of reads.
 pub fn is_mutating(service: &str, operation: &str) -> bool {
@@ -158,11 +168,18 @@ pub struct ReadOnlyViolation {
 pub struct CallGuard {
     mode: AccessMode,
     log: Arc<CallLog>,
+    /// A read-only guard that also lets [`FINDINGS_IMPORT`] through (and nothing else).
+    findings_import: bool,
 }
 
 impl CallGuard {
     pub fn new(mode: AccessMode) -> Self {
-        CallGuard { mode, log: Arc::new(CallLog::default()) }
+        CallGuard { mode, log: Arc::new(CallLog::default()), findings_import: false }
+    }
+
+    /// This guard (same mode, same call log) letting [`FINDINGS_IMPORT`] through as well.
+    pub fn allowing_findings_import(&self) -> Self {
+        CallGuard { findings_import: true, ..self.clone() }
     }
 
     pub fn mode(&self) -> AccessMode {
@@ -190,7 +207,8 @@ impl Intercept for CallGuard {
     ) -> Result<(), BoxError> {
         let metadata = cfg.load::<Metadata>().ok_or("operation metadata missing: cannot classify the call")?.clone();
         let mutating = is_mutating(metadata.service(), metadata.name());
-        let refused = mutating && self.mode == AccessMode::ReadOnly;
+        let import = self.findings_import && is_findings_import(metadata.service(), metadata.name());
+        let refused = mutating && self.mode == AccessMode::ReadOnly && !import;
         let mut hasher = DefaultHasher::new();
         cfg.load::<aws_types::region::Region>().map(|r| r.to_string()).hash(&mut hasher);
         format!("{:?}", context.input()).hash(&mut hasher);
@@ -235,7 +253,7 @@ impl Storable for LoggedCall {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use super::{is_mutating, CallLog, CallRecord};
+    use super::{is_findings_import, is_mutating, CallLog, CallRecord, FINDINGS_IMPORT};
 
     #[test]
     fn the_longest_chain_follows_calls_that_waited_for_each_other() {
@@ -271,6 +289,15 @@ mod tests {
             ("KMS", "DescribeInstances"),
         ] {
             assert!(is_mutating(service, operation), "{service}:{operation} should be refused in read-only runs");
+        }
+    }
+
+    #[test]
+    fn the_findings_import_is_a_write_and_the_only_exemption() {
+        assert!(is_mutating(FINDINGS_IMPORT.0, FINDINGS_IMPORT.1), "a read-only run refuses it unless the import guard lets it through");
+        assert!(is_findings_import("SecurityHub", "BatchImportFindings") && is_findings_import("securityhub", "BatchImportFindings"));
+        for (service, operation) in [("SecurityHub", "EnableSecurityHub"), ("SecurityHub", "BatchUpdateFindings"), ("SecurityHub", "DisableSecurityHub"), ("KMS", "BatchImportFindings")] {
+            assert!(!is_findings_import(service, operation), "{service}:{operation}");
         }
     }
 }

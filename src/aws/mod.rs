@@ -241,6 +241,20 @@ impl Aws {
     }
 }
 
+impl Aws {
+    /// Security Hub in `region`, for `verify --security-hub`: its guard keeps this connection's mode
+    /// and call log and also lets [`guard::FINDINGS_IMPORT`] through, so a read-only run can send its
+    /// findings and nothing else (`EnableSecurityHub` stays refused: mamori never turns Security Hub
+    /// on by itself).
+    pub fn security_hub_import(&self, region: &str) -> aws_sdk_securityhub::Client {
+        let conf = aws_sdk_securityhub::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .interceptor(self.guard.allowing_findings_import())
+            .build();
+        aws_sdk_securityhub::Client::from_conf(conf)
+    }
+}
+
 /// Regional clients that need nothing but the region and the guard.
 macro_rules! regional_clients {
     ($($(#[$doc:meta])* $name:ident => $sdk:ident;)*) => {

@@ -5,6 +5,8 @@
 //! and [`Baseline`] is the validated model every control reads. Loading never touches the network; a
 //! baseline that loads is one mamori can act on.
 
+pub mod date;
+pub mod exceptions;
 pub mod locate;
 pub mod partition;
 pub mod raw;
@@ -16,6 +18,8 @@ mod endpoint_services;
 
 use std::path::{Path, PathBuf};
 
+pub use date::Date;
+pub use exceptions::{Exception, Exceptions};
 pub use partition::Partition;
 pub use region::RegionName;
 pub use template::{Templates, Vars};
@@ -76,6 +80,8 @@ pub struct Baseline {
     /// How member accounts are reached, and the organization layout (defaults when the section is
     /// absent).
     pub organization: Organization,
+    /// Accepted risks, and the day their expiry is judged by.
+    pub exceptions: Exceptions,
     pub templates: Templates,
 }
 
@@ -302,14 +308,21 @@ impl Baseline {
         Baseline::parse(path, &text)
     }
 
-    /// Parses and validates `text`, reporting errors against `path`.
+    /// Parses and validates `text`, reporting errors against `path`; exceptions expire by today's date.
     pub fn parse(path: &Path, text: &str) -> Result<Baseline, BaselineError> {
+        Baseline::parse_on(path, text, Date::today())
+    }
+
+    /// Parses and validates `text` as on the day `today`: the date exceptions' expiry is judged by,
+    /// at load time (at most a year ahead) and in the run (expired or not).
+    pub fn parse_on(path: &Path, text: &str, today: Date) -> Result<Baseline, BaselineError> {
         let raw: raw::RawBaseline = values::with_template_dirs(template::search_dirs(path), || {
             serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text))
         })
         .map_err(|e| yaml_error(path, text, &e))?;
-        let baseline = Baseline::from_raw(path, raw);
+        let baseline = Baseline::from_raw(path, raw, today);
         baseline.check_partition(path, text)?;
+        baseline.check_exception_expiry(path, text)?;
         baseline.check_dependencies(path, text)?;
         Ok(baseline)
     }
@@ -321,6 +334,17 @@ impl Baseline {
             let key = format!("regions[{index}]");
             BaselineError { file: path.to_path_buf(), position: locate::Positions::of(text).get(&key), key: Some(key), message }
         })
+    }
+
+    /// An accepted risk is reviewed at least yearly: no expiry more than a year after today.
+    fn check_exception_expiry(&self, path: &Path, text: &str) -> Result<(), BaselineError> {
+        match self.exceptions.too_far_ahead() {
+            None => Ok(()),
+            Some((index, message)) => {
+                let key = format!("exceptions[{index}].expires");
+                Err(BaselineError { file: path.to_path_buf(), position: locate::Positions::of(text).get(&key), key: Some(key), message })
+            }
+        }
     }
 
     /// Checks between sections that serde cannot see: endpoint-only buckets need the endpoints, the
@@ -363,7 +387,7 @@ impl Baseline {
         Ok(())
     }
 
-    fn from_raw(path: &Path, raw: raw::RawBaseline) -> Baseline {
+    fn from_raw(path: &Path, raw: raw::RawBaseline, today: Date) -> Baseline {
         let mut templates = Templates::default();
         let baseline_key = raw.kms.and_then(|kms| kms.baseline_key).filter(|key| key.enabled).map(|key| {
             templates.insert(&key.policy.name, key.policy.text.clone());
@@ -531,6 +555,10 @@ impl Baseline {
                 session_duration_seconds: o.session_duration_seconds.0 as i32,
                 log_archive_account: o.log_archive_account.map(|a| a.0),
             }),
+            exceptions: Exceptions {
+                entries: raw.exceptions.into_iter().enumerate().map(|(index, raw)| Exception::from_raw(index, raw)).collect(),
+                today,
+            },
             templates,
         }
     }
@@ -687,6 +715,42 @@ mod tests {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("baselines/{name}.yaml"));
             let baseline = Baseline::load(&path).unwrap_or_else(|e| panic!("{e}"));
             assert!(baseline.log_bucket_mfa_delete.is_some() && baseline.log_bucket.unwrap().noncurrent_versions.is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn exceptions_load_with_their_dates_judged_by_the_given_day() {
+        let today = Date::parse("2027-02-28").unwrap();
+        let text = "version: 1\nname: t\nregions: [us-east-1]\nexceptions:\n  - control: iam\n    resources: [\"user/legacy-*\"]\n    reason: SSO migration\n    owner: identity-team\n    expires: 2028-02-28\n    ticket: SEC-7\n";
+        let baseline = Baseline::parse_on(Path::new("test.yaml"), text, today).unwrap();
+        let exception = &baseline.exceptions.entries[0];
+        assert_eq!((exception.control.as_str(), exception.resources.as_slice(), exception.ticket.as_deref()), ("iam", &["user/legacy-*".to_string()][..], Some("SEC-7")));
+        assert_eq!(baseline.exceptions.today, today);
+
+        let day_later = Date::parse("2027-02-27").unwrap();
+        let error = Baseline::parse_on(Path::new("test.yaml"), text, day_later).unwrap_err();
+        assert_eq!((error.key.as_deref(), error.position), (Some("exceptions[0].expires"), Some((9, 14))), "{error}");
+        assert!(error.message.contains("2028-02-28 is more than one year ahead (the latest allowed today is 2028-02-27)"), "{error}");
+    }
+
+    #[test]
+    fn a_malformed_exception_is_named_with_its_position() {
+        let today = Date::parse("2027-01-01").unwrap();
+        let head = "version: 1\nname: t\nregions: [us-east-1]\nexceptions:\n";
+        let entry = |control: &str, extra: &str| format!("{head}  - control: {control}\n    reason: r\n    owner: o\n{extra}");
+        let cases = [
+            (entry("iam.pasword-policy", "    expires: 2027-06-01\n"), "exceptions[0].control", 5, "unknown control or group `iam.pasword-policy`"),
+            (entry("ebs", "    expires: 2027-02-30\n"), "exceptions[0].expires", 8, "`2027-02-30` is not a day of the calendar"),
+            (entry("ebs", "    expires: 1/6/2027\n"), "exceptions[0].expires", 8, "expected YYYY-MM-DD"),
+            (entry("ebs", ""), "exceptions[0].expires", 5, "missing field `expires`"),
+            (entry("ebs", "    expires: 2027-06-01\n    approver: me\n"), "exceptions[0].approver", 9, "unknown field `approver`"),
+            (format!("{head}  - control: ebs\n    owner: o\n    expires: 2027-06-01\n"), "exceptions[0].reason", 5, "missing field `reason`"),
+            (entry("ebs", "    expires: 2027-06-01\n    resources: [\"\"]\n"), "exceptions[0].resources[0]", 9, "must not be empty"),
+        ];
+        for (text, key, line, message) in cases {
+            let error = Baseline::parse_on(Path::new("test.yaml"), &text, today).unwrap_err();
+            assert_eq!((error.key.as_deref(), error.position.map(|p| p.0)), (Some(key), Some(line)), "{error}\n{text}");
+            assert!(error.message.contains(message), "{error}");
         }
     }
 

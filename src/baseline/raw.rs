@@ -45,6 +45,10 @@ pub struct RawBaseline {
     /// where the audit bucket lives.
     #[serde(default)]
     pub organization: Option<RawOrganization>,
+    /// Accepted risks: drift a control reports that the baseline accepts until a date (see
+    /// [`super::exceptions`]).
+    #[serde(default)]
+    pub exceptions: Vec<super::exceptions::RawException>,
 }
 
 /// The organization section: the role assumed in each member account and the organization layout.

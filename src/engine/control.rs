@@ -179,6 +179,10 @@ pub enum ControlError {
     /// Something it needs is missing (a dependency that failed, say).
     #[error("{0}")]
     Precondition(String),
+    /// An active exception accepts the drift of this resource, and the control cannot change the
+    /// rest of its state without changing it too: the whole change is left undone.
+    #[error("the change cannot be made without also changing {0}, which an exception of the baseline accepts as it is")]
+    Inseparable(String),
 }
 
 /// One resource of a control's state, as findings and changes show it.
@@ -299,6 +303,15 @@ pub trait Control: Send + Sync + 'static {
         None
     }
 
+    /// `desired` with `resource` left as `observed` has it: what `apply` writes when an active exception
+    /// of the baseline accepts that resource's drift but not the rest. `None` (the default) when the
+    /// control cannot change its other resources without changing that one; the engine then leaves
+    /// the whole state alone and says so in the findings. A control whose state is one resource
+    /// never needs it: an excepted resource there leaves nothing to apply.
+    fn except(&self, _desired: Self::State, _observed: &Self::State, _resource: &str) -> Option<Self::State> {
+        None
+    }
+
     /// For a part this control covers but does not evaluate, why (a VPC another account owns, a
     /// setting the organization's policy manages): the finding is then `skipped` with this reason,
     /// whatever the part's observed and desired states say, and it carries no change. `apply` must
@@ -317,6 +330,9 @@ pub type Observed = Arc<dyn Any + Send + Sync>;
 pub struct Assessment {
     pub findings: Vec<Finding>,
     pub changes: Vec<Change>,
+    /// Resources whose drift `apply` would fix, but that an active exception accepts: `apply` leaves
+    /// them as they are (see [`Control::except`]).
+    pub held: Vec<String>,
 }
 
 /// The object-safe form of [`Control`], implemented for every control.
@@ -378,6 +394,7 @@ impl<C: Control> Reconciler for C {
                     actual: Some(part.observed),
                     remediation: None,
                     references: references.clone(),
+                    exception: None,
                 });
                 continue;
             }
@@ -397,38 +414,47 @@ impl<C: Control> Reconciler for C {
                 Some(note) => format!("{message}\n{note}"),
                 None => message,
             };
-            if status == Status::Fail {
+            let drifted = status != Status::Pass;
+            let mut finding = Finding {
+                account: ctx.caller.account_id.clone(),
+                control: meta.id.into(),
+                region: target.label().into(),
+                resource: part.resource.clone(),
+                status,
+                message,
+                expected: drifted.then(|| part.desired.clone()),
+                actual: drifted.then(|| part.observed.clone()),
+                remediation,
+                references: references.clone(),
+                exception: None,
+            };
+            if super::exceptions::decide(&mut finding, &ctx.baseline.exceptions) && status == Status::Fail {
+                assessment.held.push(part.resource.clone());
+            }
+            if finding.status == Status::Fail {
                 let (before, after) = diff::before_after(&diffs);
                 assessment.changes.push(Change {
                     account: ctx.caller.account_id.clone(),
                     control: meta.id.into(),
                     region: target.label().into(),
-                    resource: part.resource.clone(),
+                    resource: part.resource,
                     action: part.action,
                     before,
                     after,
                 });
             }
-            let drifted = status != Status::Pass;
-            assessment.findings.push(Finding {
-                account: ctx.caller.account_id.clone(),
-                control: meta.id.into(),
-                region: target.label().into(),
-                resource: part.resource,
-                status,
-                message,
-                expected: drifted.then_some(part.desired),
-                actual: drifted.then_some(part.observed),
-                remediation,
-                references: references.clone(),
-            });
+            assessment.findings.push(finding);
         }
         assessment
     }
 
     async fn apply(&self, ctx: &Context<'_>, target: &Target, observed: &Observed, facts: &Facts) -> Result<(), ControlError> {
+        let held = Reconciler::assess(self, ctx, target, observed, facts).held;
         let observed: &C::State = typed(observed);
-        let desired = self.desired(ctx, target, observed, facts);
+        let mut desired = self.desired(ctx, target, observed, facts);
+        for resource in held {
+            desired = self.except(desired, observed, &resource).ok_or_else(|| ControlError::Inseparable(resource))?;
+        }
         Control::apply(self, ctx, target, observed, &desired).await
     }
 

@@ -20,6 +20,7 @@
 
 pub mod control;
 pub mod diff;
+pub mod exceptions;
 pub mod regions;
 pub mod selection;
 
@@ -76,6 +77,9 @@ struct Unit<'c> {
     observed: Option<Result<Observed, String>>,
     /// The outcome of `apply`: the changes it made, or why it failed.
     applied: Option<Result<Vec<Change>, String>>,
+    /// Why `apply` left the unit alone although it drifts: its change cannot be split from a
+    /// resource an exception accepts.
+    held_back: Option<String>,
 }
 
 /// Runs `verb` over `controls` (already selected and ordered, see [`selection`]).
@@ -101,7 +105,7 @@ pub async fn run(
                 let (message, steps) = (regions::not_enabled_message(&target.region), regions::enable_steps(&target.region));
                 skipped.push(skipped_finding(ctx, *control, &target, message, Some(steps)));
             } else {
-                units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None });
+                units.push(Unit { control: *control, target, layer: *layer, observed: None, applied: None, held_back: None });
             }
         }
     }
@@ -203,6 +207,11 @@ async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, fa
             let observed = unit.observed.clone().expect("filtered on observed").expect("filtered on ok");
             let outcome = unit.control.apply(ctx, &unit.target, &observed, current).instrument(span).await;
             tracing::info!(control = unit.control.meta().id, region = unit.target.label(), ok = outcome.is_ok(), "applied");
+            if let Err(held @ ControlError::Inseparable(_)) = &outcome {
+                unit.held_back = Some(held.to_string());
+                progress.advance();
+                return;
+            }
             unit.applied = Some(outcome.map(|()| changes).map_err(|e| match e {
                 ControlError::Aws(error) => explained(ctx, &error),
                 other => other.to_string(),
@@ -255,7 +264,7 @@ fn report(ctx: &Context<'_>, verb: Verb, units: &[Unit<'_>], facts: &Facts, skip
         let mut unit_findings = assessment.findings;
         match (&unit.applied, verb) {
             (Some(Err(message)), _) => {
-                for finding in unit_findings.iter_mut().filter(|f| f.status != Status::Pass) {
+                for finding in unit_findings.iter_mut().filter(|f| !matches!(f.status, Status::Pass | Status::Excepted)) {
                     finding.status = Status::Error;
                     finding.message = format!("apply failed: {message}");
                 }
@@ -263,6 +272,11 @@ fn report(ctx: &Context<'_>, verb: Verb, units: &[Unit<'_>], facts: &Facts, skip
             (Some(Ok(made)), Verb::Apply) => changes.extend(made.iter().cloned()),
             (_, Verb::Plan) => changes.extend(assessment.changes),
             _ => {}
+        }
+        if let Some(reason) = &unit.held_back {
+            for finding in unit_findings.iter_mut().filter(|f| f.status == Status::Fail) {
+                finding.message = format!("{}\nnot applied: {reason}", finding.message);
+            }
         }
         findings.extend(unit_findings);
     }
@@ -279,6 +293,7 @@ fn report(ctx: &Context<'_>, verb: Verb, units: &[Unit<'_>], facts: &Facts, skip
         duration_ms: started.elapsed().as_millis() as u64,
         generated_at: crate::report::now(),
         summary: Summary::of(&findings),
+        warnings: exceptions::warnings(&findings, &ctx.baseline.exceptions),
         findings,
         changes: (verb != Verb::Verify).then_some(changes),
         accounts: None,
@@ -298,6 +313,7 @@ fn error_finding(ctx: &Context<'_>, unit: &Unit<'_>, message: String) -> Finding
         actual: None,
         remediation: None,
         references: crate::controls::benchmarks::cited(meta, ctx.baseline),
+        exception: None,
     }
 }
 
@@ -314,6 +330,7 @@ fn skipped_finding(ctx: &Context<'_>, control: &dyn Reconciler, target: &Target,
         actual: None,
         remediation,
         references: crate::controls::benchmarks::cited(meta, ctx.baseline),
+        exception: None,
     }
 }
 

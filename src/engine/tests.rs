@@ -307,3 +307,80 @@ async fn a_skipped_part_is_reported_with_its_reason_and_never_applied() {
     let changed: Vec<&str> = plan.changes.iter().flatten().map(|c| c.resource.as_str()).collect();
     assert_eq!(changed, ["thing/ours", "thing/ours"], "only the resource the control may change, in both regions");
 }
+
+/// A control over two resources, `left` and `right`, changed by one call (it cannot split its change).
+struct Pair {
+    value: Mutex<BTreeMap<String, u32>>,
+    applies: Mutex<u32>,
+}
+
+static PAIR: ControlMeta =
+    ControlMeta { id: "f.pair", source: file!(), title: "", fix: Fix::Automatic, scope: Scope::Account, cis_v5: &[], fsbp: &[], depends_on: &[], access: &crate::least_privilege::Access::NONE };
+
+#[async_trait]
+impl Control for Pair {
+    type State = BTreeMap<String, u32>;
+
+    fn meta(&self) -> &'static ControlMeta {
+        &PAIR
+    }
+
+    fn enabled(&self, _baseline: &Baseline) -> bool {
+        true
+    }
+
+    fn resource(&self, _ctx: &Context<'_>, _target: &Target) -> String {
+        "pair".into()
+    }
+
+    async fn observe(&self, _ctx: &Context<'_>, _target: &Target) -> Result<Self::State, AwsError> {
+        Ok(self.value.lock().unwrap().clone())
+    }
+
+    fn desired(&self, _ctx: &Context<'_>, _target: &Target, _observed: &Self::State, _facts: &Facts) -> Self::State {
+        BTreeMap::from([("left".to_string(), 1), ("right".to_string(), 1)])
+    }
+
+    async fn apply(&self, _ctx: &Context<'_>, _target: &Target, _observed: &Self::State, desired: &Self::State) -> Result<(), ControlError> {
+        *self.applies.lock().unwrap() += 1;
+        *self.value.lock().unwrap() = desired.clone();
+        Ok(())
+    }
+
+    fn parts(&self, _ctx: &Context<'_>, _target: &Target, observed: &Self::State, desired: &Self::State) -> Vec<Part> {
+        Part::by_key("", observed, desired)
+    }
+}
+
+#[tokio::test]
+async fn a_change_that_cannot_be_split_from_an_excepted_resource_is_not_made_and_says_why() {
+    let (aws, mut baseline, caller) = fixture().await;
+    let today = baseline.exceptions.today;
+    baseline.exceptions.entries.push(crate::baseline::Exception {
+        index: 0,
+        control: "f".into(),
+        accounts: vec![],
+        regions: vec![],
+        resources: vec!["left".into()],
+        reason: "vendor".into(),
+        owner: "team".into(),
+        expires: today,
+        ticket: None,
+    });
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[], layout: None };
+    let pair = Pair { value: Mutex::new(BTreeMap::from([("left".to_string(), 0), ("right".to_string(), 0)])), applies: Mutex::default() };
+
+    let plan = run(&ctx, Verb::Plan, &[&pair], &mut |_: &Report| true, &Silent).await.unwrap();
+    let planned: Vec<&str> = plan.changes.iter().flatten().map(|c| c.resource.as_str()).collect();
+    assert_eq!(planned, ["right"], "the excepted resource's change is not planned");
+
+    let apply = run(&ctx, Verb::Apply, &[&pair], &mut |_: &Report| true, &Silent).await.unwrap();
+    assert_eq!(*pair.applies.lock().unwrap(), 0, "one call would change both: none is made");
+    assert_eq!(apply.exit_code(), 2, "the rest still drifts: {apply:?}");
+    let status = |resource: &str| apply.findings.iter().find(|f| f.resource == resource).map(|f| (f.status, f.message.clone())).unwrap();
+    assert_eq!(status("left").0, Status::Excepted);
+    let (right, message) = status("right");
+    assert_eq!(right, Status::Fail);
+    assert!(message.ends_with("not applied: the change cannot be made without also changing left, which an exception of the baseline accepts as it is"), "{message}");
+    assert_eq!(apply.changes.as_deref(), Some(&[][..]));
+}

@@ -39,6 +39,7 @@ pub use layout::{Layout, OrganizationTrail, Placement};
 use crate::aws::{Aws, AwsError, CallLog, Caller, Mfa};
 use crate::baseline::Baseline;
 use crate::engine::{self, Context, Progress, Reconciler, Silent};
+use crate::security_hub::{self, RegionImport};
 use crate::report::{accounts::combine, AccountOutcome, AccountSummary, Finding, References, Report, Status, Summary, Verb};
 
 /// `--max-accounts-in-flight` when none is given (see the README's fleet benchmark).
@@ -61,6 +62,8 @@ pub struct FleetRun<'a> {
     pub controls: &'a [&'a dyn Reconciler],
     pub mfa: Option<&'a Mfa>,
     pub max_in_flight: usize,
+    /// `verify --security-hub`: each account's findings go to Security Hub with its own connection.
+    pub security_hub: bool,
 }
 
 /// Is asked, per account, whether that account's plan may be applied (see [`crate::app`]).
@@ -70,6 +73,8 @@ pub type ApproveAccount<'a> = dyn Fn(&Report) -> bool + Sync + 'a;
 pub struct FleetOutcome {
     pub report: Report,
     pub calls: BTreeMap<String, Arc<CallLog>>,
+    /// What each account sent to Security Hub (`verify --security-hub`).
+    pub security_hub: Vec<RegionImport>,
 }
 
 /// One account's result.
@@ -77,6 +82,8 @@ struct Reconciled {
     report: Report,
     summary: AccountSummary,
     calls: Option<Arc<CallLog>>,
+    /// What the account sent to Security Hub, once its last pass is done.
+    security_hub: Vec<RegionImport>,
 }
 
 impl Reconciled {
@@ -95,7 +102,9 @@ impl Reconciled {
             }
             (first, then) => then.or(first),
         };
-        Reconciled { summary: AccountSummary { summary: report.summary, ..second.summary }, report, calls }
+        let mut security_hub = self.security_hub;
+        security_hub.extend(second.security_hub);
+        Reconciled { summary: AccountSummary { summary: report.summary, ..second.summary }, report, calls, security_hub }
     }
 }
 
@@ -147,10 +156,11 @@ impl FleetRun<'_> {
         let template = self.empty_report(started);
         let summaries = results.iter().map(|r| r.summary.clone()).collect();
         let calls = results.iter().filter_map(|r| Some((r.summary.id.clone(), r.calls.clone()?))).collect();
+        let security_hub = results.iter().flat_map(|r| r.security_hub.iter().cloned()).collect();
         let reports = results.into_iter().map(|r| r.report).collect();
         let mut report = combine(template, reports, summaries);
         report.duration_ms = started.elapsed().as_millis() as u64;
-        FleetOutcome { report, calls }
+        FleetOutcome { report, calls, security_hub }
     }
 
     /// The organization layout, when the caller can read the organization.
@@ -208,7 +218,7 @@ impl FleetRun<'_> {
         let started = Instant::now();
         if let AccountState::NotActive(state) = &account.state {
             let reason = format!("{state}: not entered");
-            return Reconciled { report: self.empty_report(started), summary: line(AccountOutcome::Skipped, Some(reason), Summary::default()), calls: None };
+            return Reconciled { report: self.empty_report(started), summary: line(AccountOutcome::Skipped, Some(reason), Summary::default()), calls: None, security_hub: Vec::new() };
         }
         let entered = if account.id == self.caller.account_id {
             Ok((self.aws.clone(), self.caller.clone()))
@@ -222,7 +232,7 @@ impl FleetRun<'_> {
             Err(error) => {
                 let report = self.entry_error(&account.id, &error, started);
                 let summary = line(AccountOutcome::Error, Some(error.to_string()), report.summary);
-                return Reconciled { report, summary, calls: None };
+                return Reconciled { report, summary, calls: None, security_hub: Vec::new() };
             }
         };
         let home = self.baseline.home_region();
@@ -232,7 +242,7 @@ impl FleetRun<'_> {
                 let message = format!("{}; {}", engine::regions::not_enabled_message(&home), engine::regions::enable_steps(&home));
                 let report = self.single_finding(&account.id, ENTER_ACCOUNT, format!("account/{}", account.id), message.clone(), started);
                 let summary = line(AccountOutcome::Error, Some(message), report.summary);
-                return Reconciled { report, summary, calls: Some(aws.calls()) };
+                return Reconciled { report, summary, calls: Some(aws.calls()), security_hub: Vec::new() };
             }
         };
         let ctx = Context { aws: &aws, baseline: self.baseline, caller: &caller, mfa: self.mfa, regions_not_enabled: &not_enabled, layout };
@@ -242,7 +252,9 @@ impl FleetRun<'_> {
             Err(error) => self.not_applied(&account.id, &error.to_string(), started),
         };
         let summary = AccountSummary::of(&account.id, account.name.clone(), account.ou.clone(), &report);
-        Reconciled { report, summary, calls: Some(aws.calls()) }
+        // `verify` runs each account in one pass (only `apply` splits the log-archive account).
+        let security_hub = if self.security_hub { Box::pin(security_hub::export(&aws, &report, &account.id)).await } else { Vec::new() };
+        Reconciled { report, summary, calls: Some(aws.calls()), security_hub }
     }
 
     fn empty_report(&self, started: Instant) -> Report {
@@ -260,6 +272,7 @@ impl FleetRun<'_> {
             findings: Vec::new(),
             changes: (self.verb != Verb::Verify).then(Vec::new),
             accounts: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -287,6 +300,7 @@ impl FleetRun<'_> {
             actual: None,
             remediation: None,
             references: References::default(),
+            exception: None,
         };
         let mut report = self.empty_report(started);
         report.summary = Summary::of(std::slice::from_ref(&finding));

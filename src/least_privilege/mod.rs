@@ -154,6 +154,24 @@ pub struct RunShape {
     pub organization: bool,
 }
 
+/// The IAM action of `verify --security-hub`'s one write, named after the operation the read-only
+/// guard lets through for it ([`crate::aws::guard::FINDINGS_IMPORT`]), so the two cannot drift apart.
+pub fn findings_import_action() -> String {
+    let (_, operation) = crate::aws::guard::FINDINGS_IMPORT;
+    format!("securityhub:{operation}")
+}
+
+/// `needed` plus what `verify --security-hub` sends: `securityhub:BatchImportFindings`, on `*` (the
+/// findings name the account's own default product ARN in each region; the action is granted on
+/// `*` by AWS's own managed policies, and a product ARN per region would be one statement per region
+/// for nothing more).
+pub fn with_findings_import(needed: Vec<Needed>) -> Vec<Needed> {
+    let mut needed = needed;
+    needed.push(Needed { action: findings_import_action(), resources: vec!["*".into()] });
+    needed.sort();
+    merge(needed)
+}
+
 /// Every action a run of `shape` over `controls` (already selected, dependencies included) needs
 /// with `baseline`, one entry per action and resource set, sorted.
 pub fn declared(controls: &[&dyn Reconciler], baseline: &Baseline, shape: RunShape) -> Vec<Needed> {

@@ -62,6 +62,7 @@ pub fn combine(template: Report, reports: Vec<Report>, accounts: Vec<AccountSumm
     let mut changes = template.changes.as_ref().map(|_| Vec::new());
     let mut reports = reports;
     reports.sort_by(|a, b| a.account.cmp(&b.account));
+    let warnings: Vec<super::Warning> = reports.iter().flat_map(|r| r.warnings.iter().cloned()).collect();
     for report in reports {
         findings.extend(report.findings);
         if let (Some(all), Some(more)) = (changes.as_mut(), report.changes) {
@@ -70,6 +71,7 @@ pub fn combine(template: Report, reports: Vec<Report>, accounts: Vec<AccountSumm
     }
     Report {
         summary: Summary::of(&findings),
+        warnings: super::exception::combine(&warnings, &findings),
         findings,
         changes: if template.verb == Verb::Verify { None } else { changes.or(Some(Vec::new())) },
         accounts: Some(accounts),

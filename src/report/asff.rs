@@ -7,7 +7,12 @@
 //! top-level attributes in ASFF" (`SchemaVersion` 2018-10-08, `ProductArn` of a custom integration
 //! `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`, `Compliance.Status`
 //! PASSED, WARNING, FAILED or NOT_AVAILABLE, `Workflow.Status`, `RecordState`), and "BatchImportFindings"
-//! (at most 100 findings a request).
+//! (at most 100 findings a request). A re-import updates a finding in place, but `Workflow` and `Note`
+//! only count when a finding is created (Security Hub's users own them afterwards, through
+//! `BatchUpdateFindings`), and `Severity` and `Types` are updated through `FindingProviderFields`.
+//! What marks a fixed finding is therefore `RecordState` `ARCHIVED` and `Compliance.Status` `PASSED`,
+//! both of which a re-import updates; an accepted risk is `PASSED` too, and `SUPPRESSED` when it is
+//! first imported as one.
 
 use serde_json::{json, Value};
 
@@ -55,6 +60,9 @@ fn finding(report: &Report, f: &Finding) -> Value {
         "CreatedAt": report.generated_at,
         "UpdatedAt": report.generated_at,
         "Severity": { "Label": label, "Normalized": normalized },
+        // A re-import may not change the top-level `Severity` and `Types` of an existing finding; a
+        // finding provider updates them here (BatchImportFindings, API Reference).
+        "FindingProviderFields": { "Severity": { "Label": label, "Original": f.status.label() }, "Types": ["Software and Configuration Checks/Industry and Regulatory Standards"] },
         "Title": rules::title(&f.control),
         "Description": truncate(&f.message, DESCRIPTION_MAX),
         "Resources": [{ "Type": "Other", "Id": f.resource, "Partition": partition, "Region": region }],
@@ -63,6 +71,10 @@ fn finding(report: &Report, f: &Finding) -> Value {
         "RecordState": record_state,
         "ProductFields": { "mamori/status": f.status.label(), "mamori/control": f.control },
     });
+    if let Some(exception) = f.exception.as_ref().filter(|_| f.status == Status::Excepted) {
+        // Security Hub's own record of why a finding is suppressed: a note, with who decided.
+        document["Note"] = json!({ "Text": truncate(&exception.describe(), 512), "UpdatedBy": truncate(&exception.owner, 512), "UpdatedAt": report.generated_at });
+    }
     if let Some(remediation) = &f.remediation {
         document["Remediation"] = json!({ "Recommendation": { "Text": truncate(remediation, 512) } });
     }
@@ -118,6 +130,12 @@ mod tests {
         assert_eq!((&after[0]["Compliance"]["Status"], &after[0]["RecordState"], &after[0]["Workflow"]["Status"]), (&json!("PASSED"), &json!("ARCHIVED"), &json!("RESOLVED")));
         let statuses: Vec<&str> = before.iter().map(|f| f["Compliance"]["Status"].as_str().unwrap()).collect();
         assert_eq!(statuses, ["FAILED", "PASSED", "WARNING", "PASSED", "NOT_AVAILABLE", "NOT_AVAILABLE"]);
+        let accepted = &before[3];
+        assert_eq!((&accepted["Workflow"]["Status"], &accepted["RecordState"]), (&json!("SUPPRESSED"), &json!("ACTIVE")), "Security Hub's state for an accepted risk");
+        assert_eq!(accepted["Note"]["Text"], "accepted risk until 2027-01-31, owner data-team: public website & blog (ticket RISK-42)");
+        assert_eq!(accepted["Note"]["UpdatedBy"], "data-team");
+        assert!(before.iter().enumerate().all(|(i, f)| (i == 3) != f["Note"].is_null()), "only the accepted risk carries a note");
+        assert_eq!(after[0]["FindingProviderFields"]["Severity"], json!({ "Label": "INFORMATIONAL", "Original": "pass" }), "a re-import lowers the severity where Security Hub takes it");
     }
 
     #[test]

@@ -3,7 +3,12 @@
 
 use super::Report;
 
-const COLUMNS: [&str; 11] = ["account", "control", "region", "resource", "status", "message", "expected", "actual", "remediation", "cis_v5", "fsbp"];
+/// The exception columns are empty unless an exception decided the finding (`excepted`, or covering
+/// it but expired).
+const COLUMNS: [&str; 15] = [
+    "account", "control", "region", "resource", "status", "message", "expected", "actual", "remediation", "cis_v5", "fsbp",
+    "exception_reason", "exception_owner", "exception_expires", "exception_ticket",
+];
 
 pub fn render(report: &Report) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -23,6 +28,10 @@ pub fn render(report: &Report) -> String {
                 f.remediation.as_deref().unwrap_or(""),
                 &f.references.cis_v5.join(" "),
                 &f.references.fsbp.join(" "),
+                f.exception.as_ref().map_or("", |e| e.reason.as_str()),
+                f.exception.as_ref().map_or("", |e| e.owner.as_str()),
+                f.exception.as_ref().map_or("", |e| e.expires.as_str()),
+                f.exception.as_ref().and_then(|e| e.ticket.as_deref()).unwrap_or(""),
             ])
             .expect("writing to memory");
     }
@@ -44,6 +53,8 @@ mod tests {
         assert_eq!(rows.len(), report.findings.len());
         for (row, finding) in rows.iter().zip(&report.findings) {
             assert_eq!((&row[0], &row[1], &row[4], &row[5]), (finding.account.as_str(), finding.control.as_str(), finding.status.label(), finding.message.as_str()));
+            let exception = if finding.exception.is_some() { vec!["public website & blog", "data-team", "2027-01-31", "RISK-42"] } else { vec![""; 4] };
+            assert_eq!(row.iter().skip(11).collect::<Vec<_>>(), exception, "{row:?}");
         }
     }
 }

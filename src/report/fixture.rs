@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{AccountOutcome, AccountSummary, Finding, References, Report, Status, Summary, Verb};
+use super::{AccountOutcome, AccountSummary, ExceptionNote, Finding, References, Report, Status, Summary, Verb, Warning, WarningKind};
 
 pub const ACCOUNT_A: &str = "111111111111";
 pub const ACCOUNT_B: &str = "222222222222";
@@ -34,6 +34,7 @@ fn finding(account: &str, control: &str, region: &str, resource: &str, status: S
             _ => None,
         },
         references: References { cis_v5: cis.iter().map(|s| s.to_string()).collect(), fsbp: fsbp.iter().map(|s| s.to_string()).collect() },
+        exception: None,
     }
 }
 
@@ -47,6 +48,8 @@ pub fn fleet_report() -> Report {
         finding(ACCOUNT_B, "ebs.default-encryption", "eu-west-1", "account-setting/ebs-default-encryption", Status::Error, "ec2:GetEbsEncryptionByDefault: AccessDenied (request id 1a2b)"),
         finding(ACCOUNT_B, "logs.trail", "global", "trail/mamori", Status::Skipped, "disabled in the baseline"),
     ];
+    let mut findings = findings;
+    findings[3].exception = Some(exception(0));
     let line = |id: &str, name: &str, status| {
         let own: Vec<Finding> = findings.iter().filter(|f| f.account == id).cloned().collect();
         AccountSummary { id: id.into(), name: Some(name.into()), ou: Some("ou-ab12-cdef3456".into()), status, reason: None, summary: Summary::of(&own) }
@@ -64,6 +67,20 @@ pub fn fleet_report() -> Report {
         findings,
         changes: None,
         accounts: Some(accounts),
+        warnings: vec![Warning::about(WarningKind::StaleException, ExceptionNote { index: 1, control: "iam".into(), ..exception(1) })],
+    }
+}
+
+/// The exception at `index` of the fixture's baseline: accepted by the data team until 2027-01-31.
+pub fn exception(index: usize) -> ExceptionNote {
+    ExceptionNote {
+        index,
+        control: "s3.account-public-access-block".into(),
+        reason: "public website & blog".into(),
+        owner: "data-team".into(),
+        expires: "2027-01-31".into(),
+        ticket: Some("RISK-42".into()),
+        expired: false,
     }
 }
 

@@ -92,6 +92,8 @@ pub fn render(report: &Report) -> String {
             accounts => report.accounts.clone().unwrap_or_default(),
             matrix_accounts => accounts,
             matrix => matrix,
+            warnings => &report.warnings,
+            accepted => report.findings.iter().filter(|f| f.status == Status::Excepted).collect::<Vec<_>>(),
             statuses => ["fail", "manual", "error", "excepted", "skipped", "pass"],
         })
         .expect("the report template renders")
@@ -124,6 +126,9 @@ mod tests {
             assert!(!page.contains(external), "the page loads nothing: found {external}");
         }
         assert_eq!(page.matches("<tr class=\"finding\"").count(), 6);
+        assert_eq!(page.matches("<tr class=\"accepted\">").count(), 1, "the accepted risk is listed on its own");
+        assert!(page.contains("<td>public website &amp; blog</td><td>data-team</td><td>2027-01-31</td><td>RISK-42</td>"), "with reason, owner, expiry and ticket");
+        assert!(page.contains("<li class=\"warning\" data-kind=\"stale-exception\">stale exception exceptions[1]"), "and the stale exception");
         assert!(page.contains("1. Sign in as root\n2. Open &quot;Security credentials&quot; &amp; add &lt;MFA&gt;"), "the manual steps, escaped");
     }
 }

@@ -120,6 +120,22 @@ mod tests {
     }
 
     #[test]
+    fn an_exception_is_stale_in_the_merged_report_only_if_no_shard_used_it() {
+        use crate::report::{Warning, WarningKind};
+        let (mut a, mut b) = shards();
+        let stale = |index| Warning::about(WarningKind::StaleException, fixture::exception(index));
+        // Shard A excepted a finding with exceptions[0]; shard B, without such a finding, saw it stale.
+        // exceptions[1] matched nothing in either.
+        a.warnings = vec![stale(1)];
+        b.warnings = vec![stale(0), stale(1)];
+        let merged = merge(vec![("a.json".into(), a), ("b.json".into(), b)]).unwrap();
+        assert_eq!(merged.warnings, vec![stale(1)]);
+        let json = serde_json::to_string(&merged).unwrap();
+        let read_back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(read_back.warnings, merged.warnings, "warnings survive the saved JSON");
+    }
+
+    #[test]
     fn a_single_account_report_becomes_an_account_line() {
         let (a, _) = shards();
         let mut single = a.clone();

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod asff;
 pub mod csv;
+pub mod exception;
 #[cfg(test)]
 pub mod fixture;
 pub mod format;
@@ -20,6 +21,7 @@ pub mod sarif;
 pub mod text;
 
 pub use accounts::{AccountOutcome, AccountSummary};
+pub use exception::{ExceptionNote, Warning, WarningKind};
 pub use format::{Format, RenderOptions, ReportFile};
 
 use serde::{Deserialize, Serialize};
@@ -40,7 +42,7 @@ pub enum Status {
     /// Not applicable, or disabled in the baseline.
     Skipped,
     /// Does not match, and an active exception of the baseline accepts it (reason, owner, expiry in
-    /// the message). Compliant for the exit code; `apply` leaves it alone.
+    /// the message and in [`Finding::exception`]). Compliant for the exit code; `apply` leaves it alone.
     Excepted,
 }
 
@@ -82,6 +84,9 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remediation: Option<String>,
     pub references: References,
+    /// The baseline exception that decided this finding (`excepted`), or that covers it but expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionNote>,
 }
 
 /// What a change does to its resource. mamori never plans a delete.
@@ -177,6 +182,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default)]
     pub accounts: Option<Vec<AccountSummary>>,
+    /// What needs attention in the baseline itself: stale and expired exceptions. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
 }
 
 /// Now, as [`Report::generated_at`] spells it.
@@ -221,6 +229,7 @@ mod tests {
                 actual: None,
                 remediation: None,
                 references: References::default(),
+                exception: None,
             })
             .collect();
         let change = Change { account: "a".into(), control: "c".into(), region: "r".into(), resource: "x".into(), action: Action::Update, before: Value::Null, after: Value::Null };
@@ -236,6 +245,7 @@ mod tests {
             findings,
             changes: Some(vec![change; changes]),
             accounts: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -247,5 +257,6 @@ mod tests {
         assert_eq!(report(Verb::Verify, &[Status::Fail, Status::Error], 0).exit_code(), 1);
         assert_eq!(report(Verb::Plan, &[Status::Pass], 1).exit_code(), 2);
         assert_eq!(report(Verb::Apply, &[Status::Pass], 3).exit_code(), 0);
+        assert_eq!(report(Verb::Verify, &[Status::Pass, Status::Excepted], 0).exit_code(), 0, "an accepted risk is compliant");
     }
 }

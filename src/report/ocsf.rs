@@ -71,12 +71,12 @@ fn event(report: &Report, f: &Finding, time: i64) -> Value {
             "requirements": requirements,
             "status_id": status_id,
             "status": status,
-            "status_detail": f.message,
+            "status_detail": f.exception.as_ref().filter(|_| f.status == Status::Excepted).map_or_else(|| f.message.clone(), |e| e.describe()),
         },
         "cloud": { "provider": "AWS", "region": region, "account": { "uid": f.account, "type": "AWS Account", "type_id": 10 } },
         "resources": [{ "uid": f.resource, "region": region, "cloud_partition": "aws", "owner": { "account": { "uid": f.account } } }],
         "remediation": { "desc": f.remediation.clone().unwrap_or_else(|| format!("mamori apply --only {}", f.control)) },
-        "unmapped": { "mamori_status": f.status.label(), "expected": f.expected, "actual": f.actual },
+        "unmapped": { "mamori_status": f.status.label(), "expected": f.expected, "actual": f.actual, "exception": f.exception },
     })
 }
 
@@ -137,6 +137,8 @@ mod tests {
         assert_eq!(statuses, ["Fail", "Pass", "Warning", "Pass", "Unknown", "Unknown"]);
         assert_eq!(events[1]["cloud"]["region"], "us-east-1", "an account-wide finding sits in the home region");
         assert_eq!(events[3]["status"], "Suppressed", "an excepted finding");
+        assert_eq!(events[3]["compliance"]["status_detail"], "accepted risk until 2027-01-31, owner data-team: public website & blog (ticket RISK-42)");
+        assert_eq!(events[3]["unmapped"]["exception"]["owner"], "data-team");
     }
 
     #[test]

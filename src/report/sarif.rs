@@ -62,8 +62,18 @@ pub fn render(report: &Report, baseline_path: Option<&Path>) -> String {
                 "partialFingerprints": { "mamoriFinding/v1": rules::finding_key(f) },
                 "properties": { "account": f.account, "region": f.region, "resource": f.resource, "status": f.status.label() },
             });
-            if matches!(f.status, Status::Excepted | Status::Skipped) {
-                result["suppressions"] = json!([{ "kind": "external", "justification": f.message }]);
+            match (&f.exception, f.status) {
+                // An accepted risk is suppressed outside the code, in the baseline, by its owner.
+                (Some(exception), Status::Excepted) => {
+                    result["suppressions"] = json!([{
+                        "kind": "external",
+                        "status": "accepted",
+                        "justification": exception.describe(),
+                        "properties": { "owner": exception.owner, "expires": exception.expires, "ticket": exception.ticket, "exception": format!("exceptions[{}]", exception.index) },
+                    }]);
+                }
+                (_, Status::Excepted | Status::Skipped) => result["suppressions"] = json!([{ "kind": "external", "justification": f.message }]),
+                _ => {}
             }
             result
         })
@@ -145,6 +155,9 @@ mod tests {
         assert_eq!(level("logs.trail", fixture::ACCOUNT_B), ("none".to_string(), 1), "a control the file does not name points at its first line");
         let excepted = results.iter().find(|r| r["ruleId"] == "s3.account-public-access-block").unwrap();
         assert_eq!(excepted["suppressions"][0]["kind"], "external");
+        assert_eq!(excepted["suppressions"][0]["status"], "accepted");
+        assert_eq!(excepted["suppressions"][0]["justification"], "accepted risk until 2027-01-31, owner data-team: public website & blog (ticket RISK-42)");
+        assert_eq!((&excepted["suppressions"][0]["properties"]["owner"], &excepted["suppressions"][0]["properties"]["expires"]), (&json!("data-team"), &json!("2027-01-31")));
     }
 
     #[test]

@@ -31,13 +31,15 @@ pub fn render_with(report: &Report, verbose: bool) -> String {
     let changes = report.changes.as_deref().unwrap_or_default();
     // Plan shows each finding's change once, as a change; the findings it lists are the rest.
     let shown = |f: &&Finding| match (report.verb, f.status) {
-        (Verb::Plan, Status::Fail) => false,
+        (Verb::Plan, Status::Fail) | (_, Status::Excepted) => false,
         (_, Status::Pass | Status::Skipped) => verbose,
         _ => true,
     };
     let converged = report.summary.fail + report.summary.manual + report.summary.error == 0 && changes.is_empty();
     if converged && !verbose {
         let _ = writeln!(out, "All clear: nothing to change. {}", counts(&report.summary));
+        accepted_block(&mut out, report, width);
+        warnings_block(&mut out, report);
         return out;
     }
     let listed = |out: &mut String, account: Option<&str>| {
@@ -81,6 +83,8 @@ pub fn render_with(report: &Report, verbose: bool) -> String {
         }
     }
     out.push('\n');
+    accepted_block(&mut out, report, width);
+    warnings_block(&mut out, report);
     if let Some(accounts) = &report.accounts {
         let _ = writeln!(out, "\n{:<14} {:<24} {:<10} {:>5} {:>5} {:>7} {:>6}", "ACCOUNT", "NAME", "STATUS", "PASS", "FAIL", "MANUAL", "ERROR");
         for account in accounts {
@@ -122,6 +126,41 @@ fn findings<'a>(out: &mut String, findings: impl Iterator<Item = &'a Finding>, w
         if let Some(remediation) = finding.remediation.as_ref().filter(|_| finding.status != Status::Pass) {
             let _ = writeln!(out, "          fix: {remediation}");
         }
+    }
+}
+
+/// The accepted risks: every `excepted` finding, with who accepted it, why and until when. Listed in
+/// every run, converged or not: an accepted risk is compliant, never forgotten.
+fn accepted_block(out: &mut String, report: &Report, width: usize) {
+    let mut accepted = report.findings.iter().filter(|f| f.status == Status::Excepted).peekable();
+    if accepted.peek().is_none() {
+        return;
+    }
+    let _ = writeln!(out, "\nAccepted risks (excepted by the baseline; apply leaves them as they are):");
+    for finding in accepted {
+        let account = if report.accounts.is_some() { format!("{}  ", finding.account) } else { String::new() };
+        let _ = writeln!(out, "  {account}{:<width$}  {:<10} {}", finding.control, finding.region, finding.resource);
+        match &finding.exception {
+            Some(exception) => {
+                let _ = writeln!(out, "          {}", exception.describe());
+            }
+            None => {
+                for line in finding.message.lines() {
+                    let _ = writeln!(out, "          {line}");
+                }
+            }
+        }
+    }
+}
+
+/// Stale and expired exceptions: the baseline needs a look.
+fn warnings_block(out: &mut String, report: &Report) {
+    if report.warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nWarnings:");
+    for warning in &report.warnings {
+        let _ = writeln!(out, "  {}", warning.message);
     }
 }
 
@@ -192,6 +231,7 @@ mod tests {
             actual: None,
             remediation: None,
             references: References::default(),
+            exception: None,
         }
     }
 
@@ -208,6 +248,7 @@ mod tests {
             findings,
             changes,
             accounts: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -263,5 +304,18 @@ mod tests {
         report.findings.retain(|f| f.status == Status::Pass);
         report.summary = Summary::of(&report.findings);
         assert_eq!(render(&report), "mamori verify · baseline t · account 1 · us-east-1\n\nAll clear: nothing to change. 1 pass, 0 fail, 0 manual, 0 error, 0 skipped, 0 excepted\n");
+    }
+
+    #[test]
+    fn accepted_risks_and_stale_exceptions_are_listed_even_when_all_is_clear() {
+        let mut report = crate::report::fixture::fleet_report();
+        report.findings.retain(|f| matches!(f.status, Status::Pass | Status::Excepted));
+        report.summary = Summary::of(&report.findings);
+        let text = render(&report);
+        assert!(text.contains("All clear: nothing to change. 1 pass, 0 fail, 0 manual, 0 error, 0 skipped, 1 excepted"), "{text}");
+        let accepted = text.find("Accepted risks").expect(&text);
+        assert!(text[accepted..].contains("111111111111  s3.account-public-access-block  global     account-public-access-block\n          accepted risk until 2027-01-31, owner data-team: public website & blog (ticket RISK-42)"), "{text}");
+        assert!(text.contains("Warnings:\n  stale exception exceptions[1] (control iam, owner data-team)"), "{text}");
+        assert_eq!(text.matches("EXCEPTED").count(), 0, "listed once, in its own block: {text}");
     }
 }

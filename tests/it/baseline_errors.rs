@@ -96,7 +96,24 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
         ("unknown role policy template", format!("{VALID_HEAD}ec2:\n  instance_roles:\n    roles:\n      - name: app\n        policies: [no-such-policy]\n"), 8, "ec2.instance_roles.roles[0].policies[0]"),
         ("invalid replacement role", format!("{VALID_HEAD}ec2:\n  embedded_keys:\n    replacement_role: \"my role\"\n"), 6, "ec2.embedded_keys.replacement_role"),
         ("maximum age of zero days", format!("{VALID_HEAD}iam:\n  password_policy:\n    max_age_days: 0\n"), 6, "iam.password_policy.max_age_days"),
+        ("an exception for an unknown control", exception("control: iam.pasword-policy", &in_days(30), ""), 5, "exceptions[0].control"),
+        ("an exception without an owner", format!("{VALID_HEAD}exceptions:\n  - control: iam\n    reason: r\n    expires: {}\n", in_days(30)), 5, "exceptions[0].owner"),
+        ("an exception without a reason", format!("{VALID_HEAD}exceptions:\n  - control: iam\n    owner: o\n    expires: {}\n", in_days(30)), 5, "exceptions[0].reason"),
+        ("an exception without an expiry", format!("{VALID_HEAD}exceptions:\n  - control: iam\n    reason: r\n    owner: o\n"), 5, "exceptions[0].expires"),
+        ("an exception expiring on a day that does not exist", exception("control: iam", "2027-02-29", ""), 8, "exceptions[0].expires"),
+        ("an exception more than a year ahead", exception("control: iam", &in_days(367), ""), 8, "exceptions[0].expires"),
+        ("an exception with an unknown key", exception("control: iam", &in_days(30), "    approved_by: me\n"), 9, "exceptions[0].approved_by"),
     ]
+}
+
+/// The date `days` from today (tests built on it do not age).
+fn in_days(days: i64) -> String {
+    mamori::baseline::Date::today().plus_days(days).to_string()
+}
+
+/// A baseline with one exception: `control`, a reason and owner, `expires`, then `extra` lines.
+fn exception(control: &str, expires: &str, extra: &str) -> String {
+    format!("{VALID_HEAD}exceptions:\n  - {control}\n    reason: r\n    owner: o\n    expires: {expires}\n{extra}")
 }
 
 #[test]

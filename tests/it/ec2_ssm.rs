@@ -14,7 +14,7 @@ use crate::harness::{baseline_file, mamori, standard_baseline, stderr, stdout, A
 const HEAD: &str = "version: 1\nname: t\nregions: [us-east-1]\n";
 
 /// Launches one instance from an AMI the emulator knows; returns its id.
-async fn launch(ec2: &aws_sdk_ec2::Client) -> String {
+pub(crate) async fn launch(ec2: &aws_sdk_ec2::Client) -> String {
     launch_with(ec2, None, None).await
 }
 

@@ -269,6 +269,12 @@ impl Account {
         app::execute(&invocation, &mut |_: &Report| true, &Silent).await
     }
 
+    /// `verify --security-hub` in-process over `accounts` (none: this account).
+    pub async fn verify_to_security_hub(&self, baseline: &Path, only: &[&str], accounts: AccountSelection) -> Outcome {
+        let invocation = Invocation { security_hub: true, ..self.invocation(Verb::Verify, baseline, only, &[], None, accounts) };
+        app::execute(&invocation, &mut |_: &Report| true, &Silent).await.unwrap_or_else(|e| panic!("verify --security-hub failed: {e}"))
+    }
+
     fn invocation(&self, verb: Verb, baseline: &Path, only: &[&str], regions: &[&str], mfa: Option<Mfa>, accounts: AccountSelection) -> Invocation {
         Invocation {
             verb,
@@ -280,6 +286,7 @@ impl Account {
             accounts,
             max_accounts_in_flight: None,
             approved: true,
+            security_hub: false,
         }
     }
 

@@ -197,6 +197,20 @@ impl Control for Imdsv2 {
         parts
     }
 
+    /// Each instance and the account default are changed by calls of their own: an excepted one keeps
+    /// its options while the others are fixed.
+    fn except(&self, mut desired: ImdsState, observed: &ImdsState, resource: &str) -> Option<ImdsState> {
+        match resource.strip_prefix(INSTANCE_PREFIX) {
+            Some(id) => {
+                let kept = observed.instances.get(id)?.clone();
+                desired.instances.insert(id.to_string(), kept);
+            }
+            None if resource == ACCOUNT_RESOURCE => desired.account_default = observed.account_default.clone(),
+            None => return None,
+        }
+        Some(desired)
+    }
+
     fn skip_reason(&self, _ctx: &Context<'_>, _target: &Target, part: &Part) -> Option<String> {
         let managed_by: ManagedElsewhere = serde_json::from_value(part.observed.get("managed_by")?.clone()).ok()?;
         is_declarative_policy(&managed_by).then(|| {
@@ -277,6 +291,18 @@ mod tests {
         assert_eq!(desired_state(&desired, &settings), desired, "desired is a fixed point");
         let single_hop = Settings { running_instances: true, hop_limit: 1 };
         assert_eq!(desired_state(&observed(), &single_hop).instances["i-optional"].hop_limit, Some(1));
+    }
+
+    #[test]
+    fn an_excepted_instance_or_default_keeps_its_options_while_the_rest_is_fixed() {
+        let settings = Settings { running_instances: true, hop_limit: 2 };
+        let desired = desired_state(&observed(), &settings);
+        let kept = Imdsv2.except(desired.clone(), &observed(), "instance/i-optional").unwrap();
+        assert_eq!(kept.instances["i-optional"], observed().instances["i-optional"]);
+        assert_eq!((&kept.account_default, &kept.instances["i-theirs"]), (&desired.account_default, &desired.instances["i-theirs"]));
+        let default_kept = Imdsv2.except(desired.clone(), &observed(), ACCOUNT_RESOURCE).unwrap();
+        assert_eq!((&default_kept.account_default, &default_kept.instances), (&observed().account_default, &desired.instances));
+        assert!(Imdsv2.except(desired, &observed(), "instance/i-gone").is_none(), "an instance it does not know");
     }
 
     #[test]

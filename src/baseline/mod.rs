@@ -5,6 +5,7 @@
 //! and [`Baseline`] is the validated model every control reads. Loading never touches the network; a
 //! baseline that loads is one mamori can act on.
 
+pub mod limits;
 pub mod locate;
 pub mod partition;
 pub mod raw;
@@ -293,17 +294,21 @@ fn describe(key: &Option<String>, message: &str) -> String {
 impl Baseline {
     /// Reads, parses and validates the baseline at `path`.
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| BaselineError {
+        let unreadable = |e: std::io::Error| BaselineError {
             file: path.to_path_buf(),
             position: None,
             key: None,
             message: format!("cannot read the baseline: {e}"),
-        })?;
+        };
+        limits::check_size(path, std::fs::metadata(path).map_err(unreadable)?.len())?;
+        let text = std::fs::read_to_string(path).map_err(unreadable)?;
         Baseline::parse(path, &text)
     }
 
     /// Parses and validates `text`, reporting errors against `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Baseline, BaselineError> {
+        limits::check_size(path, text.len() as u64)?;
+        limits::check_depth(path, text)?;
         let raw: raw::RawBaseline = values::with_template_dirs(template::search_dirs(path), || {
             serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text))
         })

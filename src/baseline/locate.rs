@@ -41,28 +41,48 @@ impl Positions {
 /// container that goes too deep, and its position. `None` when it never does (or stops parsing first:
 /// the deserializer reports the syntax error).
 pub fn deeper_than(text: &str, limit: usize) -> Option<(String, (usize, usize))> {
-    let mut builder = Builder::default();
-    walk(text, &mut builder, limit).map(|(path, mark)| (path, (mark.line(), mark.col() + 1)))
+    match walk(text, &mut Builder::default(), limit) {
+        Walked::TooDeep(path, mark) => Some((path, (mark.line(), mark.col() + 1))),
+        Walked::End | Walked::SyntaxError(_) => None,
+    }
+}
+
+/// The key path of the node the parser was reading when `text` stopped parsing (`.`: the document
+/// itself); `None` when it parses.
+pub fn syntax_error_path(text: &str) -> Option<String> {
+    match walk(text, &mut Builder::default(), usize::MAX) {
+        Walked::SyntaxError(path) | Walked::TooDeep(path, _) => Some(path),
+        Walked::End => None,
+    }
+}
+
+/// How a walk over a document's events ended.
+enum Walked {
+    End,
+    /// A container deeper than the limit: its path and where it starts.
+    TooDeep(String, Marker),
+    /// The path of the node being read when the parser gave up.
+    SyntaxError(String),
 }
 
 /// Feeds `text`'s events to `builder` until the end, a syntax error, or a container deeper than
-/// `limit` (returned with its path and position).
-fn walk(text: &str, builder: &mut Builder, limit: usize) -> Option<(String, Marker)> {
+/// `limit`.
+fn walk(text: &str, builder: &mut Builder, limit: usize) -> Walked {
     let mut parser = Parser::new_from_str(text);
     loop {
         let (event, mark) = match parser.next_token() {
             Ok(next) => next,
             // The scanner reads ahead, and refuses flow collections nested more than 255 deep itself.
-            Err(error) if error.info() == SCANNER_DEPTH_LIMIT => return Some((builder.innermost_path(), *error.marker())),
-            Err(_) => return None,
+            Err(error) if error.info() == SCANNER_DEPTH_LIMIT => return Walked::TooDeep(builder.innermost_path(), *error.marker()),
+            Err(_) => return Walked::SyntaxError(builder.reading_path()),
         };
         if event == Event::StreamEnd {
-            return None;
+            return Walked::End;
         }
         let opens = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
         builder.on_event(event, mark);
         if opens && builder.stack.len() > limit {
-            return Some((builder.innermost_path(), mark));
+            return Walked::TooDeep(builder.innermost_path(), mark);
         }
     }
 }
@@ -107,6 +127,16 @@ impl Builder {
         match self.stack.last() {
             Some(Frame::Map { path, .. } | Frame::Seq { path, .. }) => path.clone(),
             None => ".".to_string(),
+        }
+    }
+
+    /// The path of the node being read: the value of the pending key, the innermost container's
+    /// next item, or the container itself.
+    fn reading_path(&self) -> String {
+        match self.stack.last() {
+            Some(Frame::Map { path, key: Some(key) }) => join(path, key),
+            Some(Frame::Seq { path, next }) => format!("{path}[{next}]"),
+            _ => self.innermost_path(),
         }
     }
 
@@ -174,5 +204,13 @@ mod tests {
         assert!(path.starts_with("vpc.k.k.k"), "{path}");
         assert_eq!(line, 66, "the 65th container: the root mapping, `vpc`'s, then 63 levels of `k`, from line 3");
         assert_eq!(super::deeper_than("version: 1\nregions: [us-east-1]\n", 64), None);
+    }
+
+    #[test]
+    fn a_syntax_error_is_placed_at_the_key_being_read() {
+        assert_eq!(super::syntax_error_path("version: 1\niam:\n  password_policy: {minimum_length: 14\n").as_deref(), Some("iam.password_policy"), "the flow mapping left open");
+        assert_eq!(super::syntax_error_path("version: 1\nregions: [us-east-1, \"x\n").as_deref(), Some("regions[1]"));
+        assert_eq!(super::syntax_error_path("%bad\n").as_deref(), Some("."));
+        assert_eq!(super::syntax_error_path("version: 1\n"), None);
     }
 }

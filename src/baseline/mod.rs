@@ -615,6 +615,11 @@ fn yaml_error(path: &Path, text: &str, error: &serde_path_to_error::Error<serde_
     if message.contains("did not find expected") || message.contains("mapping values are not allowed") {
         message = format!("invalid YAML: {message}");
     }
+    // A syntax error has no serde path: the node the parser was reading names it; an error about the
+    // document as a whole (not a mapping) names the document, `.`.
+    if key.is_none() {
+        key = Some(locate::syntax_error_path(text).unwrap_or_else(|| ".".to_string()));
+    }
     // The exact value (or key) the path names; the parser's position of the enclosing node otherwise.
     // A missing field has no position of its own: its parent's key is where it belongs.
     let positions = locate::Positions::of(text);

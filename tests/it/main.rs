@@ -10,6 +10,7 @@ mod ec2_ssm;
 mod faults;
 mod guard;
 mod harness;
+mod hostile;
 mod https;
 mod iam_hygiene;
 mod least_privilege;

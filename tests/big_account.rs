@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{emulator, repo, standard_baseline, Account};
+use harness::{emulator, mamori_command, peak_memory_run, repo, standard_baseline, Account};
 use mamori::report::{Report, Status, Verb};
 use serde_json::Value;
 
@@ -78,24 +78,7 @@ fn binary_verify(account: &Account) -> (Duration, f64, i32) {
     for region in REGIONS {
         args.extend(["--region", region]);
     }
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mamori"));
-    command.args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "RUST_LOG"] {
-        command.env_remove(var);
-    }
-    command.env("AWS_EC2_METADATA_DISABLED", "true").env("AWS_CONFIG_FILE", "/dev/null").env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    command.envs(account.env());
-    let started = Instant::now();
-    let child = command.spawn().expect("run mamori");
-    let mut status = 0;
-    // SAFETY: wait4 on our own child's pid, with valid pointers to locals.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
-        usage
-    };
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    (started.elapsed(), usage.ru_maxrss as f64 / 1024.0, code)
+    peak_memory_run(mamori_command(&args, &account.env()))
 }
 
 /// One size's run: the in-process report and calls, and the binary's figures.

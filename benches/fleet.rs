@@ -18,7 +18,6 @@
 #[path = "../tests/it/harness.rs"]
 mod harness;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
@@ -54,26 +53,7 @@ fn binary_run(management: &Account, baseline: &std::path::Path) -> (Duration, f6
     for region in REGIONS {
         args.extend(["--region", region]);
     }
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mamori"));
-    command.args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "RUST_LOG"] {
-        command.env_remove(var);
-    }
-    command.env("AWS_EC2_METADATA_DISABLED", "true").env("AWS_CONFIG_FILE", "/dev/null").env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    for (key, value) in management.env() {
-        command.env(key, value);
-    }
-    let started = Instant::now();
-    let child = command.spawn().expect("run mamori");
-    let mut status = 0;
-    // SAFETY: wait4 on our own child's pid, with valid pointers to locals.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
-        usage
-    };
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    (started.elapsed(), usage.ru_maxrss as f64 / 1024.0, code)
+    harness::peak_memory_run(harness::mamori_command(&args, &management.env()))
 }
 
 async fn measure(size: usize) {

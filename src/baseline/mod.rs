@@ -7,6 +7,7 @@
 
 pub mod date;
 pub mod exceptions;
+pub mod limits;
 pub mod locate;
 pub mod partition;
 pub mod raw;
@@ -299,12 +300,14 @@ fn describe(key: &Option<String>, message: &str) -> String {
 impl Baseline {
     /// Reads, parses and validates the baseline at `path`.
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| BaselineError {
+        let unreadable = |e: std::io::Error| BaselineError {
             file: path.to_path_buf(),
             position: None,
             key: None,
             message: format!("cannot read the baseline: {e}"),
-        })?;
+        };
+        limits::check_size(path, std::fs::metadata(path).map_err(unreadable)?.len())?;
+        let text = std::fs::read_to_string(path).map_err(unreadable)?;
         Baseline::parse(path, &text)
     }
 
@@ -316,6 +319,8 @@ impl Baseline {
     /// Parses and validates `text` as on the day `today`: the date exceptions' expiry is judged by,
     /// at load time (at most a year ahead) and in the run (expired or not).
     pub fn parse_on(path: &Path, text: &str, today: Date) -> Result<Baseline, BaselineError> {
+        limits::check_size(path, text.len() as u64)?;
+        limits::check_depth(path, text)?;
         let raw: raw::RawBaseline = values::with_template_dirs(template::search_dirs(path), || {
             serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text))
         })
@@ -637,6 +642,11 @@ fn yaml_error(path: &Path, text: &str, error: &serde_path_to_error::Error<serde_
     }
     if message.contains("did not find expected") || message.contains("mapping values are not allowed") {
         message = format!("invalid YAML: {message}");
+    }
+    // A syntax error has no serde path: the node the parser was reading names it; an error about the
+    // document as a whole (not a mapping) names the document, `.`.
+    if key.is_none() {
+        key = Some(locate::syntax_error_path(text).unwrap_or_else(|| ".".to_string()));
     }
     // The exact value (or key) the path names; the parser's position of the enclosing node otherwise.
     // A missing field has no position of its own: its parent's key is where it belongs.

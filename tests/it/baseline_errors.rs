@@ -164,3 +164,25 @@ fn a_missing_baseline_file_is_named() {
     assert!(stderr(&output).contains("/nonexistent/mamori.yaml"));
     assert!(!tripwire.touched());
 }
+
+#[test]
+fn a_huge_or_deeply_nested_baseline_is_refused_at_once_with_its_file_named() {
+    // Under the size limit (indentation grows with depth): the depth limit refuses it.
+    let deep_mapping: String = (0..1_400).map(|depth| format!("{}k:\n", " ".repeat(depth + 2))).collect();
+    let cases = [
+        ("a 10 MB baseline", format!("{VALID_HEAD}# {}\n", "a".repeat(10 * 1024 * 1024)), "bytes, more than the"),
+        ("a block mapping 1,400 levels deep", format!("{VALID_HEAD}iam:\n{deep_mapping}"), "nested more than"),
+        ("a flow sequence 10,000 levels deep", format!("{VALID_HEAD}iam: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)), "nested more than"),
+    ];
+    for (what, yaml, expected) in cases {
+        let (_dir, path) = baseline_file(&yaml);
+        let tripwire = Tripwire::new();
+        let started = std::time::Instant::now();
+        let output = mamori(&["verify", "--baseline", path.to_str().unwrap()], &tripwire.env());
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{what}: exit code\n{message}");
+        assert!(message.contains(&path.display().to_string()) && message.contains(expected), "{what}: expected the file and `{expected}` in:\n{message}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{what}: took {:?}", started.elapsed());
+        assert!(!tripwire.touched(), "{what}: an AWS call was made");
+    }
+}

@@ -414,6 +414,11 @@ async fn assume_role(caller: &Credentials, id: &str, role: &str, server: Option<
 
 /// The `mamori` binary with a clean AWS environment (no profile, no IMDS) and no stdin.
 pub fn mamori(args: &[&str], env: &[(&str, String)]) -> Output {
+    output_within(mamori_command(args, env), std::time::Duration::from_secs(120))
+}
+
+/// The `mamori` command [`mamori`] runs: a clean AWS environment, no stdin, then `env`.
+pub fn mamori_command(args: &[&str], env: &[(&str, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mamori"));
     command.args(args).stdin(Stdio::null());
     for var in ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "RUST_LOG"] {
@@ -423,7 +428,26 @@ pub fn mamori(args: &[&str], env: &[(&str, String)]) -> Output {
     for (key, value) in env {
         command.env(key, value);
     }
-    output_within(command, std::time::Duration::from_secs(120))
+    command
+}
+
+/// Runs `command` (its output discarded) and returns its wall time, its peak resident memory in MiB
+/// (`wait4`'s rusage) and its exit code (-1 when a signal ended it). For the binaries that measure
+/// (`benches/fleet.rs`, `tests/big_account.rs`), which include this harness; `tests/it` does not.
+#[allow(dead_code)]
+pub fn peak_memory_run(mut command: Command) -> (std::time::Duration, f64, i32) {
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let started = std::time::Instant::now();
+    let child = command.spawn().expect("run the command");
+    let mut status = 0;
+    // SAFETY: wait4 on our own child's pid, with valid pointers to locals.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+        usage
+    };
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    (started.elapsed(), usage.ru_maxrss as f64 / 1024.0, code)
 }
 
 /// Runs `command` to completion, killing it (and failing the test) if it takes longer than `limit`:

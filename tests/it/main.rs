@@ -12,6 +12,7 @@ mod exceptions;
 mod faults;
 mod guard;
 mod harness;
+mod hostile;
 mod https;
 mod iam_hygiene;
 mod least_privilege;

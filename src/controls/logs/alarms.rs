@@ -260,14 +260,18 @@ impl Control for LogAlarms {
             }
         };
         let region = target.region.as_str();
-        let filters = ctx.aws.logs(region).describe_metric_filters().log_group_name(&log_group).filter_name_prefix(NAME_PREFIX).send().await;
+        // Every page of both lists (AWS pages them at 50): alarms or filters of someone else's under
+        // mamori's prefix must not push the baseline's off the first page.
+        let filters: Result<Vec<MetricFilter>, _> =
+            ctx.aws.logs(region).describe_metric_filters().log_group_name(&log_group).filter_name_prefix(NAME_PREFIX).into_paginator().items().send().try_collect().await;
         let log_group_exists = log_groups::read(ctx, target, &log_group).await?.is_some();
         let filters: Vec<MetricFilter> = match filters {
-            Ok(out) => out.metric_filters().to_vec(),
+            Ok(filters) => filters,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Vec::new(),
             Err(e) => return Err(AwsError::from_sdk("logs:DescribeMetricFilters", e)),
         };
-        let described = ctx.aws.cloudwatch(region).describe_alarms().alarm_name_prefix(NAME_PREFIX).send().await.named("cloudwatch:DescribeAlarms")?;
+        let pages: Vec<_> = ctx.aws.cloudwatch(region).describe_alarms().alarm_name_prefix(NAME_PREFIX).into_paginator().send().try_collect().await.named("cloudwatch:DescribeAlarms")?;
+        let metric_alarms: Vec<_> = pages.iter().flat_map(|page| page.metric_alarms()).collect();
         let (topic, listed) = observe_topic(ctx, target).await?;
 
         let alarms = FILTERS
@@ -275,7 +279,7 @@ impl Control for LogAlarms {
             .map(|filter| {
                 let name = format!("{NAME_PREFIX}{}", filter.slug);
                 let metric_filter = filters.iter().find(|f| f.filter_name() == Some(name.as_str()));
-                let alarm = described.metric_alarms().iter().find(|a| a.alarm_name() == Some(name.as_str()));
+                let alarm = metric_alarms.iter().copied().find(|a| a.alarm_name() == Some(name.as_str()));
                 let state = CisAlarmState {
                     filter_pattern: metric_filter.and_then(|f| f.filter_pattern()).map(str::to_string),
                     metric: metric_filter

@@ -356,7 +356,7 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>) -> Re
         baseline: args.baseline,
         only: args.only,
         regions: args.common.regions,
-        connect: ConnectOptions { profile: args.common.profile, endpoint_url: args.common.endpoint_url, credentials: None },
+        connect: ConnectOptions { profile: args.common.profile, endpoint_url: args.common.endpoint_url, credentials: None, retry: None },
         mfa,
         accounts: args.accounts.selection(),
         max_accounts_in_flight: args.accounts.max_accounts_in_flight.map(usize::from),

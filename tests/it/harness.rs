@@ -109,6 +109,8 @@ pub struct Account {
     credentials: Credentials,
     /// Where this account's calls go when not straight to the emulator: a [`FaultProxy`].
     via: Option<String>,
+    /// The SDK's retry mode and attempts for mamori's runs; `None` = mamori's own.
+    retry: Option<aws_config::retry::RetryConfig>,
 }
 
 /// A new account id for each call, in this test binary.
@@ -127,7 +129,7 @@ impl Account {
             Engine::LocalStack => Credentials::new(id.clone(), "test", None, None, "mamori-tests"),
             Engine::Moto => moto_role_credentials(&id, "mamori-test").await,
         };
-        let account = Account { id, credentials, via: None };
+        let account = Account { id, credentials, via: None, retry: None };
         let caller = account.aws(AccessMode::ReadOnly).await.caller().await.expect("GetCallerIdentity");
         assert_eq!(caller.account_id, account.id, "the emulator put the test in the wrong account");
         account
@@ -137,13 +139,13 @@ impl Account {
     /// enters it: STS AssumeRole into `OrganizationAccountAccessRole` with this account's credentials.
     pub async fn member(&self, id: &str) -> Account {
         assert_eq!(emulator().engine, Engine::Moto, "Account::member needs moto");
-        Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole").await, via: None }
+        Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole").await, via: None, retry: None }
     }
 
     /// This account entered with another identity's access key (an IAM user's, say): mamori then runs
     /// as that identity.
     pub fn with_access_key(&self, access_key_id: &str, secret_access_key: &str) -> Account {
-        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests"), via: None }
+        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests"), via: None, retry: None }
     }
 
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
@@ -187,7 +189,7 @@ impl Account {
     pub fn root(&self) -> Account {
         self.root_console(&[("access-key", "true")]);
         let key = format!("AKIAROOT{}", self.id);
-        Account { id: self.id.clone(), credentials: Credentials::new(key, "root-secret", None, None, "mamori-tests-root"), via: None }
+        Account { id: self.id.clone(), credentials: Credentials::new(key, "root-secret", None, None, "mamori-tests-root"), via: None, retry: None }
     }
 
     /// moto: enables an opt-in region for this account (`account:EnableRegion`, which the emulator
@@ -204,7 +206,12 @@ impl Account {
 
     /// This account reached through `proxy`: every call of mamori's runs passes the proxy's faults.
     pub fn through(&self, proxy: &FaultProxy) -> Account {
-        Account { id: self.id.clone(), credentials: self.credentials.clone(), via: Some(proxy.endpoint.clone()) }
+        Account { id: self.id.clone(), credentials: self.credentials.clone(), via: Some(proxy.endpoint.clone()), retry: self.retry.clone() }
+    }
+
+    /// This account with mamori's runs retrying as `retry` says (to compare retry modes).
+    pub fn retrying(&self, retry: aws_config::retry::RetryConfig) -> Account {
+        Account { id: self.id.clone(), credentials: self.credentials.clone(), via: self.via.clone(), retry: Some(retry) }
     }
 
     pub fn connect_options(&self) -> ConnectOptions {
@@ -212,6 +219,7 @@ impl Account {
             profile: None,
             endpoint_url: Some(self.via.clone().unwrap_or_else(|| emulator().endpoint.clone())),
             credentials: Some(SharedCredentialsProvider::new(self.credentials.clone())),
+            retry: self.retry.clone(),
         }
     }
 
@@ -377,7 +385,7 @@ async fn moto_role_credentials(id: &str, role: &str) -> Credentials {
 
 /// moto: STS AssumeRole into `role` of account `id` with `caller`'s credentials.
 async fn assume_role(caller: &Credentials, id: &str, role: &str) -> Credentials {
-    let base = Account { id: String::new(), credentials: caller.clone(), via: None };
+    let base = Account { id: String::new(), credentials: caller.clone(), via: None, retry: None };
     let assumed = base
         .aws(AccessMode::ReadWrite)
         .await

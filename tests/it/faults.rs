@@ -85,7 +85,7 @@ async fn the_same_seed_hits_the_same_requests() {
 }
 
 /// Keys of the account that carry mamori's baseline-key tag.
-async fn tagged_keys(account: &Account) -> usize {
+pub(crate) async fn tagged_keys(account: &Account) -> usize {
     let kms = account.aws(AccessMode::ReadOnly).await.kms("us-east-1");
     let mut tagged = 0;
     for key in kms.list_keys().send().await.unwrap().keys() {
@@ -131,7 +131,7 @@ async fn lost_answers_to_create_vpc_endpoint_make_one_endpoint_per_service() {
 /// Controls whose `manual` findings only a human can clear (the root user, the alarm e-mail's
 /// recipient, the standard baseline's opt-in to close network ACLs): what a converged fresh account
 /// still shows.
-const HUMAN_STEPS: &[&str] = &["root.mfa", "root.access-keys", "root.recent-use", "logs.bucket-mfa-delete", "logs.alarms", "vpc.nacl-admin-ports"];
+pub(crate) const HUMAN_STEPS: &[&str] = &["root.mfa", "root.access-keys", "root.recent-use", "logs.bucket-mfa-delete", "logs.alarms", "vpc.nacl-admin-ports"];
 
 /// What one faulted convergence cost, printed for the README's figures.
 #[derive(Debug)]
@@ -166,8 +166,8 @@ struct Converged {
 
 /// A fresh account with one VPC: `apply` of the standard baseline behind a proxy
 /// with `faults` (retrying as `retry` says, or as mamori does), again while one left an `error` (at
-/// most [`MAX_APPLIES`] runs), then a `verify` straight to the emulator; and a count of everything a
-/// duplicate create would have doubled, which must be one of each.
+/// most [`MAX_APPLIES`] runs), then a `verify` straight to the emulator; and, when that is clean, a
+/// count of everything a duplicate create would have doubled, which must be one of each.
 async fn apply_behind(faults: &serde_json::Value, retry: Option<RetryConfig>) -> Converged {
     let account = Account::fresh().await;
     let built = vpc::build_vpc(&account, "us-east-1", "faults").await;
@@ -197,8 +197,10 @@ async fn apply_behind(faults: &serde_json::Value, retry: Option<RetryConfig>) ->
         .findings
         .into_iter()
         .filter(|f| !matches!(f.status, Status::Pass | Status::Skipped) && !(f.status == Status::Manual && HUMAN_STEPS.contains(&f.control.as_str())))
-        .collect();
-    assert_one_of_each(&account, &built.id).await;
+        .collect::<Vec<_>>();
+    if left.is_empty() {
+        assert_one_of_each(&account, &built.id).await;
+    }
     let requests = proxy.total("requests");
     let figures = FaultFigures {
         applies,

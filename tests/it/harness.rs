@@ -478,10 +478,53 @@ impl FaultProxy {
         serde_json::from_str(body).unwrap_or_else(|e| panic!("fault proxy stats {body:?}: {e}"))
     }
 
+    /// Arms the proxy's `kill_after_write`: `pid` is the process it kills after that write.
+    pub fn arm(&self, pid: u32) {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let body = serde_json::json!({ "pid": pid }).to_string();
+        let mut stream = std::net::TcpStream::connect(address).expect("connect to the fault proxy");
+        write!(stream, "POST /_fault_proxy/arm HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("arm the fault proxy");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read the fault proxy's answer");
+        assert!(answer.starts_with("HTTP/1.1 200"), "arm the fault proxy: {answer}");
+    }
+
     /// The total of one statistic (`requests`, `throttled`, `lost_answer`, ...) over every operation.
     pub fn total(&self, what: &str) -> u64 {
         self.stats().get(what).map(|counts| counts.values().sum()).unwrap_or(0)
     }
+}
+
+/// The SigV4 service name (the credential scope's, which the proxy reads) of each service the SDK's
+/// operation metadata names, for the services mamori calls.
+const SIGNING_NAMES: &[(&str, &str)] = &[
+    ("STS", "sts"),
+    ("KMS", "kms"),
+    ("EC2", "ec2"),
+    ("Route 53", "route53"),
+    ("S3", "s3"),
+    ("S3 Control", "s3"),
+    ("CloudTrail", "cloudtrail"),
+    ("Organizations", "organizations"),
+    ("CloudWatch Logs", "logs"),
+    ("CloudWatch", "monitoring"),
+    ("SNS", "sns"),
+    ("SSM", "ssm"),
+    ("IAM", "iam"),
+];
+
+/// mamori's reads (the read-only guard's exact list, `src/aws/reads.rs`) as the proxy names
+/// operations (`kms:DescribeKey`): the proxy's `reads`, so that it counts as a write exactly what the
+/// guard classifies as mutating.
+pub fn proxy_reads() -> Vec<String> {
+    mamori::aws::reads::READ_OPERATIONS
+        .iter()
+        .map(|(service, operation)| {
+            let signing = SIGNING_NAMES.iter().find(|(name, _)| name == service).unwrap_or_else(|| panic!("no SigV4 name for {service}")).1;
+            format!("{signing}:{operation}")
+        })
+        .collect()
 }
 
 impl Drop for FaultProxy {

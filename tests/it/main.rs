@@ -5,6 +5,7 @@
 
 mod baseline_errors;
 mod cli;
+mod crash;
 mod controls;
 mod ec2_ssm;
 mod faults;

@@ -21,6 +21,7 @@ pub mod client_token;
 pub mod error;
 pub mod guard;
 mod https;
+pub mod interrupt;
 pub mod memo;
 pub mod non_idempotent;
 pub mod propagation;
@@ -39,6 +40,7 @@ use aws_types::service_config::ServiceConfigKey;
 pub use client_token::ClientTokens;
 pub use error::{AwsError, NameCall};
 pub use guard::{AccessMode, CallLog, CallRecord};
+pub use interrupt::Interrupt;
 pub use memo::Memo;
 
 use guard::CallGuard;
@@ -56,6 +58,8 @@ pub struct ConnectOptions {
     pub credentials: Option<SharedCredentialsProvider>,
     /// The retry mode and attempts; `None` = [`retry::default_config`].
     pub retry: Option<RetryConfig>,
+    /// Set by the first Ctrl-C of an `apply`: no write starts after it (see [`interrupt`]).
+    pub interrupt: Interrupt,
 }
 
 /// An MFA device serial (or ARN) and a current six-digit code, for the root-only calls that require
@@ -144,7 +148,7 @@ impl Aws {
         if let Some(credentials) = &options.credentials {
             loader = loader.credentials_provider(credentials.clone());
         }
-        Aws { config: loader.load().await, guard: CallGuard::new(mode), memo: Arc::default(), tokens: ClientTokens::new(), retry: RetryPartitions::default() }
+        Aws { config: loader.load().await, guard: CallGuard::new(mode, options.interrupt.clone()), memo: Arc::default(), tokens: ClientTokens::new(), retry: RetryPartitions::default() }
     }
 
     /// A connection to another account: the same configuration (HTTP client, retry, endpoint, region),
@@ -153,7 +157,7 @@ impl Aws {
     /// connection; its retry quotas and rate limiters are its own too.
     pub fn for_account(&self, credentials: SharedCredentialsProvider) -> Aws {
         let config = self.config.to_builder().credentials_provider(credentials).build();
-        Aws { config, guard: CallGuard::new(self.guard.mode()), memo: Arc::default(), tokens: self.tokens, retry: RetryPartitions::default() }
+        Aws { config, guard: CallGuard::new(self.guard.mode(), self.guard.interrupt()), memo: Arc::default(), tokens: self.tokens, retry: RetryPartitions::default() }
     }
 
     /// Every call made (or refused) through this connection so far.
@@ -174,6 +178,11 @@ impl Aws {
 
     pub fn mode(&self) -> AccessMode {
         self.guard.mode()
+    }
+
+    /// True once the run was interrupted: no write starts any more.
+    pub fn interrupted(&self) -> bool {
+        self.guard.interrupt().is_requested()
     }
 
     /// The endpoint the SDK sends `service_id`'s calls to (`S3`, `S3 Control`) when it is not AWS's own,

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use aws_sdk_ec2::types::InstanceType;
 use futures::stream::{self, StreamExt};
@@ -24,7 +24,7 @@ use mamori::report::{Status, Verb};
 use serde_json::json;
 
 use crate::faults::{assert_one_of_each, HUMAN_STEPS};
-use crate::harness::{proxy_reads, standard_baseline_with_subscriber, Account, FaultProxy};
+use crate::harness::{mamori_command, proxy_reads, standard_baseline_with_subscriber, Account, FaultProxy};
 use crate::vpc;
 
 /// Crashed runs at once: each is a fresh account on the one moto server.
@@ -83,13 +83,8 @@ async fn crash_after_write(k: usize) -> f64 {
     let (account, vpc_id) = fresh_account_with_workload().await;
     let (_dir, baseline) = standard_baseline_with_subscriber();
     let proxy = FaultProxy::start(&json!({"reads": proxy_reads(), "kill_after_write": k}));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mamori"));
-    command.args(["apply", "--yes", "--baseline", baseline.to_str().unwrap(), "--endpoint-url", &proxy.endpoint, "--output", "json"]);
-    command.env("AWS_EC2_METADATA_DISABLED", "true").env("AWS_CONFIG_FILE", "/dev/null").env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null").env_remove("RUST_LOG");
-    for (key, value) in account.env() {
-        command.env(key, value);
-    }
-    let mut child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("run the mamori binary");
+    let args = ["apply", "--yes", "--baseline", baseline.to_str().unwrap(), "--endpoint-url", &proxy.endpoint, "--output", "json"];
+    let mut child = mamori_command(&args, &account.env()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("run the mamori binary");
     proxy.arm(child.id());
     let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().expect("wait for mamori");
     assert_eq!(status.signal(), Some(9), "k={k}: mamori was killed after its write ({status})");

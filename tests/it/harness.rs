@@ -220,6 +220,7 @@ impl Account {
             endpoint_url: Some(self.via.clone().unwrap_or_else(|| emulator().endpoint.clone())),
             credentials: Some(SharedCredentialsProvider::new(self.credentials.clone())),
             retry: self.retry.clone(),
+            interrupt: Default::default(),
         }
     }
 
@@ -402,6 +403,11 @@ async fn assume_role(caller: &Credentials, id: &str, role: &str) -> Credentials 
 
 /// The `mamori` binary with a clean AWS environment (no profile, no IMDS) and no stdin.
 pub fn mamori(args: &[&str], env: &[(&str, String)]) -> Output {
+    output_within(mamori_command(args, env), std::time::Duration::from_secs(120))
+}
+
+/// The command [`mamori`] runs, for a test that must send the process a signal.
+pub fn mamori_command(args: &[&str], env: &[(&str, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mamori"));
     command.args(args).stdin(Stdio::null());
     for var in ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "RUST_LOG"] {
@@ -411,13 +417,18 @@ pub fn mamori(args: &[&str], env: &[(&str, String)]) -> Output {
     for (key, value) in env {
         command.env(key, value);
     }
-    output_within(command, std::time::Duration::from_secs(120))
+    command
 }
 
 /// Runs `command` to completion, killing it (and failing the test) if it takes longer than `limit`:
 /// a run that hangs, on a tripwire port say, must fail loudly instead of stalling the suite.
 fn output_within(mut command: Command, limit: std::time::Duration) -> Output {
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run the mamori binary");
+    wait_within(command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run the mamori binary"), limit)
+}
+
+/// Waits for `child` (spawned with piped stdout and stderr), killing it (and failing the test) if it
+/// takes longer than `limit`.
+pub fn wait_within(mut child: std::process::Child, limit: std::time::Duration) -> Output {
     let (stdout, stderr) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
     let read = |mut pipe: Box<dyn std::io::Read + Send>| {
         std::thread::spawn(move || {

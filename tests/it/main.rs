@@ -13,6 +13,7 @@ mod guard;
 mod harness;
 mod https;
 mod iam_hygiene;
+mod interrupt;
 mod least_privilege;
 mod logs;
 mod logs_alarms;

@@ -38,7 +38,7 @@ use crate::report::{Change, Finding, Report, Status, Summary, Verb};
 
 /// How many units are observed or applied at once: enough for every unit of the standard baseline in
 /// four regions to be in flight together (the units call different APIs, and AWS limits each API on
-/// its own; the SDK's adaptive retry slows a throttled one down).
+/// its own; the SDK's retry backs a throttled call off, see [`crate::aws::retry`]).
 const CONCURRENCY: usize = 64;
 
 /// Why a drifted unit was not applied once the run was interrupted (see [`crate::aws::interrupt`]).

@@ -15,6 +15,15 @@ JSON configuration says, answers some requests itself instead:
                    these operations, on top of the shares above
   latency_ms       added to every answer
   seed             makes every choice reproducible
+  reads            the operations that are reads (`kms:DescribeKey`, named by the SigV4 service and the
+                   action, as below), exported from mamori's read-only guard: every other operation of
+                   a JSON or query protocol is a write; a REST protocol (S3, S3 Control, Route 53)
+                   names no action, and there the safe methods (GET, HEAD) are the reads. The proxy
+                   counts the writes the emulator answered (`write` in the statistics)
+  kill_after_write k: once the emulator has answered the k-th write, SIGKILL the process armed with
+                   `POST /_fault_proxy/arm {"pid": P}` before the answer is relayed (the write is
+                   done, mamori never learns it), then reset the connection: a crash right after a
+                   write. Needs `reads`. Writes are counted in the order their answers arrive.
 
 A throttled request is answered in its protocol's own shape, as AWS answers it: JSON protocols
 (`X-Amz-Target`) `400 {"__type": "ThrottlingException"}`; EC2 `503 RequestLimitExceeded` in EC2's
@@ -26,7 +35,8 @@ operation, a digest of the request body and how many times that same request was
 on the order in which concurrent requests arrive. (The token bucket depends on time, as on AWS.)
 
 `GET /_fault_proxy/stats` answers what the proxy did, as JSON: requests seen, forwarded, and each
-fault injected, per operation. The proxy serves at most `MAX_CONNECTIONS` connections at once and
+fault injected, per operation (`killed`: the process killed after a write, by the write's
+operation). The proxy serves at most `MAX_CONNECTIONS` connections at once and
 stops when the process `--owner-pid` is gone.
 
 Usage: python3 localstack/fault_proxy.py --upstream URL --config JSON [--owner-pid PID]
@@ -41,6 +51,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import sys
@@ -51,6 +62,8 @@ from collections import Counter, defaultdict
 
 MAX_CONNECTIONS = 64
 STATS_PATH = "/_fault_proxy/stats"
+ARM_PATH = "/_fault_proxy/arm"
+SAFE_METHODS = {"GET", "HEAD"}
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
 
@@ -83,6 +96,11 @@ class Faults:
         self.operations: Counter = Counter()
         self.buckets: dict = {}
         self.stats: dict = defaultdict(Counter)
+        self.reads = set(config.get("reads", []))
+        self.writes_answered = 0
+        self.armed_pid: int | None = None
+        if "kill_after_write" in config and not self.reads:
+            raise SystemExit("fault_proxy.py: kill_after_write needs reads (which operations are not writes)")
 
     def record(self, what: str, operation: str) -> None:
         with self.lock:
@@ -112,6 +130,24 @@ class Faults:
 
     def targeted_loss(self, operation: str, nth: int) -> bool:
         return nth in self.config.get("lose", {}).get(operation, [])
+
+    def is_write(self, operation: str, method: str, shape: str) -> bool:
+        if not self.reads:
+            return False
+        if shape in ("s3", "rest-xml"):
+            return method not in SAFE_METHODS
+        return operation not in self.reads
+
+    def write_answered(self, operation: str) -> bool:
+        """Counts one write the emulator answered; True when it is the one to crash the client after."""
+        with self.lock:
+            self.writes_answered += 1
+            self.stats["write"][operation] += 1
+            crash = self.writes_answered == self.config.get("kill_after_write") and self.armed_pid is not None
+            if crash:
+                os.kill(self.armed_pid, signal.SIGKILL)
+                self.stats["killed"][operation] += 1
+            return crash
 
 
 def protocol(headers, service: str) -> str:
@@ -182,6 +218,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.proxy()
 
     def do_POST(self) -> None:
+        if self.path == ARM_PATH:
+            length = int(self.headers.get("Content-Length") or 0)
+            pid = int(json.loads(self.rfile.read(length))["pid"])
+            with self.faults.lock:
+                self.faults.armed_pid = pid
+            self.answer(200, "application/json", b"{}", [])
+            return
         self.proxy()
 
     do_PUT = do_DELETE = do_HEAD = do_PATCH = do_POST
@@ -247,6 +290,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             connection.close()
         self.faults.record("forwarded", operation)
+        if self.faults.is_write(operation, self.command, shape) and self.faults.write_answered(operation):
+            self.reset()
+            return
         if hit("lost_answer") or self.faults.targeted_loss(operation, nth):
             self.faults.record("lost_answer", operation)
             self.reset()

@@ -6,7 +6,8 @@
 # CLI-contract and fresh-root tests again against LocalStack (all but those that need the moto shim:
 # the MFA Delete flow, since LocalStack never reports MFADelete, the root user's console steps and
 # root access key, and the lock's Deny, which the shim enforces on moto only; and the break-glass
-# role-path test, since the tests call LocalStack as the account root). Installs both emulators
+# role-path test, since the tests call LocalStack as the account root), and beside that LocalStack run
+# the crash matrix on moto. Installs both emulators
 # (pinned, into the ignored .venv/) on first use; each test binary starts and stops its own emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +21,15 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 cargo test --locked
+# The crash matrix (an apply SIGKILLed after its k-th write, then applied again; a sample of the k,
+# MAMORI_CRASH_MATRIX=full for every k) runs on moto beside the LocalStack run.
+cargo test --locked --test it -- --ignored crash:: &
+crash_matrix=$!
+trap 'kill "$crash_matrix" 2>/dev/null || true' EXIT
 MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: vpc:: vpc_egress:: vpc_nacl:: vpc_emulator_rules:: \
     root::a_fresh_root_user_needs_mfa_and_apply_never_writes \
     exceptions::an_accepted_risk_is_excepted_and_apply_leaves_it_exactly_as_it_was \
     --skip logs::mfa_delete_is_turned_on_in_the_root_users_step_through_the_lock \
     --skip logs::an_account_hardened_by_an_earlier_release_reaches_mfa_delete_without_losing_data \
     --skip vpc::break_glass_principals_are_compared_with_the_callers_role_path
+wait "$crash_matrix"

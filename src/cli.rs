@@ -14,13 +14,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 use crate::app::{self, Invocation};
-use crate::aws::{ConnectOptions, Mfa};
+use crate::aws::{ConnectOptions, Interrupt, Mfa};
 use crate::baseline::{self, values::AccountId};
 use crate::controls;
 use crate::engine::{Progress, Silent};
 use crate::fleet::{AccountSelection, Shard};
 use crate::least_privilege;
-use crate::report::{merge, text, Format, RenderOptions, Report, ReportFile, Verb};
+use crate::report::{merge, text, Format, RenderOptions, Report, ReportFile, Status, Verb};
 
 #[derive(Debug, Parser)]
 #[command(name = "mamori", version, about = "Reconcile an AWS account to a secure baseline: plan, apply, verify.")]
@@ -369,7 +369,13 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>, secur
         baseline: args.baseline,
         only: args.only,
         regions: args.common.regions,
-        connect: ConnectOptions { profile: args.common.profile, endpoint_url: args.common.endpoint_url, credentials: None },
+        connect: ConnectOptions {
+            profile: args.common.profile,
+            endpoint_url: args.common.endpoint_url,
+            credentials: None,
+            retry: None,
+            interrupt: Interrupt::default(),
+        },
         mfa,
         accounts: args.accounts.selection(),
         max_accounts_in_flight: args.accounts.max_accounts_in_flight.map(usize::from),
@@ -385,8 +391,17 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>, secur
         if std::io::stderr().is_terminal() && !args.common.quiet { Box::new(Bar::default()) } else { Box::new(Silent) };
     let mut confirm = |plan: &Report| assume_yes || ask(plan);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if verb == Verb::Apply {
+        runtime.spawn(interrupt_on_ctrl_c(invocation.connect.interrupt.clone()));
+    }
     let outcome = runtime.block_on(app::execute(&invocation, &mut confirm, progress.as_ref()))?;
     write_reports(&outcome.report, output, &report_files, &options)?;
+    if invocation.connect.interrupt.is_requested() {
+        let made = outcome.report.changes.as_ref().map_or(0, Vec::len);
+        let not_made = outcome.report.findings.iter().filter(|f| f.status == Status::Error).count();
+        eprintln!("mamori: interrupted: {made} changes made (listed above), {not_made} findings left as error, each saying what was not done; run apply again to finish");
+        return Ok(1);
+    }
     // The audit itself succeeded and its report is out; an export that did not reach Security Hub is
     // still an error the scheduler must see (exit 1), or the dashboard would silently go stale.
     let problems = crate::security_hub::problems(&outcome.security_hub);
@@ -398,6 +413,22 @@ fn run_verb(verb: Verb, args: RunArgs, assume_yes: bool, mfa: Option<Mfa>, secur
         eprintln!("security hub: {imported} findings imported in {} account-region(s)", outcome.security_hub.len());
     }
     Ok(if problems.is_empty() { outcome.report.exit_code() } else { 1 })
+}
+
+/// `apply`'s Ctrl-C: the first one lets the writes in flight finish and starts no new one (the run
+/// then reports what was done and what was not, and exits 1); a second one exits at once with 130,
+/// the shell's code for a process ended by SIGINT. `plan` and `verify` keep the default (exit at
+/// once): they write nothing that could be cut in half.
+async fn interrupt_on_ctrl_c(interrupt: Interrupt) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return; // no handler could be installed: Ctrl-C keeps its default
+    }
+    interrupt.request();
+    eprintln!("mamori: interrupted: finishing the writes in flight and starting no new one; Ctrl-C again to exit at once");
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("mamori: interrupted again: exiting now; run apply again to finish");
+        std::process::exit(130);
+    }
 }
 
 /// Writes `report` to stdout in `output`, then to each `--report` file (stdout first: a file that

@@ -9,6 +9,9 @@
 //! The log also keeps when each call started and when its answer (or its last error) came back, so
 //! that the benchmark can measure the run's critical path ([`CallLog::longest_chain`]).
 //!
+//! After the run's interruption (the first Ctrl-C of an `apply`, see [`super::interrupt`]) the guard
+//! refuses mutating operations in `apply` too, the same way: the request is never built.
+//!
 //! Classification is by an exact allow-list ([`super::reads`]), so an operation nobody listed is
 //! treated as mutating, whatever its name suggests.
 
@@ -24,6 +27,8 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+
+use super::interrupt::{Interrupt, Interrupted};
 
 /// Whether a connection may change the account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,16 +175,22 @@ pub struct CallGuard {
     log: Arc<CallLog>,
     /// A read-only guard that also lets [`FINDINGS_IMPORT`] through (and nothing else).
     findings_import: bool,
+    /// Once requested, mutating calls are refused in every mode.
+    interrupt: Interrupt,
 }
 
 impl CallGuard {
-    pub fn new(mode: AccessMode) -> Self {
-        CallGuard { mode, log: Arc::new(CallLog::default()), findings_import: false }
+    pub fn new(mode: AccessMode, interrupt: Interrupt) -> Self {
+        CallGuard { mode, log: Arc::new(CallLog::default()), findings_import: false, interrupt }
     }
 
     /// This guard (same mode, same call log) letting [`FINDINGS_IMPORT`] through as well.
     pub fn allowing_findings_import(&self) -> Self {
         CallGuard { findings_import: true, ..self.clone() }
+    }
+
+    pub fn interrupt(&self) -> Interrupt {
+        self.interrupt.clone()
     }
 
     pub fn mode(&self) -> AccessMode {
@@ -208,7 +219,8 @@ impl Intercept for CallGuard {
         let metadata = cfg.load::<Metadata>().ok_or("operation metadata missing: cannot classify the call")?.clone();
         let mutating = is_mutating(metadata.service(), metadata.name());
         let import = self.findings_import && is_findings_import(metadata.service(), metadata.name());
-        let refused = mutating && self.mode == AccessMode::ReadOnly && !import;
+        let interrupted = mutating && self.interrupt.is_requested();
+        let refused = mutating && ((self.mode == AccessMode::ReadOnly && !import) || interrupted);
         let mut hasher = DefaultHasher::new();
         cfg.load::<aws_types::region::Region>().map(|r| r.to_string()).hash(&mut hasher);
         format!("{:?}", context.input()).hash(&mut hasher);
@@ -222,6 +234,10 @@ impl Intercept for CallGuard {
             finished: None,
         });
         cfg.interceptor_state().store_put(LoggedCall(index));
+        if interrupted {
+            tracing::info!(service = metadata.service(), operation = metadata.name(), "interrupted: write not sent");
+            return Err(Box::new(Interrupted { service: metadata.service().to_string(), operation: metadata.name().to_string() }));
+        }
         if refused {
             tracing::error!(service = metadata.service(), operation = metadata.name(), "read-only guard refused a call");
             return Err(Box::new(ReadOnlyViolation {

@@ -2,7 +2,7 @@
 //!
 //! It owns how mamori talks to AWS: the standard credential chain (or an explicit provider, which the
 //! tests and, later, the organization fan-out use), `--profile`, one region per client, `--endpoint-url`
-//! for emulators, the SDK's adaptive retry, path-style S3 and the S3 Control endpoint fix for emulators,
+//! for emulators, the SDK's retry (mode and whose retry state a client shares: [`retry`]), path-style S3 and the S3 Control endpoint fix for emulators,
 //! and the one HTTPS client they all share ([`https`]).
 //!
 //! Endpoints configured outside the command line (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, a
@@ -21,10 +21,12 @@ pub mod client_token;
 pub mod error;
 pub mod guard;
 mod https;
+pub mod interrupt;
 pub mod memo;
 pub mod non_idempotent;
 pub mod propagation;
 pub mod reads;
+pub mod retry;
 mod s3control_endpoint;
 
 use std::sync::Arc;
@@ -38,9 +40,11 @@ use aws_types::service_config::ServiceConfigKey;
 pub use client_token::ClientTokens;
 pub use error::{AwsError, NameCall};
 pub use guard::{AccessMode, CallLog, CallRecord};
+pub use interrupt::Interrupt;
 pub use memo::Memo;
 
 use guard::CallGuard;
+use retry::RetryPartitions;
 
 /// How to reach AWS: what the command line (or a test) says about credentials and endpoints.
 #[derive(Clone, Debug, Default)]
@@ -52,6 +56,10 @@ pub struct ConnectOptions {
     pub endpoint_url: Option<String>,
     /// Explicit credentials instead of the standard chain (tests, assumed roles).
     pub credentials: Option<SharedCredentialsProvider>,
+    /// The retry mode and attempts; `None` = [`retry::default_config`].
+    pub retry: Option<RetryConfig>,
+    /// Set by the first Ctrl-C of an `apply`: no write starts after it (see [`interrupt`]).
+    pub interrupt: Interrupt,
 }
 
 /// An MFA device serial (or ARN) and a current six-digit code, for the root-only calls that require
@@ -113,6 +121,8 @@ pub struct Aws {
     memo: Arc<Memo>,
     /// The run's client tokens (see [`client_token`]).
     tokens: ClientTokens,
+    /// This connection's retry quotas and rate limiters, shared with no other account (see [`retry`]).
+    retry: RetryPartitions,
 }
 
 impl Aws {
@@ -125,7 +135,7 @@ impl Aws {
             .operation_attempt_timeout(std::time::Duration::from_secs(60))
             .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+            .retry_config(options.retry.clone().unwrap_or_else(retry::default_config))
             .timeout_config(timeouts)
             .http_client(https::client())
             .region(Region::new(home_region.to_string()));
@@ -138,16 +148,16 @@ impl Aws {
         if let Some(credentials) = &options.credentials {
             loader = loader.credentials_provider(credentials.clone());
         }
-        Aws { config: loader.load().await, guard: CallGuard::new(mode), memo: Arc::default(), tokens: ClientTokens::new() }
+        Aws { config: loader.load().await, guard: CallGuard::new(mode, options.interrupt.clone()), memo: Arc::default(), tokens: ClientTokens::new(), retry: RetryPartitions::default() }
     }
 
     /// A connection to another account: the same configuration (HTTP client, retry, endpoint, region),
     /// `credentials` instead of this connection's, and its own guard, call log and memo, so that
     /// nothing one account reads or records is seen by another and all of it is dropped with the
-    /// connection.
+    /// connection; its retry quotas and rate limiters are its own too.
     pub fn for_account(&self, credentials: SharedCredentialsProvider) -> Aws {
         let config = self.config.to_builder().credentials_provider(credentials).build();
-        Aws { config, guard: CallGuard::new(self.guard.mode()), memo: Arc::default(), tokens: self.tokens }
+        Aws { config, guard: CallGuard::new(self.guard.mode(), self.guard.interrupt()), memo: Arc::default(), tokens: self.tokens, retry: RetryPartitions::default() }
     }
 
     /// Every call made (or refused) through this connection so far.
@@ -168,6 +178,11 @@ impl Aws {
 
     pub fn mode(&self) -> AccessMode {
         self.guard.mode()
+    }
+
+    /// True once the run was interrupted: no write starts any more.
+    pub fn interrupted(&self) -> bool {
+        self.guard.interrupt().is_requested()
     }
 
     /// The endpoint the SDK sends `service_id`'s calls to (`S3`, `S3 Control`) when it is not AWS's own,
@@ -192,27 +207,32 @@ impl Aws {
         Ok(Caller { account_id, partition, arn })
     }
 
+    /// The retry partition of a global service's clients: the home region's.
+    fn global_partition(&self, service: &'static str) -> aws_sdk_sts::config::retry::RetryPartition {
+        self.retry.of(service, self.config.region().map_or("global", |r| r.as_ref()))
+    }
+
     /// STS, on the home region's endpoint.
     pub fn sts(&self) -> aws_sdk_sts::Client {
-        let conf = aws_sdk_sts::config::Builder::from(&self.config).interceptor(self.guard.clone()).build();
+        let conf = aws_sdk_sts::config::Builder::from(&self.config).retry_partition(self.global_partition("sts")).interceptor(self.guard.clone()).build();
         aws_sdk_sts::Client::from_conf(conf)
     }
 
     /// IAM is global; its calls go to the home region's partition endpoint.
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        let conf = aws_sdk_iam::config::Builder::from(&self.config).interceptor(self.guard.clone()).build();
+        let conf = aws_sdk_iam::config::Builder::from(&self.config).retry_partition(self.global_partition("iam")).interceptor(self.guard.clone()).build();
         aws_sdk_iam::Client::from_conf(conf)
     }
 
     /// Organizations is global; its calls go to the home region's partition endpoint.
     pub fn organizations(&self) -> aws_sdk_organizations::Client {
-        let conf = aws_sdk_organizations::config::Builder::from(&self.config).interceptor(self.guard.clone()).build();
+        let conf = aws_sdk_organizations::config::Builder::from(&self.config).retry_partition(self.global_partition("organizations")).interceptor(self.guard.clone()).build();
         aws_sdk_organizations::Client::from_conf(conf)
     }
 
     /// Route 53 is global; its calls go to the home region's partition endpoint.
     pub fn route53(&self) -> aws_sdk_route53::Client {
-        let conf = aws_sdk_route53::config::Builder::from(&self.config).interceptor(self.guard.clone()).build();
+        let conf = aws_sdk_route53::config::Builder::from(&self.config).retry_partition(self.global_partition("route53")).interceptor(self.guard.clone()).build();
         aws_sdk_route53::Client::from_conf(conf)
     }
 
@@ -222,6 +242,7 @@ impl Aws {
         let conf = aws_sdk_s3::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
             .force_path_style(self.configured_endpoint("S3").is_some())
+            .retry_partition(self.retry.of("s3", region))
             .interceptor(self.guard.clone())
             .build();
         aws_sdk_s3::Client::from_conf(conf)
@@ -233,6 +254,7 @@ impl Aws {
     pub fn s3control(&self, region: &str) -> aws_sdk_s3control::Client {
         let mut builder = aws_sdk_s3control::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
+            .retry_partition(self.retry.of("s3control", region))
             .interceptor(self.guard.clone());
         if let Some(url) = self.configured_endpoint("S3 Control") {
             builder = builder.endpoint_resolver(s3control_endpoint::FixedEndpoint::new(&url));
@@ -264,6 +286,7 @@ macro_rules! regional_clients {
                 pub fn $name(&self, region: &str) -> $sdk::Client {
                     let conf = $sdk::config::Builder::from(&self.config)
                         .region(Region::new(region.to_string()))
+                        .retry_partition(self.retry.of(stringify!($name), region))
                         .interceptor(self.guard.clone())
                         .build();
                     $sdk::Client::from_conf(conf)

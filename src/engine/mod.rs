@@ -15,8 +15,11 @@
 //! write with what was there before (S3 bucket configuration is eventually consistent): a unit whose
 //! read-back still shows a change to make is read again after 1, 2, 4 and 8 s
 //! ([`crate::aws::propagation::READ_BACK_BUDGET`]) before its drift is reported, so a stale read-back
-//! is not reported as drift. The engine never decides what a call is allowed to do: that is the client
-//! layer's read-only guard.
+//! is not reported as drift. Once the run is interrupted (the first Ctrl-C of `apply`), no further
+//! unit's apply starts, the writes in flight finish (the client layer refuses any write not yet
+//! sent), the units applied are read back once without waiting out propagation, and the units not
+//! applied are reported as `error` findings that say so. The engine never decides what a call is
+//! allowed to do: that is the client layer's read-only guard.
 
 pub mod control;
 pub mod diff;
@@ -37,8 +40,11 @@ use crate::report::{Change, Finding, Report, Status, Summary, Verb};
 
 /// How many units are observed or applied at once: enough for every unit of the standard baseline in
 /// four regions to be in flight together (the units call different APIs, and AWS limits each API on
-/// its own; the SDK's adaptive retry slows a throttled one down).
+/// its own; the SDK's retry backs a throttled call off, see [`crate::aws::retry`]).
 const CONCURRENCY: usize = 64;
+
+/// Why a drifted unit was not applied once the run was interrupted (see [`crate::aws::interrupt`]).
+pub const NOT_STARTED_AFTER_INTERRUPT: &str = "not applied: the run was interrupted (Ctrl-C) before this change started";
 
 /// Called with the plan before `apply` changes anything; `false` cancels the run.
 pub trait Confirm {
@@ -193,6 +199,10 @@ async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, fa
             if changes.is_empty() {
                 return None;
             }
+            if ctx.aws.interrupted() {
+                unit.applied = Some(Err(NOT_STARTED_AFTER_INTERRUPT.into()));
+                return None;
+            }
             if let Some(dependency) = unit.control.meta().depends_on.iter().find(|id| failed.contains(id)) {
                 unit.applied = Some(Err(format!("not applied: {dependency}, which it depends on, failed in this run")));
                 return None;
@@ -204,6 +214,11 @@ async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, fa
     stream::iter(to_apply)
         .for_each_concurrent(CONCURRENCY, |(unit, changes)| async move {
             let span = tracing::info_span!("apply", control = unit.control.meta().id, region = unit.target.label());
+            if ctx.aws.interrupted() {
+                unit.applied = Some(Err(NOT_STARTED_AFTER_INTERRUPT.into()));
+                progress.advance();
+                return;
+            }
             let observed = unit.observed.clone().expect("filtered on observed").expect("filtered on ok");
             let outcome = unit.control.apply(ctx, &unit.target, &observed, current).instrument(span).await;
             tracing::info!(control = unit.control.meta().id, region = unit.target.label(), ok = outcome.is_ok(), "applied");
@@ -229,7 +244,7 @@ async fn apply_layer(ctx: &Context<'_>, units: &mut [Unit<'_>], layer: usize, fa
 /// until nothing is left to change. Drift that outlasts the budget is reported as it is read.
 async fn read_back(ctx: &Context<'_>, unit: &Unit<'_>, facts: &Facts) -> Result<Observed, String> {
     let mut observed = observe(ctx, unit).await;
-    if !matches!(unit.applied, Some(Ok(_))) {
+    if !matches!(unit.applied, Some(Ok(_))) || ctx.aws.interrupted() {
         return observed;
     }
     for pause in propagation::pauses(propagation::READ_BACK_BUDGET) {

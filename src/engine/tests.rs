@@ -383,4 +383,23 @@ async fn a_change_that_cannot_be_split_from_an_excepted_resource_is_not_made_and
     assert_eq!(right, Status::Fail);
     assert!(message.ends_with("not applied: the change cannot be made without also changing left, which an exception of the baseline accepts as it is"), "{message}");
     assert_eq!(apply.changes.as_deref(), Some(&[][..]));
+
+#[tokio::test]
+async fn after_an_interrupt_no_apply_starts_and_each_unit_not_applied_says_so() {
+    let interrupt = crate::aws::Interrupt::default();
+    let options = crate::aws::ConnectOptions { endpoint_url: Some("http://127.0.0.1:9".into()), interrupt: interrupt.clone(), ..Default::default() };
+    let aws = Aws::connect(&options, crate::aws::AccessMode::ReadWrite, "us-east-1").await;
+    let (_, baseline, caller) = fixture().await;
+    let ctx = Context { aws: &aws, baseline: &baseline, caller: &caller, mfa: None, regions_not_enabled: &[], layout: None };
+    let first = Fake::new(&FIRST, 1, false);
+    let second = Fake::new(&SECOND, 1, false);
+    let controls: Vec<&dyn Reconciler> = vec![&first, &second];
+    // Ctrl-C while the plan is shown: the run goes on to report, starting nothing.
+    let report = run(&ctx, Verb::Apply, &controls, &mut |_: &Report| { interrupt.request(); true }, &Silent).await.unwrap();
+    assert!(first.applies.lock().unwrap().is_empty() && second.applies.lock().unwrap().is_empty(), "no apply started");
+    let findings: Vec<_> = report.findings.iter().collect();
+    assert_eq!(findings.len(), 4);
+    assert!(findings.iter().all(|f| f.status == Status::Error && f.message.contains(super::NOT_STARTED_AFTER_INTERRUPT)), "{findings:?}");
+    assert!(report.changes.as_ref().unwrap().is_empty(), "nothing was changed");
+    assert_eq!(report.exit_code(), 1);
 }

@@ -113,6 +113,8 @@ pub struct Account {
     /// Where this account's calls go when not straight to the emulator: a [`FaultProxy`], or a
     /// server of its own ([`OwnMoto`]).
     via: Option<String>,
+    /// The SDK's retry mode and attempts for mamori's runs; `None` = mamori's own.
+    retry: Option<aws_config::retry::RetryConfig>,
 }
 
 /// A new account id for each call, in this test binary.
@@ -131,7 +133,7 @@ impl Account {
             Engine::LocalStack => Credentials::new(id.clone(), "test", None, None, "mamori-tests"),
             Engine::Moto => moto_role_credentials(&id, "mamori-test").await,
         };
-        let account = Account { id, credentials, via: None };
+        let account = Account { id, credentials, via: None, retry: None };
         let caller = account.aws(AccessMode::ReadOnly).await.caller().await.expect("GetCallerIdentity");
         assert_eq!(caller.account_id, account.id, "the emulator put the test in the wrong account");
         account
@@ -141,13 +143,13 @@ impl Account {
     /// enters it: STS AssumeRole into `OrganizationAccountAccessRole` with this account's credentials.
     pub async fn member(&self, id: &str) -> Account {
         assert_eq!(emulator().engine, Engine::Moto, "Account::member needs moto");
-        Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole", None).await, via: None }
+        Account { id: id.to_string(), credentials: assume_role(&self.credentials, id, "OrganizationAccountAccessRole", None).await, via: None, retry: None }
     }
 
     /// This account entered with another identity's access key (an IAM user's, say): mamori then runs
     /// as that identity, on the same server.
     pub fn with_access_key(&self, access_key_id: &str, secret_access_key: &str) -> Account {
-        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests"), via: self.via.clone() }
+        Account { id: self.id.clone(), credentials: Credentials::new(access_key_id, secret_access_key, None, None, "mamori-tests"), via: self.via.clone(), retry: None }
     }
 
     /// moto: a fresh, empty account on `server` (a server of the test's own) instead of the test
@@ -155,7 +157,7 @@ impl Account {
     pub async fn fresh_on(server: &OwnMoto) -> Account {
         let id = next_account_id();
         let credentials = assume_role(&Credentials::new("testing", "testing", None, None, "mamori-tests"), &id, "mamori-test", Some(&server.endpoint)).await;
-        Account { id, credentials, via: Some(server.endpoint.clone()) }
+        Account { id, credentials, via: Some(server.endpoint.clone()), retry: None }
     }
 
     /// moto: plays the root user's console steps on this account (`emulator.py root-console`, see
@@ -199,7 +201,7 @@ impl Account {
     pub fn root(&self) -> Account {
         self.root_console(&[("access-key", "true")]);
         let key = format!("AKIAROOT{}", self.id);
-        Account { id: self.id.clone(), credentials: Credentials::new(key, "root-secret", None, None, "mamori-tests-root"), via: None }
+        Account { id: self.id.clone(), credentials: Credentials::new(key, "root-secret", None, None, "mamori-tests-root"), via: None, retry: None }
     }
 
     /// moto: enables an opt-in region for this account (`account:EnableRegion`, which the emulator
@@ -216,7 +218,12 @@ impl Account {
 
     /// This account reached through `proxy`: every call of mamori's runs passes the proxy's faults.
     pub fn through(&self, proxy: &FaultProxy) -> Account {
-        Account { id: self.id.clone(), credentials: self.credentials.clone(), via: Some(proxy.endpoint.clone()) }
+        Account { id: self.id.clone(), credentials: self.credentials.clone(), via: Some(proxy.endpoint.clone()), retry: self.retry.clone() }
+    }
+
+    /// This account with mamori's runs retrying as `retry` says (to compare retry modes).
+    pub fn retrying(&self, retry: aws_config::retry::RetryConfig) -> Account {
+        Account { id: self.id.clone(), credentials: self.credentials.clone(), via: self.via.clone(), retry: Some(retry) }
     }
 
     pub fn connect_options(&self) -> ConnectOptions {
@@ -224,6 +231,8 @@ impl Account {
             profile: None,
             endpoint_url: Some(self.via.clone().unwrap_or_else(|| emulator().endpoint.clone())),
             credentials: Some(SharedCredentialsProvider::new(self.credentials.clone())),
+            retry: self.retry.clone(),
+            interrupt: Default::default(),
         }
     }
 
@@ -397,7 +406,7 @@ async fn moto_role_credentials(id: &str, role: &str) -> Credentials {
 /// moto: STS AssumeRole into `role` of account `id` with `caller`'s credentials, on the test
 /// binary's emulator or on `server`.
 async fn assume_role(caller: &Credentials, id: &str, role: &str, server: Option<&str>) -> Credentials {
-    let base = Account { id: String::new(), credentials: caller.clone(), via: server.map(str::to_string) };
+    let base = Account { id: String::new(), credentials: caller.clone(), via: server.map(str::to_string), retry: None };
     let assumed = base
         .aws(AccessMode::ReadWrite)
         .await
@@ -417,7 +426,8 @@ pub fn mamori(args: &[&str], env: &[(&str, String)]) -> Output {
     output_within(mamori_command(args, env), std::time::Duration::from_secs(120))
 }
 
-/// The `mamori` command [`mamori`] runs: a clean AWS environment, no stdin, then `env`.
+/// The `mamori` command [`mamori`] runs: a clean AWS environment, no stdin, then `env` (also for a
+/// test that must send the process a signal).
 pub fn mamori_command(args: &[&str], env: &[(&str, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mamori"));
     command.args(args).stdin(Stdio::null());
@@ -453,7 +463,12 @@ pub fn peak_memory_run(mut command: Command) -> (std::time::Duration, f64, i32) 
 /// Runs `command` to completion, killing it (and failing the test) if it takes longer than `limit`:
 /// a run that hangs, on a tripwire port say, must fail loudly instead of stalling the suite.
 fn output_within(mut command: Command, limit: std::time::Duration) -> Output {
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run the mamori binary");
+    wait_within(command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run the mamori binary"), limit)
+}
+
+/// Waits for `child` (spawned with piped stdout and stderr), killing it (and failing the test) if it
+/// takes longer than `limit`.
+pub fn wait_within(mut child: std::process::Child, limit: std::time::Duration) -> Output {
     let (stdout, stderr) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
     let read = |mut pipe: Box<dyn std::io::Read + Send>| {
         std::thread::spawn(move || {
@@ -506,6 +521,18 @@ impl FaultProxy {
     pub fn stats(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
         let body = http_on_loopback(&self.endpoint, "GET", "/_fault_proxy/stats", "");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("fault proxy stats {body:?}: {e}"))
+    }
+
+    /// Arms the proxy's `kill_after_write`: `pid` is the process it kills after that write.
+    pub fn arm(&self, pid: u32) {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let body = serde_json::json!({ "pid": pid }).to_string();
+        let mut stream = std::net::TcpStream::connect(address).expect("connect to the fault proxy");
+        write!(stream, "POST /_fault_proxy/arm HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("arm the fault proxy");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read the fault proxy's answer");
+        assert!(answer.starts_with("HTTP/1.1 200"), "arm the fault proxy: {answer}");
     }
 
     /// The total of one statistic (`requests`, `throttled`, `lost_answer`, ...) over every operation.
@@ -564,6 +591,37 @@ impl Drop for OwnMoto {
     fn drop(&mut self) {
         let _ = Command::new("python3").arg(repo().join("localstack/emulator.py")).args(["stop", "--pid", &self.pid.to_string()]).output();
     }
+}
+
+/// The SigV4 service name (the credential scope's, which the proxy reads) of each service the SDK's
+/// operation metadata names, for the services mamori calls.
+const SIGNING_NAMES: &[(&str, &str)] = &[
+    ("STS", "sts"),
+    ("KMS", "kms"),
+    ("EC2", "ec2"),
+    ("Route 53", "route53"),
+    ("S3", "s3"),
+    ("S3 Control", "s3"),
+    ("CloudTrail", "cloudtrail"),
+    ("Organizations", "organizations"),
+    ("CloudWatch Logs", "logs"),
+    ("CloudWatch", "monitoring"),
+    ("SNS", "sns"),
+    ("SSM", "ssm"),
+    ("IAM", "iam"),
+];
+
+/// mamori's reads (the read-only guard's exact list, `src/aws/reads.rs`) as the proxy names
+/// operations (`kms:DescribeKey`): the proxy's `reads`, so that it counts as a write exactly what the
+/// guard classifies as mutating.
+pub fn proxy_reads() -> Vec<String> {
+    mamori::aws::reads::READ_OPERATIONS
+        .iter()
+        .map(|(service, operation)| {
+            let signing = SIGNING_NAMES.iter().find(|(name, _)| name == service).unwrap_or_else(|| panic!("no SigV4 name for {service}")).1;
+            format!("{signing}:{operation}")
+        })
+        .collect()
 }
 
 impl Drop for FaultProxy {

@@ -5,6 +5,7 @@
 
 mod baseline_errors;
 mod cli;
+mod crash;
 mod controls;
 mod ec2_ssm;
 mod enforcement;
@@ -15,6 +16,7 @@ mod harness;
 mod hostile;
 mod https;
 mod iam_hygiene;
+mod interrupt;
 mod least_privilege;
 mod logs;
 mod logs_alarms;

@@ -19,7 +19,7 @@ const TAG: &str = "mamori-test";
 pub(crate) struct TestVpc {
     pub(crate) id: String,
     public: Vec<String>,
-    private: Vec<String>,
+    pub(crate) private: Vec<String>,
     route_tables: BTreeSet<String>,
 }
 

@@ -383,6 +383,7 @@ async fn a_change_that_cannot_be_split_from_an_excepted_resource_is_not_made_and
     assert_eq!(right, Status::Fail);
     assert!(message.ends_with("not applied: the change cannot be made without also changing left, which an exception of the baseline accepts as it is"), "{message}");
     assert_eq!(apply.changes.as_deref(), Some(&[][..]));
+}
 
 #[tokio::test]
 async fn after_an_interrupt_no_apply_starts_and_each_unit_not_applied_says_so() {

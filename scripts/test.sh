@@ -21,9 +21,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 cargo test --locked
-# The crash matrix (an apply SIGKILLed after its k-th write, then applied again; a sample of the k,
-# MAMORI_CRASH_MATRIX=full for every k) runs on moto beside the LocalStack run.
-cargo test --locked --test it -- --ignored crash:: &
+# The crash matrix (an apply SIGKILLed after its k-th write, then applied again, for every k) runs
+# on moto beside the LocalStack run.
+MAMORI_CRASH_MATRIX=full cargo test --locked --test it -- --ignored crash:: &
 crash_matrix=$!
 trap 'kill "$crash_matrix" 2>/dev/null || true' EXIT
 MAMORI_TEST_ENGINE=localstack cargo test --locked --test it -- controls:: guard:: cli::exit_codes logs:: iam_hygiene:: vpc:: vpc_egress:: vpc_nacl:: vpc_emulator_rules:: \

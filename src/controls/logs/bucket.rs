@@ -491,7 +491,15 @@ impl Control for LogBucket {
                 }
                 continue;
             }
-            converge_settings(ctx, target, &bucket, role, current, wanted).await?;
+            match converge_settings(ctx, target, &bucket, role, current, wanted).await {
+                // The lock is in force although the observation did not show it yet: an earlier run put
+                // it after every setting, and the next observation reads what it locked (see lock).
+                Err(ControlError::Aws(denied)) if denied.is_code("AccessDenied") && lock::put_since_observed(&s3, &bucket, owner).await? => {
+                    tracing::info!(bucket, "the bucket's lock was put since it was observed: its settings are left to the next observation");
+                    continue;
+                }
+                other => other?,
+            }
             // Last: the policy, whose lock forbids every change above once it is in place.
             if !current.policy_has_baseline_statements {
                 lock::put_policy(&s3, &bucket, owner, with_template).await?;

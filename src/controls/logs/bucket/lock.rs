@@ -17,7 +17,7 @@
 use aws_sdk_s3::Client;
 use serde_json::Value;
 
-use crate::aws::NameCall;
+use crate::aws::{propagation, AwsError, NameCall};
 use crate::engine::{Context, ControlError};
 use crate::policy;
 
@@ -65,6 +65,32 @@ pub async fn lifted<T>(
     let value = outcome?;
     relocked?;
     Ok(value)
+}
+
+/// True once a fresh read of `bucket`'s policy shows the lock, read again after each pause of
+/// [`propagation::pauses`] within [`propagation::READ_BACK_BUDGET`].
+///
+/// For a settings write the bucket refused (`AccessDenied`) although the observation showed no lock:
+/// an earlier `apply` may have put the lock (its last write, after every setting) and been stopped
+/// before it could read it back, and S3 may still answer the policy as it was before, since "bucket
+/// configurations have an eventual consistency model"
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel>). Found
+/// by killing `apply` after each of its writes: right after the lock's write, the next run re-sent
+/// settings the lock already refuses.
+pub async fn put_since_observed(s3: &Client, bucket: &str, owner: &str) -> Result<bool, AwsError> {
+    for pause in std::iter::once(std::time::Duration::ZERO).chain(propagation::pauses(propagation::READ_BACK_BUDGET)) {
+        tokio::time::sleep(pause).await;
+        match s3.get_bucket_policy().bucket(bucket).expected_bucket_owner(owner).send().await.named("s3:GetBucketPolicy") {
+            Ok(out) => {
+                if out.policy().and_then(|text| serde_json::from_str::<Value>(text).ok()).is_some_and(|policy| is_locked(&policy)) {
+                    return Ok(true);
+                }
+            }
+            Err(error) if error.is_code("NoSuchBucketPolicy") => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(false)
 }
 
 /// `s3:PutBucketPolicy` on a bucket of `owner`.

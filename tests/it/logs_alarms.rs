@@ -1,8 +1,10 @@
 //! `logs.alarms` on moto, past convergence: an alarm silenced or altered behind mamori's back is drift
 //! that `apply` repairs. (Subscriptions waiting for confirmation are tested in `logs`.) LocalStack has
-//! no CloudTrail, so no log group to put the alarms on: these tests are moto only.
+//! no CloudTrail, so no log group to put the alarms on: these tests are moto only. Both lists are read
+//! past their first page (AWS pages them at 50; the emulator shim `alarm_and_metric_filter_pages.py`).
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use mamori::aws::AccessMode;
 use mamori::report::{Status, Verb};
 
@@ -76,4 +78,49 @@ async fn other_actions_on_an_alarm_are_kept() {
     let mut expected = vec![topic, pager];
     expected.sort();
     assert_eq!(actions, expected, "the topic is added back, the pager stays");
+}
+
+#[tokio::test]
+async fn someone_elses_alarms_and_filters_under_the_prefix_do_not_hide_the_baselines() {
+    let Some(account) = converged_on_moto().await else { return };
+    let aws = account.aws(AccessMode::ReadWrite).await;
+    let (cloudwatch, logs) = (aws.cloudwatch("us-east-1"), aws.logs("us-east-1"));
+    // Sixty of each whose names sort before every baseline one ('0' < 'a'), on the trail's log group.
+    for i in 0..60 {
+        let name = format!("mamori-cis-0-team-{i:02}");
+        cloudwatch
+            .put_metric_alarm()
+            .alarm_name(&name)
+            .metric_name(&name)
+            .namespace("team")
+            .statistic(Statistic::Sum)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .send()
+            .await
+            .unwrap();
+        let transformation = MetricTransformation::builder().metric_name(&name).metric_namespace("team").metric_value("1").build().unwrap();
+        logs.put_metric_filter()
+            .log_group_name("/mamori/cloudtrail")
+            .filter_name(&name)
+            .filter_pattern("{ $.eventName = \"TeamEvent\" }")
+            .metric_transformations(transformation)
+            .send()
+            .await
+            .unwrap();
+    }
+    // The emulator pages both lists at AWS's 50, in name order (the shim): the first pages hold none
+    // of the baseline's.
+    let alarms = cloudwatch.describe_alarms().alarm_name_prefix("mamori-cis-").send().await.unwrap();
+    assert!(alarms.next_token().is_some() && alarms.metric_alarms().iter().all(|a| a.alarm_name().unwrap().starts_with("mamori-cis-0-")));
+    let filters = logs.describe_metric_filters().log_group_name("/mamori/cloudtrail").filter_name_prefix("mamori-cis-").send().await.unwrap();
+    assert!(filters.next_token().is_some() && filters.metric_filters().iter().all(|f| f.filter_name().unwrap().starts_with("mamori-cis-0-")));
+
+    let verify = account.run(Verb::Verify, &standard_baseline(), &["logs.alarms"]).await;
+    let baseline_alarms: Vec<Status> = verify.report.finding("logs.alarms").iter().filter(|f| f.resource.starts_with("alarm/")).map(|f| f.status).collect();
+    assert_eq!(baseline_alarms, [Status::Pass; 15], "{:#?}", verify.report.finding("logs.alarms"));
+    let again = account.run(Verb::Apply, &standard_baseline(), &["logs.alarms"]).await;
+    assert!(again.calls.mutating_sent().is_empty(), "{:?}", again.calls.mutating_sent());
 }

@@ -15,7 +15,6 @@
 use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDelete, VersioningConfiguration};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::bucket::{self, lock};
 use crate::aws::{AwsError, NameCall};
@@ -138,12 +137,7 @@ impl Control for BucketMfaDelete {
                 .named("s3:PutBucketVersioning")?;
             Ok(())
         };
-        let policy = match s3.get_bucket_policy().bucket(&name).expected_bucket_owner(owner).send().await.named("s3:GetBucketPolicy") {
-            Ok(out) => out.policy().and_then(|text| serde_json::from_str::<Value>(text).ok()),
-            Err(e) if e.has_code("NoSuchBucketPolicy") => None,
-            Err(e) => return Err(e.into()),
-        };
-        match policy.filter(lock::is_locked) {
+        match lock::policy(&s3, &name, owner).await?.filter(lock::is_locked) {
             Some(_) if !lock::root_may_lift(ctx) => {
                 return Err(ControlError::Precondition(format!(
                     "the bucket policy of {name} carries the lock ({}), which denies s3:PutBucketVersioning to everyone: run this step \

@@ -80,17 +80,21 @@ pub async fn lifted<T>(
 pub async fn put_since_observed(s3: &Client, bucket: &str, owner: &str) -> Result<bool, AwsError> {
     for pause in std::iter::once(std::time::Duration::ZERO).chain(propagation::pauses(propagation::READ_BACK_BUDGET)) {
         tokio::time::sleep(pause).await;
-        match s3.get_bucket_policy().bucket(bucket).expected_bucket_owner(owner).send().await.named("s3:GetBucketPolicy") {
-            Ok(out) => {
-                if out.policy().and_then(|text| serde_json::from_str::<Value>(text).ok()).is_some_and(|policy| is_locked(&policy)) {
-                    return Ok(true);
-                }
-            }
-            Err(error) if error.is_code("NoSuchBucketPolicy") => {}
-            Err(error) => return Err(error),
+        if policy(s3, bucket, owner).await?.is_some_and(|policy| is_locked(&policy)) {
+            return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// `bucket`'s policy as JSON, read now (`s3:GetBucketPolicy` on a bucket of `owner`); `None` when it
+/// has none, or none that parses (S3 stores only valid JSON: then there is no lock to honour).
+pub async fn policy(s3: &Client, bucket: &str, owner: &str) -> Result<Option<Value>, AwsError> {
+    match s3.get_bucket_policy().bucket(bucket).expected_bucket_owner(owner).send().await.named("s3:GetBucketPolicy") {
+        Ok(out) => Ok(out.policy().and_then(|text| serde_json::from_str::<Value>(text).ok())),
+        Err(error) if error.is_code("NoSuchBucketPolicy") => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// `s3:PutBucketPolicy` on a bucket of `owner`.

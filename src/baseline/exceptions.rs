@@ -106,12 +106,16 @@ impl Exception {
     /// Whether it covers the finding of `control` on `resource` in `region` of `account`, active or
     /// not.
     pub fn covers(&self, control: &str, account: &str, region: &str, resource: &str) -> bool {
-        let group = control.split('.').next().unwrap_or(control);
         let any = |patterns: &[String], text: &str| patterns.is_empty() || patterns.iter().any(|p| Wildcard::IAM_VALUE.matches(p, text));
-        (self.control == control || self.control == group)
+        self.names(control)
             && any(&self.accounts, account)
             && any(&self.regions, region)
             && any(&self.resources, resource)
+    }
+
+    /// Whether it names `control`: its id, or its group (the part of the id before the dot).
+    pub fn names(&self, control: &str) -> bool {
+        self.control == control || control.split('.').next() == Some(self.control.as_str())
     }
 
     /// Whether it still applies on `today`: through its expiry date, not after.

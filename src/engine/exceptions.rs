@@ -53,18 +53,13 @@ pub fn warnings(findings: &[Finding], exceptions: &Exceptions) -> Vec<Warning> {
             warnings.push(Warning::about(WarningKind::ExpiredException, note));
             continue;
         }
-        let evaluated = findings.iter().any(|f| f.status != Status::Skipped && names_control(exception, &f.control));
+        let evaluated = findings.iter().any(|f| f.status != Status::Skipped && exception.names(&f.control));
         let used = findings.iter().any(|f| f.exception.as_ref().is_some_and(|e| e.index == exception.index && !e.expired));
         if evaluated && !used {
             warnings.push(Warning::about(WarningKind::StaleException, note));
         }
     }
     warnings
-}
-
-/// Whether `exception` names `control` (its id, or its group).
-fn names_control(exception: &Exception, control: &str) -> bool {
-    exception.control == control || control.split('.').next() == Some(exception.control.as_str())
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ pub async fn execute(invocation: &Invocation, confirm: &mut dyn Confirm, progres
         controls: &selected,
         mfa: invocation.mfa.as_ref(),
         max_in_flight: invocation.max_accounts_in_flight.unwrap_or(fleet::DEFAULT_ACCOUNTS_IN_FLIGHT),
-        security_hub: verb == Verb::Verify && exports_findings(invocation),
+        security_hub: exports_findings(invocation),
     };
     let outcome = if invocation.verb != Verb::Apply || invocation.approved {
         run(invocation.verb).run(accounts, &|_: &Report| true, progress).await

@@ -271,6 +271,7 @@ impl Aws {
     pub fn security_hub_import(&self, region: &str) -> aws_sdk_securityhub::Client {
         let conf = aws_sdk_securityhub::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
+            .retry_partition(self.retry.of("securityhub", region))
             .interceptor(self.guard.allowing_findings_import())
             .build();
         aws_sdk_securityhub::Client::from_conf(conf)

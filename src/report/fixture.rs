@@ -40,7 +40,7 @@ fn finding(account: &str, control: &str, region: &str, resource: &str, status: S
 
 /// Two accounts: A has a failure, a manual step, a pass and an exception; B an error and a skip.
 pub fn fleet_report() -> Report {
-    let findings = vec![
+    let mut findings = vec![
         finding(ACCOUNT_A, "ebs.default-encryption", "us-east-1", "account-setting/ebs-default-encryption", Status::Fail, "encryption by default is off, \"false\" <not set>"),
         finding(ACCOUNT_A, "iam.password-policy", "global", "account-password-policy", Status::Pass, "matches the baseline"),
         finding(ACCOUNT_A, "root.mfa", "global", "root", Status::Manual, "the root user has no MFA device"),
@@ -48,7 +48,6 @@ pub fn fleet_report() -> Report {
         finding(ACCOUNT_B, "ebs.default-encryption", "eu-west-1", "account-setting/ebs-default-encryption", Status::Error, "ec2:GetEbsEncryptionByDefault: AccessDenied (request id 1a2b)"),
         finding(ACCOUNT_B, "logs.trail", "global", "trail/mamori", Status::Skipped, "disabled in the baseline"),
     ];
-    let mut findings = findings;
     findings[3].exception = Some(exception(0));
     let line = |id: &str, name: &str, status| {
         let own: Vec<Finding> = findings.iter().filter(|f| f.account == id).cloned().collect();

@@ -15,20 +15,10 @@ token while more remain.
 """
 
 import json
-from base64 import b64decode, b64encode
+
+from emulator_shims import pages
 
 DEFAULT_PAGE = 50
-
-
-def _offset(token):
-    return int(b64decode(token).decode().removeprefix("mamori-offset-")) if token else 0
-
-
-def _page(items, token, size):
-    """The page of `items` starting at `token`, and the token of the next page (None on the last)."""
-    start = _offset(token)
-    following = start + size
-    return items[start:following], (b64encode(f"mamori-offset-{following}".encode()).decode() if following < len(items) else None)
 
 
 def _paged_alarms(original):
@@ -37,7 +27,7 @@ def _paged_alarms(original):
 
         everything = original(self).result
         alarms = sorted(everything["MetricAlarms"] + everything["CompositeAlarms"], key=lambda alarm: alarm.name)
-        page, next_token = _page(alarms, self._get_param("NextToken"), self._get_int_param("MaxRecords", DEFAULT_PAGE))
+        page, next_token = pages.page(alarms, self._get_param("NextToken"), self._get_int_param("MaxRecords", DEFAULT_PAGE))
         result = {
             "MetricAlarms": [alarm for alarm in page if alarm.rule is None],
             "CompositeAlarms": [alarm for alarm in page if alarm.rule is not None],
@@ -53,7 +43,7 @@ def _paged_metric_filters(original):
     def describe_metric_filters(self):
         everything = json.loads(original(self))
         filters = sorted(everything["metricFilters"], key=lambda metric_filter: metric_filter["filterName"])
-        page, next_token = _page(filters, self._get_param("nextToken"), self._get_int_param("limit", DEFAULT_PAGE))
+        page, next_token = pages.page(filters, self._get_param("nextToken"), self._get_int_param("limit", DEFAULT_PAGE))
         body = {"metricFilters": page}
         if next_token:
             body["nextToken"] = next_token

@@ -12,15 +12,11 @@ Here the entities come in AWS's order (users, groups, roles, then managed polici
 (default 100) to a page, with `IsTruncated` and an opaque `Marker` while more remain.
 """
 
-from base64 import b64decode, b64encode
+from emulator_shims import pages
 
 DEFAULT_MAX_ITEMS = 100
 LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 BACKEND_LISTS = ("users", "groups", "roles", "managed_policies")
-
-
-def _offset(marker):
-    return int(b64decode(marker).decode().removeprefix("mamori-offset-")) if marker else 0
 
 
 def _paged(self):
@@ -28,14 +24,11 @@ def _paged(self):
 
     details = self.backend.get_account_authorization_details(self._get_param("Filter", []))
     entities = [(name, item) for name, key in zip(LISTS, BACKEND_LISTS) for item in details[key]]
-    start = _offset(self._get_param("Marker"))
-    max_items = self._get_int_param("MaxItems", DEFAULT_MAX_ITEMS)
-    page = entities[start : start + max_items]
+    page, marker = pages.page(entities, self._get_param("Marker"), self._get_int_param("MaxItems", DEFAULT_MAX_ITEMS))
     result = {name: [item for list_name, item in page if list_name == name] for name in LISTS}
-    truncated = start + max_items < len(entities)
-    result["IsTruncated"] = truncated
-    if truncated:
-        result["Marker"] = b64encode(f"mamori-offset-{start + max_items}".encode()).decode()
+    result["IsTruncated"] = marker is not None
+    if marker:
+        result["Marker"] = marker
     return ActionResult(result)
 
 

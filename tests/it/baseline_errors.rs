@@ -1,7 +1,7 @@
 //! Malformed baselines: each is rejected with exit 1, `file:line:col` and the key named, and no AWS
 //! call (every call would hit a tripwire port, which must stay untouched).
 
-use crate::harness::{baseline_file, mamori, stderr, Tripwire};
+use crate::harness::{baseline_file, in_days, mamori, stderr, Tripwire};
 
 const VALID_HEAD: &str = "version: 1\nname: t\nregions: [us-east-1]\n";
 
@@ -104,11 +104,6 @@ fn cases() -> Vec<(&'static str, String, usize, &'static str)> {
         ("an exception more than a year ahead", exception("control: iam", &in_days(367), ""), 8, "exceptions[0].expires"),
         ("an exception with an unknown key", exception("control: iam", &in_days(30), "    approved_by: me\n"), 9, "exceptions[0].approved_by"),
     ]
-}
-
-/// The date `days` from today (tests built on it do not age).
-fn in_days(days: i64) -> String {
-    mamori::baseline::Date::today().plus_days(days).to_string()
 }
 
 /// A baseline with one exception: `control`, a reason and owner, `expires`, then `extra` lines.

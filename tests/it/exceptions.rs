@@ -5,11 +5,10 @@
 //! that matches nothing is a stale warning. The dates are built from today, so the tests do not age.
 
 use mamori::aws::AccessMode;
-use mamori::baseline::Date;
 use mamori::report::{Status, Verb, WarningKind};
 
 use crate::ec2_ssm::launch;
-use crate::harness::{baseline_file, mamori, stdout, Account};
+use crate::harness::{baseline_file, in_days, mamori, stdout, Account};
 
 const CONTROLS: &str = "version: 1\nname: t\nregions: [us-east-1]\nebs:\n  default_encryption: {}\niam:\n  password_policy: {}\n";
 
@@ -17,10 +16,6 @@ const CONTROLS: &str = "version: 1\nname: t\nregions: [us-east-1]\nebs:\n  defau
 /// items) appended.
 fn with_exceptions(exceptions: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     baseline_file(&format!("{CONTROLS}exceptions:\n{exceptions}"))
-}
-
-fn in_days(days: i64) -> String {
-    Date::today().plus_days(days).to_string()
 }
 
 #[tokio::test]

@@ -675,6 +675,11 @@ pub async fn cloudtrail_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
     s3.put_bucket_policy().bucket(bucket).policy(policy.to_string()).send().await.unwrap();
 }
 
+/// The date `days` from today, `YYYY-MM-DD`, for exception expiries (tests built on it do not age).
+pub fn in_days(days: i64) -> String {
+    mamori::baseline::Date::today().plus_days(days).to_string()
+}
+
 pub fn baseline_file(yaml: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("mamori.yaml");

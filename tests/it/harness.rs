@@ -519,20 +519,14 @@ impl FaultProxy {
 
     /// What the proxy did so far: `{"requests": {"kms:CreateKey": 2}, "lost_answer": {...}, ...}`.
     pub fn stats(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
-        let body = http_on_loopback(&self.endpoint, "GET", "/_fault_proxy/stats", "");
+        let (_, body) = http_on_loopback(&self.endpoint, "GET", "/_fault_proxy/stats", "");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("fault proxy stats {body:?}: {e}"))
     }
 
     /// Arms the proxy's `kill_after_write`: `pid` is the process it kills after that write.
     pub fn arm(&self, pid: u32) {
-        use std::io::{Read, Write};
-        let address = self.endpoint.trim_start_matches("http://");
-        let body = serde_json::json!({ "pid": pid }).to_string();
-        let mut stream = std::net::TcpStream::connect(address).expect("connect to the fault proxy");
-        write!(stream, "POST /_fault_proxy/arm HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("arm the fault proxy");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read the fault proxy's answer");
-        assert!(answer.starts_with("HTTP/1.1 200"), "arm the fault proxy: {answer}");
+        let (status, answer) = http_on_loopback(&self.endpoint, "POST", "/_fault_proxy/arm", &serde_json::json!({ "pid": pid }).to_string());
+        assert_eq!(status, 200, "arm the fault proxy: {answer}");
     }
 
     /// The total of one statistic (`requests`, `throttled`, `lost_answer`, ...) over every operation.
@@ -541,16 +535,17 @@ impl FaultProxy {
     }
 }
 
-/// One plain HTTP/1.1 request to a loopback server of the harness (not an AWS API call): the body
-/// of its answer.
-fn http_on_loopback(endpoint: &str, method: &str, path: &str, body: &str) -> String {
+/// One plain HTTP/1.1 request to a loopback server of the harness (not an AWS API call): the status
+/// code and the body of its answer.
+fn http_on_loopback(endpoint: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let address = endpoint.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).unwrap_or_else(|e| panic!("connect to {address}: {e}"));
     write!(stream, "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).expect("send the request");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("read the answer");
-    answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+    let status = answer.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("no HTTP status from {address}: {answer}"));
+    (status, answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
 }
 
 /// A moto server of one test's own (same shims, same propagation delay as [`emulator`]), stopped
@@ -571,7 +566,7 @@ impl OwnMoto {
     /// and authorized by the policies of its identity) or off (`POST /moto-api/reset-auth`, body
     /// `0` or `inf`).
     pub fn enforce_iam(&self, on: bool) {
-        let answer = http_on_loopback(&self.endpoint, "POST", "/moto-api/reset-auth", if on { "0" } else { "inf" });
+        let (_, answer) = http_on_loopback(&self.endpoint, "POST", "/moto-api/reset-auth", if on { "0" } else { "inf" });
         assert!(answer.contains("INITIAL_NO_AUTH_ACTION_COUNT"), "moto did not take reset-auth: {answer}");
     }
 
